@@ -1,0 +1,1 @@
+"""Model builders used by models/generate.py."""

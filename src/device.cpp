@@ -1,0 +1,67 @@
+#include "onnxpool/device.hpp"
+
+#include <charconv>
+
+#include <fmt/format.h>
+
+#include "onnxpool/error.hpp"
+
+namespace onnxpool {
+namespace {
+
+constexpr std::string_view kGrammar = "expected cpu, cpu:THREADS or cuda:ID, optionally followed by *COUNT";
+
+// A positive (or, with allow_zero, non-negative) decimal integer that fills the whole text.
+bool parse_int(std::string_view text, int& out, bool allow_zero) {
+  if (text.empty()) return false;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
+  return ec == std::errc{} && end == text.data() + text.size() && (out > 0 || (allow_zero && out == 0));
+}
+
+DeviceSpec parse_one(std::string_view entry) {
+  const auto bad = [&] { return Error(fmt::format("unknown device '{}' ({})", entry, kGrammar)); };
+  DeviceSpec spec;
+  std::string_view body = entry;
+  if (const auto star = entry.find('*'); star != std::string_view::npos) {
+    if (!parse_int(entry.substr(star + 1), spec.count, false)) throw bad();
+    body = entry.substr(0, star);
+  }
+  const auto colon = body.find(':');
+  const auto kind = body.substr(0, colon);
+  const auto arg = colon == std::string_view::npos ? std::string_view{} : body.substr(colon + 1);
+  if (kind == "cpu") {
+    spec.kind = DeviceKind::Cpu;
+    if (colon != std::string_view::npos && !parse_int(arg, spec.threads, false)) throw bad();
+  } else if (kind == "cuda" || kind == "gpu") {
+    spec.kind = DeviceKind::Cuda;
+    if (colon != std::string_view::npos && !parse_int(arg, spec.index, true)) throw bad();
+  } else {
+    throw bad();
+  }
+  return spec;
+}
+
+}  // namespace
+
+std::string DeviceSpec::to_string() const {
+  std::string text = kind == DeviceKind::Cpu ? (threads > 0 ? fmt::format("cpu:{}", threads) : "cpu")
+                                             : fmt::format("cuda:{}", index);
+  if (count != 1) text += fmt::format("*{}", count);
+  return text;
+}
+
+std::vector<DeviceSpec> parse_devices(std::string_view text) {
+  std::vector<DeviceSpec> specs;
+  std::size_t start = 0;
+  while (start <= text.size()) {
+    const auto comma = text.find(',', start);
+    const auto entry = text.substr(start, comma == std::string_view::npos ? std::string_view::npos : comma - start);
+    if (entry.empty()) throw Error(fmt::format("empty device in '{}' ({})", text, kGrammar));
+    specs.push_back(parse_one(entry));
+    if (comma == std::string_view::npos) break;
+    start = comma + 1;
+  }
+  return specs;
+}
+
+}  // namespace onnxpool

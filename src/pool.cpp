@@ -1,0 +1,117 @@
+#include "onnxpool/pool.hpp"
+
+#include <fmt/format.h>
+
+#include "onnxpool/model.hpp"
+#include "onnxpool/runtime.hpp"
+#include "onnxpool/worker.hpp"
+
+namespace onnxpool {
+
+int automatic_threads_per_worker(int cores) {
+  if (cores <= 8) return 1;
+  return cores <= 32 ? 2 : 4;
+}
+
+std::vector<WorkerPlan> plan_workers(const PoolOptions& options, const CpuTopology& cpu) {
+  if (options.workers < 0) throw Error(fmt::format("--workers must be >= 1, not {}", options.workers));
+  if (options.threads < 0) throw Error(fmt::format("--threads must be >= 1, not {}", options.threads));
+  if (options.batch == 0) throw Error("--batch must be >= 1");
+  const int cores = cpu.logical_count();
+
+  // Expand the device list (or the plain worker count) into one spec per worker.
+  std::vector<DeviceSpec> specs;
+  if (options.devices.empty()) {
+    int workers = options.workers;
+    if (workers == 0) {
+      const int threads = options.threads > 0 ? options.threads : automatic_threads_per_worker(cores);
+      workers = std::max(1, cores / threads);
+    }
+    specs.assign(static_cast<std::size_t>(workers), DeviceSpec{.kind = DeviceKind::Cpu, .threads = options.threads});
+  } else {
+    for (const auto& spec : options.devices) {
+      for (int i = 0; i < spec.count; ++i) {
+        DeviceSpec one = spec;
+        one.count = 1;
+        if (one.kind == DeviceKind::Cpu && one.threads == 0) one.threads = options.threads;
+        specs.push_back(one);
+      }
+    }
+  }
+  const int cpu_workers =
+      static_cast<int>(std::count_if(specs.begin(), specs.end(), [](const auto& s) { return s.kind == DeviceKind::Cpu; }));
+  const int default_threads = std::max(1, cores / std::max(1, cpu_workers));
+  const bool spinning = options.spinning.value_or(specs.size() == 1);
+
+  std::vector<WorkerPlan> plans;
+  int cpu_index = 0;
+  int cuda_seen = 0;
+  std::size_t next_core = 0;
+  for (const auto& spec : specs) {
+    WorkerPlan plan;
+    plan.device = spec;
+    if (spec.kind == DeviceKind::Cpu) {
+      plan.name = fmt::format("cpu#{}", cpu_index++);
+      plan.threads = options.ort_defaults ? 0 : (spec.threads > 0 ? spec.threads : default_threads);
+      plan.device.threads = plan.threads;
+      plan.spinning = spinning;
+      if (options.pin && !options.ort_defaults) {
+        // Consecutive, disjoint groups while the cores last; then they wrap and share.
+        for (int t = 0; t < plan.threads; ++t) plan.cores.push_back(cpu.logical[next_core++ % cpu.logical.size()]);
+        std::sort(plan.cores.begin(), plan.cores.end());
+        plan.cores.erase(std::unique(plan.cores.begin(), plan.cores.end()), plan.cores.end());
+      }
+    } else {
+      plan.name = fmt::format("cuda{}#{}", spec.index, cuda_seen++);
+    }
+    plans.push_back(std::move(plan));
+  }
+  return plans;
+}
+
+Pool::Pool(Runtime& runtime, const std::filesystem::path& model, const PoolOptions& options)
+    : plan_(plan_workers(options, CpuTopology::detect())) {
+  check_model_file(model);
+  for (const auto& plan : plan_) {
+    WorkerOptions worker;
+    worker.device = plan.device;
+    worker.ort_defaults = options.ort_defaults;
+    worker.intra_op_threads = std::max(1, plan.threads);
+    worker.allow_spinning = plan.spinning;
+    worker.cores = plan.cores;
+    workers_.push_back(std::make_unique<Worker>(runtime, model, worker, plan.name));
+  }
+  if (options.batch > 1 && !inspect_model(runtime, model).batchable()) {
+    throw Error(fmt::format("{}: --batch {} needs a model whose inputs and outputs all have a symbolic first (batch) "
+                            "dim; this one does not",
+                            model.filename().string(), options.batch));
+  }
+  std::vector<WorkerSlot<TensorSet, TensorSet>> slots;
+  for (auto& worker : workers_) {
+    Worker* w = worker.get();
+    slots.push_back({.name = w->name(),
+                     .max_batch = options.batch,
+                     .on_start = [w] { w->bind_current_thread(); },
+                     .run = [w](std::vector<TensorSet>& batch) {
+                       std::vector<const TensorSet*> items;
+                       items.reserve(batch.size());
+                       for (const auto& item : batch) items.push_back(&item);
+                       return w->run_batch(items);
+                     }});
+  }
+  scheduler_ = std::make_unique<Scheduler<TensorSet, TensorSet>>(std::move(slots), options.policy);
+}
+
+Pool::~Pool() = default;
+
+std::future<TensorSet> Pool::submit(TensorSet inputs) { return scheduler_->submit(std::move(inputs)); }
+
+std::vector<TensorSet> Pool::run_all(std::vector<TensorSet> items) { return scheduler_->run_all(std::move(items)); }
+
+std::vector<WorkerStats> Pool::stats() const { return scheduler_->stats(); }
+
+void Pool::reset_stats() { scheduler_->reset_stats(); }
+
+Policy Pool::policy() const { return scheduler_->policy(); }
+
+}  // namespace onnxpool

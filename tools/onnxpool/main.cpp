@@ -1,0 +1,40 @@
+// onnxpool: runs one ONNX model over many inputs across the machine's cores and GPUs.
+#include <cstdio>
+#include <exception>
+#include <map>
+#include <string>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include "commands.hpp"
+#include "onnxpool/error.hpp"
+
+int main(int argc, char** argv) {
+  using namespace onnxpool::cli;
+  CLI::App app{"onnxpool: run one ONNX model over many inputs as fast as the machine allows (ONNX Runtime)"};
+  app.require_subcommand(1);
+  app.footer(
+      "Examples:\n"
+      "  onnxpool info model.onnx\n"
+      "  onnxpool devices\n"
+      "  onnxpool run model.onnx --random 64 --workers 2\n"
+      "  onnxpool run model.onnx --inputs test_data_set_0 --compare test_data_set_0\n"
+      "Run 'onnxpool COMMAND --help' for a command's options.");
+  const std::map<std::string, Command> commands{
+      {"info", add_info(app)}, {"devices", add_devices(app)}, {"run", add_run(app)}};
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  try {
+    for (const auto* sub : app.get_subcommands()) return commands.at(sub->get_name())();
+  } catch (const std::exception& e) {
+    std::fflush(stdout);
+    fmt::print(stderr, "onnxpool: error: {}\n", e.what());
+    return kExitError;
+  }
+  return kExitError;
+}

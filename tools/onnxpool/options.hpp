@@ -1,0 +1,45 @@
+#pragma once
+// Options shared by `run` and `bench`: where the items come from, and how the pool is made.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+#include "onnxpool/inputs.hpp"
+#include "onnxpool/pool.hpp"
+
+namespace onnxpool::cli {
+
+struct InputArgs {
+  std::vector<std::string> input_files;  // NAME=FILE
+  std::string inputs_dir;
+  int random = 0;
+  std::vector<std::string> dims;    // NAME=VALUE
+  std::vector<std::string> shapes;  // INPUT:D0,D1,...
+  std::uint64_t seed = 0;
+};
+void add_input_options(CLI::App& cmd, InputArgs& args);
+
+// The items to run: one per data set of --inputs, else --random N items (default 1), each with the
+// --input files and random values (seed + item index) for the other inputs.
+struct Items {
+  std::vector<TensorSet> inputs;
+  std::vector<std::string> names;  // data set names ("" when random or flat); used for output folders
+  std::vector<TensorSet> expected; // from --inputs folders holding output_K files; may be empty
+};
+Items make_items(const ModelInfo& model, const InputArgs& args);
+
+struct PoolArgs {
+  int workers = 0;
+  int threads = 0;
+  std::string policy = "dynamic";
+  std::string devices;
+  std::size_t batch = 1;
+  bool pin = false;
+  std::string spinning;  // "", "on", "off"
+};
+void add_pool_options(CLI::App& cmd, PoolArgs& args);
+PoolOptions to_pool_options(const PoolArgs& args);
+
+}  // namespace onnxpool::cli
