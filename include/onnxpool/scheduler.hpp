@@ -1,0 +1,437 @@
+#pragma once
+// Scheduler: runs items on a fixed set of workers, each on its own thread, and hands back one future per
+// item. It knows nothing of ONNX Runtime: a worker is "something that runs a batch of items", so the
+// scheduling (static split, dynamic pull, batching, failures, shutdown) is tested with fake workers of
+// chosen speeds under ThreadSanitizer.
+//
+// Two policies:
+//  - Static: item k goes to worker (k mod W)'s own queue, the split fixed up front (the tutorial's
+//    imgs[i::W]); the slowest worker bounds the wall time.
+//  - Dynamic: one shared queue; the first free worker pulls the next items (up to its max_batch of those
+//    already queued, never waiting for more), so fast workers take more.
+//
+// Failures stay with their item: a batch that throws (or returns the wrong number of results) is retried
+// item by item on the same worker, and a failed item's future throws ItemError naming item and worker. A
+// worker whose on_start throws still takes items (so no static queue waits forever) and fails each with
+// "on_start failed: <cause>". `run` may call submit() but must not call run_all() on its own scheduler
+// (it would wait for items queued behind itself).
+//
+// Locking: one mutex guards every queue, the stop flag and the submission counter; each queue has its
+// own condition variable so a static submit wakes only the worker it is for. Statistics have their own
+// mutex so reading them never contends with the queues.
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <deque>
+#include <exception>
+#include <functional>
+#include <future>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "onnxpool/error.hpp"
+
+namespace onnxpool {
+
+enum class Policy { Static, Dynamic };
+
+// "static" | "dynamic"; anything else throws Error("unknown policy 'x' (expected static or dynamic)").
+Policy parse_policy(std::string_view name);
+std::string_view policy_name(Policy policy);
+
+template <class Item, class Result>
+struct WorkerSlot {
+  std::string name;                // e.g. "cpu#1"; appears in error messages
+  std::size_t max_batch = 1;       // at most this many items handed to `run` at once
+  std::function<void()> on_start;  // optional; runs once on the worker's own thread before any item
+  // Runs a batch (1..max_batch items, in submission order) and returns exactly one Result per item, in
+  // the same order. The batch is passed by reference and must be left intact (not moved from): if `run`
+  // throws or returns the wrong number of results for a batch of several items, the scheduler retries
+  // those same items one by one.
+  std::function<std::vector<Result>(std::vector<Item>& batch)> run;
+};
+
+struct WorkerStats {
+  std::string name;
+  std::size_t items = 0;      // items completed on this worker, successes and failures
+  std::size_t batches = 0;    // calls to `run`, retries of a failed batch's items included
+  std::size_t failures = 0;   // items that failed
+  double busy_seconds = 0.0;  // steady_clock time spent inside `run`
+};
+
+// An item's failure: which item and which worker, plus the cause's message.
+// what() is "item 7 on worker cpu#1: <cause>" ("item 7: <cause>" when no worker is known).
+class ItemError : public Error {
+ public:
+  ItemError(std::size_t item, std::string worker, const std::string& cause);
+  [[nodiscard]] std::size_t item() const noexcept { return item_; }
+  [[nodiscard]] const std::string& worker() const noexcept { return worker_; }
+  [[nodiscard]] const std::string& cause() const noexcept { return cause_; }
+
+ private:
+  std::size_t item_;
+  std::string worker_;
+  std::string cause_;
+};
+
+// run_all's failure: "2 of 16 items failed; first: item 3 on worker cpu#1: <cause>"; failures() lists
+// every failed item, by item index.
+class RunError : public Error {
+ public:
+  // `failures` must not be empty and must be sorted by item index.
+  RunError(std::size_t item_count, std::vector<ItemError> failures);
+  [[nodiscard]] const std::vector<ItemError>& failures() const noexcept { return failures_; }
+  [[nodiscard]] std::size_t item_count() const noexcept { return item_count_; }
+
+ private:
+  std::size_t item_count_;
+  std::vector<ItemError> failures_;
+};
+
+namespace detail {
+// The message of the exception in flight: what() for std::exception, "unknown exception" otherwise.
+std::string describe(const std::exception_ptr& error);
+// Throw Error when the slots cannot make a scheduler: none at all, or a slot (named by its position and
+// name) without a run function or with max_batch 0.
+void require_workers(std::size_t count);
+void require_valid_slot(std::size_t position, const std::string& name, bool has_run, std::size_t max_batch);
+inline constexpr std::string_view cancelled_message = "cancelled: the scheduler was shut down";
+}  // namespace detail
+
+template <class Item, class Result>
+class Scheduler {
+ public:
+  using Slot = WorkerSlot<Item, Result>;
+
+  // Starts one thread per worker. Throws Error if `workers` is empty, a slot has no run function or a
+  // max_batch of 0.
+  Scheduler(std::vector<Slot> workers, Policy policy);
+  // Stops taking items; the items not yet started fail with Error("cancelled: the scheduler was shut
+  // down"), the batches in flight finish, the threads are joined. Every future is left set.
+  ~Scheduler();
+  Scheduler(const Scheduler&) = delete;
+  Scheduler& operator=(const Scheduler&) = delete;
+  Scheduler(Scheduler&&) = delete;
+  Scheduler& operator=(Scheduler&&) = delete;
+
+  // Items are numbered by a running counter over all submit() calls; under Static, item k goes to
+  // worker k mod W. A failed item's future throws ItemError.
+  [[nodiscard]] std::future<Result> submit(Item item);
+
+  // Runs all items (numbered 0..n-1 in this call; under Static, item i goes to worker i mod W), waits
+  // for all and returns the results in input order. If any failed, the others still finish, then it
+  // throws RunError. Safe to call concurrently with submit() and other run_all() calls: the items of one
+  // call are queued together, behind what is already queued.
+  std::vector<Result> run_all(std::vector<Item> items);
+
+  [[nodiscard]] std::vector<WorkerStats> stats() const;  // per worker, in worker order
+  void reset_stats();
+  [[nodiscard]] std::size_t worker_count() const noexcept { return workers_.size(); }
+  [[nodiscard]] Policy policy() const noexcept { return policy_; }
+
+ private:
+  struct Task {
+    Item item;
+    std::size_t index;  // the number an ItemError names
+    std::promise<Result> promise;
+  };
+  struct Queue {
+    std::deque<Task> tasks;
+    std::condition_variable ready;  // signalled when tasks arrive or the scheduler stops
+  };
+  // A call of `run`: its results, or the reason it failed.
+  struct Attempt {
+    std::vector<Result> results;
+    std::string error;  // empty when `run` returned
+    double seconds = 0.0;
+  };
+
+  Queue& queue_of_worker(std::size_t worker) { return *queues_[policy_ == Policy::Static ? worker : 0]; }
+  // Caller holds mutex_. Returns the queue the task went to.
+  Queue& enqueue_locked(Task task, std::size_t position);
+  void worker_loop(std::size_t worker);
+  void execute(std::size_t worker, std::vector<Task>& tasks);
+  void execute_one(std::size_t worker, std::vector<Item>& single, std::size_t index, std::promise<Result>& promise);
+  Attempt attempt(std::size_t worker, std::vector<Item>& batch);
+  void record(std::size_t worker, std::size_t batches, std::size_t items, std::size_t failures, double seconds);
+  void fail(std::size_t worker, std::size_t index, std::promise<Result>& promise, const std::string& cause);
+  void shut_down() noexcept;
+
+  const std::vector<Slot> workers_;
+  const Policy policy_;
+
+  std::mutex mutex_;
+  std::vector<std::unique_ptr<Queue>> queues_;  // one per worker (Static) or one shared (Dynamic)
+  bool stopping_ = false;
+  std::size_t next_submit_index_ = 0;
+
+  mutable std::mutex stats_mutex_;
+  std::vector<WorkerStats> stats_;
+
+  std::vector<std::jthread> threads_;  // last: started after everything they use exists
+};
+
+// ---------------------------------------------------------------------------------------------------
+
+template <class Item, class Result>
+Scheduler<Item, Result>::Scheduler(std::vector<Slot> workers, Policy policy)
+    : workers_(std::move(workers)), policy_(policy) {
+  detail::require_workers(workers_.size());
+  for (std::size_t i = 0; i < workers_.size(); ++i) {
+    detail::require_valid_slot(i, workers_[i].name, static_cast<bool>(workers_[i].run), workers_[i].max_batch);
+  }
+
+  const std::size_t queue_count = policy_ == Policy::Static ? workers_.size() : 1;
+  queues_.reserve(queue_count);
+  for (std::size_t i = 0; i < queue_count; ++i) queues_.push_back(std::make_unique<Queue>());
+  stats_.reserve(workers_.size());
+  for (const Slot& slot : workers_) stats_.push_back(WorkerStats{.name = slot.name});
+
+  threads_.reserve(workers_.size());
+  try {
+    for (std::size_t w = 0; w < workers_.size(); ++w) threads_.emplace_back([this, w] { worker_loop(w); });
+  } catch (...) {
+    // A thread failed to start: the started ones must be told to stop before they are joined.
+    shut_down();
+    throw;
+  }
+}
+
+template <class Item, class Result>
+Scheduler<Item, Result>::~Scheduler() {
+  shut_down();
+}
+
+template <class Item, class Result>
+void Scheduler<Item, Result>::shut_down() noexcept {
+  std::vector<Task> cancelled;
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+    for (auto& queue : queues_) {
+      for (Task& task : queue->tasks) cancelled.push_back(std::move(task));
+      queue->tasks.clear();
+    }
+  }
+  for (auto& queue : queues_) queue->ready.notify_all();
+  // Outside the lock: setting a promise can run continuation code of whoever waits on it.
+  for (Task& task : cancelled) {
+    task.promise.set_exception(std::make_exception_ptr(Error(std::string(detail::cancelled_message))));
+  }
+  // Workers finish the batch they hold, see stopping_ and return.
+  for (std::jthread& thread : threads_) {
+    if (thread.joinable()) thread.join();
+  }
+}
+
+template <class Item, class Result>
+auto Scheduler<Item, Result>::enqueue_locked(Task task, std::size_t position) -> Queue& {
+  Queue& queue = *queues_[policy_ == Policy::Static ? position % workers_.size() : 0];
+  queue.tasks.push_back(std::move(task));
+  return queue;
+}
+
+template <class Item, class Result>
+std::future<Result> Scheduler<Item, Result>::submit(Item item) {
+  std::promise<Result> promise;
+  std::future<Result> future = promise.get_future();
+  Queue* queue = nullptr;
+  {
+    std::lock_guard lock(mutex_);
+    const std::size_t index = next_submit_index_++;
+    if (!stopping_) queue = &enqueue_locked(Task{std::move(item), index, std::move(promise)}, index);
+  }
+  if (queue == nullptr) {
+    promise.set_exception(std::make_exception_ptr(Error(std::string(detail::cancelled_message))));
+  } else {
+    queue->ready.notify_one();
+  }
+  return future;
+}
+
+template <class Item, class Result>
+std::vector<Result> Scheduler<Item, Result>::run_all(std::vector<Item> items) {
+  const std::size_t count = items.size();
+  std::vector<std::future<Result>> futures;
+  futures.reserve(count);
+  std::vector<Task> tasks;
+  tasks.reserve(count);
+  for (std::size_t i = 0; i < count; ++i) {
+    std::promise<Result> promise;
+    futures.push_back(promise.get_future());
+    tasks.push_back(Task{std::move(items[i]), i, std::move(promise)});
+  }
+  bool stopped = false;
+  {
+    // One critical section, so this call's items sit together in the queues (full batches) and a
+    // concurrent submit cannot interleave with them.
+    std::lock_guard lock(mutex_);
+    stopped = stopping_;
+    if (!stopped) {
+      for (std::size_t i = 0; i < count; ++i) enqueue_locked(std::move(tasks[i]), i);
+    }
+  }
+  if (stopped) {
+    for (Task& task : tasks) {
+      task.promise.set_exception(std::make_exception_ptr(Error(std::string(detail::cancelled_message))));
+    }
+  } else {
+    for (auto& queue : queues_) queue->ready.notify_all();
+  }
+
+  // Wait for every item, even after a failure, so no item is still running when this returns.
+  std::vector<Result> results;
+  results.reserve(count);
+  std::vector<ItemError> failures;
+  for (std::size_t i = 0; i < count; ++i) {
+    try {
+      Result result = futures[i].get();
+      if (failures.empty()) results.push_back(std::move(result));
+    } catch (const ItemError& error) {
+      failures.push_back(error);
+    } catch (...) {
+      // Cancellation: no worker ran it.
+      failures.emplace_back(i, std::string(), detail::describe(std::current_exception()));
+    }
+  }
+  if (!failures.empty()) throw RunError(count, std::move(failures));
+  return results;
+}
+
+template <class Item, class Result>
+void Scheduler<Item, Result>::worker_loop(std::size_t worker) {
+  const Slot& slot = workers_[worker];
+  std::string start_failure;
+  if (slot.on_start) {
+    try {
+      slot.on_start();
+    } catch (...) {
+      // The worker cannot be trusted to run items; it still takes its share so that no item of a static
+      // queue waits forever, and fails each with the reason.
+      start_failure = "on_start failed: " + detail::describe(std::current_exception());
+    }
+  }
+  Queue& queue = queue_of_worker(worker);
+  for (;;) {
+    std::vector<Task> tasks;
+    bool more_left = false;
+    {
+      std::unique_lock lock(mutex_);
+      queue.ready.wait(lock, [&] { return stopping_ || !queue.tasks.empty(); });
+      if (stopping_) return;  // shut_down() cancels what is still queued
+      // Take what is already queued, up to max_batch; never wait for more to fill a batch.
+      const std::size_t take = std::min(slot.max_batch, queue.tasks.size());
+      tasks.reserve(take);
+      for (std::size_t i = 0; i < take; ++i) {
+        tasks.push_back(std::move(queue.tasks.front()));
+        queue.tasks.pop_front();
+      }
+      more_left = !queue.tasks.empty();
+    }
+    // A shared queue with items left: make sure another idle worker is awake to take them.
+    if (more_left && policy_ == Policy::Dynamic) queue.ready.notify_one();
+
+    if (start_failure.empty()) {
+      execute(worker, tasks);
+    } else {
+      for (Task& task : tasks) {
+        record(worker, 0, 1, 1, 0.0);
+        fail(worker, task.index, task.promise, start_failure);
+      }
+    }
+  }
+}
+
+template <class Item, class Result>
+auto Scheduler<Item, Result>::attempt(std::size_t worker, std::vector<Item>& batch) -> Attempt {
+  Attempt result;
+  const auto start = std::chrono::steady_clock::now();
+  try {
+    result.results = workers_[worker].run(batch);
+  } catch (...) {
+    result.error = detail::describe(std::current_exception());
+  }
+  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  if (result.error.empty() && result.results.size() != batch.size()) {
+    result.error = "worker returned " + std::to_string(result.results.size()) + " results for " +
+                   (batch.size() == 1 ? std::string("1 item") : std::to_string(batch.size()) + " items");
+  }
+  if (!result.error.empty()) result.results.clear();
+  return result;
+}
+
+template <class Item, class Result>
+void Scheduler<Item, Result>::execute(std::size_t worker, std::vector<Task>& tasks) {
+  std::vector<Item> batch;
+  batch.reserve(tasks.size());
+  for (Task& task : tasks) batch.push_back(std::move(task.item));
+
+  if (batch.size() == 1) {
+    execute_one(worker, batch, tasks[0].index, tasks[0].promise);
+    return;
+  }
+  Attempt whole = attempt(worker, batch);
+  if (whole.error.empty()) {
+    // Stats before promises: whoever waits on the last future then sees complete stats.
+    record(worker, 1, batch.size(), 0, whole.seconds);
+    for (std::size_t i = 0; i < tasks.size(); ++i) tasks[i].promise.set_value(std::move(whole.results[i]));
+    return;
+  }
+  // The batch failed as a whole: retry item by item so one bad item fails alone.
+  record(worker, 1, 0, 0, whole.seconds);
+  for (std::size_t i = 0; i < tasks.size(); ++i) {
+    std::vector<Item> single;
+    single.push_back(std::move(batch[i]));
+    execute_one(worker, single, tasks[i].index, tasks[i].promise);
+  }
+}
+
+template <class Item, class Result>
+void Scheduler<Item, Result>::execute_one(std::size_t worker, std::vector<Item>& single, std::size_t index,
+                                          std::promise<Result>& promise) {
+  Attempt one = attempt(worker, single);
+  if (one.error.empty()) {
+    record(worker, 1, 1, 0, one.seconds);
+    promise.set_value(std::move(one.results.front()));
+  } else {
+    record(worker, 1, 1, 1, one.seconds);
+    fail(worker, index, promise, one.error);
+  }
+}
+
+template <class Item, class Result>
+void Scheduler<Item, Result>::fail(std::size_t worker, std::size_t index, std::promise<Result>& promise,
+                                   const std::string& cause) {
+  promise.set_exception(std::make_exception_ptr(ItemError(index, workers_[worker].name, cause)));
+}
+
+template <class Item, class Result>
+void Scheduler<Item, Result>::record(std::size_t worker, std::size_t batches, std::size_t items,
+                                     std::size_t failures, double seconds) {
+  std::lock_guard lock(stats_mutex_);
+  WorkerStats& stats = stats_[worker];
+  stats.batches += batches;
+  stats.items += items;
+  stats.failures += failures;
+  stats.busy_seconds += seconds;
+}
+
+template <class Item, class Result>
+std::vector<WorkerStats> Scheduler<Item, Result>::stats() const {
+  std::lock_guard lock(stats_mutex_);
+  return stats_;
+}
+
+template <class Item, class Result>
+void Scheduler<Item, Result>::reset_stats() {
+  std::lock_guard lock(stats_mutex_);
+  for (WorkerStats& stats : stats_) stats = WorkerStats{.name = stats.name};
+}
+
+}  // namespace onnxpool
