@@ -157,7 +157,13 @@ Tensor::Tensor(ElementType type, Shape shape)
   const std::size_t size = byte_size();
   if (size / element_size(type_) != count_) throw Error(fmt::format("tensor {} is too large", shape_to_string(shape_)));
   // Always allocate at least one cache line so raw_data() is never null (ONNX Runtime wants a pointer).
-  auto* raw = static_cast<std::byte*>(::operator new[](std::max(size, kAlignment), std::align_val_t{kAlignment}));
+  std::byte* raw = nullptr;
+  try {
+    raw = static_cast<std::byte*>(::operator new[](std::max(size, kAlignment), std::align_val_t{kAlignment}));
+  } catch (const std::bad_alloc&) {
+    throw Error(fmt::format("out of memory for a {} tensor of shape {} ({} bytes)", element_type_name(type_),
+                            shape_to_string(shape_), size));
+  }
   data_.reset(raw);
   std::memset(raw, 0, size);
 }
@@ -256,19 +262,36 @@ Comparison compare(const Tensor& expected, const Tensor& actual, double rtol, do
     return result;
   }
   const bool exact = !is_floating(expected.element_type());
+  const std::size_t esize = element_size(expected.element_type());
   for (std::size_t i = 0; i < n; ++i) {
     const double e = expected.value_as_double(i);
     const double a = actual.value_as_double(i);
+    if (exact) {
+      // Integers compare bitwise: doubles cannot tell 2^53 + 1 from 2^53. Bool bytes are 0 or 1.
+      const bool same = std::memcmp(expected.bytes().data() + i * esize, actual.bytes().data() + i * esize, esize) == 0;
+      const double abs_error = std::fabs(a - e);
+      result.max_abs_error = std::max(result.max_abs_error, abs_error);
+      if (e != 0.0) result.max_rel_error = std::max(result.max_rel_error, abs_error / std::fabs(e));
+      if (!same && result.mismatches++ == 0) result.problem = fmt::format("element {} is {}, expected {}", i, a, e);
+      continue;
+    }
     if (std::isnan(e) || std::isnan(a)) {
       if (std::isnan(e) != std::isnan(a) && result.mismatches++ == 0) {
         result.problem = fmt::format("element {} is {}, expected {}", i, a, e);
       }
       continue;
     }
-    const double abs_error = (std::isinf(e) && e == a) ? 0.0 : std::fabs(a - e);
+    bool ok = true;
+    double abs_error = 0.0;
+    if (std::isinf(e) || std::isinf(a)) {
+      ok = a == e;  // an infinity equals only the same infinity (as numpy.isclose)
+      abs_error = ok ? 0.0 : std::numeric_limits<double>::infinity();
+    } else {
+      abs_error = std::fabs(a - e);
+      ok = abs_error <= atol + rtol * std::fabs(e);
+    }
     result.max_abs_error = std::max(result.max_abs_error, abs_error);
     if (e != 0.0) result.max_rel_error = std::max(result.max_rel_error, abs_error / std::fabs(e));
-    const bool ok = exact ? abs_error == 0.0 : abs_error <= atol + rtol * std::fabs(e);
     if (!ok && result.mismatches++ == 0) {
       result.problem = fmt::format("element {} is {}, expected {} (abs error {:g})", i, a, e, abs_error);
     }
@@ -313,7 +336,14 @@ Tensor concat_first_dim(std::span<const Tensor* const> parts) {
 std::vector<Tensor> split_first_dim(const Tensor& whole, std::span<const std::int64_t> sizes) {
   if (whole.shape().empty()) throw Error("cannot split a rank-0 tensor");
   std::int64_t total = 0;
-  for (auto size : sizes) total += size;
+  for (auto size : sizes) {
+    // Checked before any copy: a negative or overflowing size would read past the tensor.
+    if (size < 0 || size > whole.shape().front() - total) {
+      throw Error(fmt::format("cannot split a first dimension of {} into pieces of sizes [{}]", whole.shape().front(),
+                              fmt::join(sizes, ",")));
+    }
+    total += size;
+  }
   if (total != whole.shape().front()) {
     throw Error(fmt::format("cannot split a first dimension of {} into pieces summing to {}", whole.shape().front(),
                             total));
