@@ -4,6 +4,8 @@
 
 #include "onnxpool/model.hpp"
 #include "onnxpool/runtime.hpp"
+#include "onnxpool/shared_weights.hpp"
+#include "scratch_dir.hpp"
 #include "onnxpool/worker.hpp"
 
 namespace onnxpool {
@@ -72,6 +74,14 @@ std::vector<WorkerPlan> plan_workers(const PoolOptions& options, const CpuTopolo
 Pool::Pool(Runtime& runtime, const std::filesystem::path& model, const PoolOptions& options)
     : plan_(plan_workers(options, CpuTopology::detect())) {
   check_model_file(model);
+  const auto cpu_workers = std::count_if(plan_.begin(), plan_.end(), [](const auto& p) { return p.device.kind == DeviceKind::Cpu; });
+  // The optimised model lives in a scratch folder only while the sessions are made from it.
+  std::optional<ScratchDir> scratch;
+  std::shared_ptr<const SharedWeights> shared;
+  if (options.share_weights && !options.ort_defaults && cpu_workers > 1) {
+    scratch.emplace();
+    shared = std::make_shared<SharedWeights>(runtime, model, scratch->path() / "optimized.onnx");
+  }
   for (const auto& plan : plan_) {
     WorkerOptions worker;
     worker.device = plan.device;
@@ -79,6 +89,7 @@ Pool::Pool(Runtime& runtime, const std::filesystem::path& model, const PoolOptio
     worker.intra_op_threads = std::max(1, plan.threads);
     worker.allow_spinning = plan.spinning;
     worker.cores = plan.cores;
+    if (plan.device.kind == DeviceKind::Cpu) worker.shared_weights = shared;
     workers_.push_back(std::make_unique<Worker>(runtime, model, worker, plan.name));
   }
   if (options.batch > 1 && !inspect_model(runtime, model).batchable()) {

@@ -5,6 +5,7 @@
 #include "onnxpool/cpu.hpp"
 #include "onnxpool/ort_value.hpp"
 #include "onnxpool/runtime.hpp"
+#include "onnxpool/shared_weights.hpp"
 #include "ort_error.hpp"
 
 namespace onnxpool {
@@ -38,11 +39,13 @@ Worker::Worker(Runtime& runtime, const std::filesystem::path& model, WorkerOptio
   if (!options_.ort_defaults && options_.intra_op_threads < 1) {
     throw Error(fmt::format("{}: intra-op threads must be >= 1, not {}", context, options_.intra_op_threads));
   }
-  const auto so = session_options(options_);
+  auto so = session_options(options_);
+  const auto& source = options_.shared_weights ? options_.shared_weights->optimized_model() : model;
+  if (options_.shared_weights) options_.shared_weights->apply(so);
   session_ = guard_ort(context, [&] {
     return options_.share_prepacked_weights
-               ? Ort::Session(runtime.env(), model.c_str(), so, runtime.prepacked_weights())
-               : Ort::Session(runtime.env(), model.c_str(), so);
+               ? Ort::Session(runtime.env(), source.c_str(), so, runtime.prepacked_weights())
+               : Ort::Session(runtime.env(), source.c_str(), so);
   });
   Ort::AllocatorWithDefaultOptions allocator;
   for (std::size_t i = 0; i < session_.GetInputCount(); ++i) {

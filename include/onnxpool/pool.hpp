@@ -29,6 +29,9 @@ struct PoolOptions {
   bool pin = false;                  // pin each CPU worker (and its threads) to its own cores
   std::optional<bool> spinning;      // default: on for a single worker, off when workers share cores
   bool ort_defaults = false;         // sessions at ONNX Runtime's default threading (the tutorial's)
+  // Several CPU workers hold the model's weights once (see shared_weights.hpp) instead of once each.
+  // Not with ort_defaults: the tutorial's sessions stay as it made them.
+  bool share_weights = true;
 };
 
 // What one worker of the pool is: its name ("cpu#0"), device, threads and cores.

@@ -2,6 +2,7 @@
 // Worker: one ONNX Runtime session bound to one device with its own threading. Runs one item, or a
 // batch of items stacked along the model's batch dim. Knows nothing of scheduling: the pool calls it.
 #include <filesystem>
+#include <memory>
 #include <span>
 #include <string>
 #include <vector>
@@ -14,6 +15,7 @@
 namespace onnxpool {
 
 class Runtime;
+class SharedWeights;
 
 struct WorkerOptions {
   DeviceSpec device;           // cpu (CUDA workers come with the GPU support)
@@ -26,6 +28,9 @@ struct WorkerOptions {
   bool share_prepacked_weights = true;  // through the Runtime's container
   // Graph optimisation level, as ORT's enum (default: all).
   GraphOptimizationLevel optimization = GraphOptimizationLevel::ORT_ENABLE_ALL;
+  // Weights prepared once for all workers of a pool: the session is made from its optimised model
+  // with its initializers (see shared_weights.hpp). Null: the session loads the model on its own.
+  std::shared_ptr<const SharedWeights> shared_weights;
 };
 
 class Worker {
@@ -61,7 +66,7 @@ class Worker {
   std::vector<Ort::Value> bind_inputs(const TensorSet& inputs, std::vector<const char*>& names) const;
 
   std::string name_;
-  WorkerOptions options_;
+  WorkerOptions options_;  // holds the shared weights, which must outlive the session below
   Ort::Session session_{nullptr};
   std::vector<std::string> input_names_;
   std::vector<std::string> output_names_;
