@@ -82,7 +82,10 @@ std::string ort_thread_affinities(const std::vector<int>& cores, int threads) {
 void pin_current_thread(const std::vector<int>& cores) {
   cpu_set_t set;
   CPU_ZERO(&set);
-  for (int cpu : cores) CPU_SET(cpu, &set);
+  for (int cpu : cores) {
+    if (cpu < 0 || cpu >= CPU_SETSIZE) throw Error(fmt::format("cannot pin a thread to CPU {}: no such CPU", cpu));
+    CPU_SET(cpu, &set);
+  }
   if (const int rc = pthread_setaffinity_np(pthread_self(), sizeof(set), &set); rc != 0) {
     throw Error(fmt::format("cannot pin a thread to cores {}: {}", fmt::join(cores, ","), std::strerror(rc)));
   }

@@ -2,7 +2,7 @@
 
 namespace onnxpool {
 
-Runtime::Runtime(const std::string& log_id) : env_(ORT_LOGGING_LEVEL_WARNING, log_id.c_str()) {}
+Runtime::Runtime(OrtLoggingLevel log_level, const std::string& log_id) : env_(log_level, log_id.c_str()) {}
 
 std::string Runtime::version() { return Ort::GetVersionString(); }
 

@@ -11,8 +11,9 @@ namespace onnxpool {
 
 class Runtime {
  public:
-  // `log_id` names the environment in ONNX Runtime's logs; warnings and above are printed.
-  explicit Runtime(const std::string& log_id = "onnxpool");
+  // `log_id` names the environment in ONNX Runtime's logs; messages at `log_level` and above are
+  // printed to stderr by ONNX Runtime (a failing kernel logs at ERROR before its error reaches us).
+  explicit Runtime(OrtLoggingLevel log_level = ORT_LOGGING_LEVEL_WARNING, const std::string& log_id = "onnxpool");
   Runtime(const Runtime&) = delete;
   Runtime& operator=(const Runtime&) = delete;
 

@@ -27,8 +27,8 @@ Command add_devices(CLI::App& app) {
   cmd->footer("Examples:\n  onnxpool devices\n  onnxpool devices --json");
   auto json = std::make_shared<bool>(false);
   cmd->add_flag("--json", *json, "Print JSON instead of text");
-  return [json] {
-    Runtime runtime;
+  return [json, cmd] {
+    Runtime runtime(ort_log_level(*cmd));
     const auto cpu = CpuTopology::detect();
     nlohmann::json out{{"onnxruntime_version", Runtime::version()},
                        {"providers", Runtime::available_providers()},

@@ -59,8 +59,8 @@ Command add_info(CLI::App& app) {
   auto args = std::make_shared<Args>();
   cmd->add_option("model", args->model, "ONNX model file")->required();
   cmd->add_flag("--json", args->json, "Print JSON instead of text");
-  return [args] {
-    Runtime runtime;
+  return [args, cmd] {
+    Runtime runtime(ort_log_level(*cmd));
     const ModelInfo model = inspect_model(runtime, args->model);
     if (args->json) {
       nlohmann::json out{{"path", model.path.string()},
@@ -84,9 +84,11 @@ Command add_info(CLI::App& app) {
     std::vector<std::string> opsets;
     for (const auto& opset : model.opsets) opsets.push_back(opset_string(opset));
     fmt::print("model:    {}\n", model.path.string());
-    fmt::print("producer: {} {}\n", model.producer_name, model.producer_version);
+    fmt::print("producer: {}{}\n", model.producer_name.empty() ? "unknown" : model.producer_name,
+               model.producer_version.empty() ? "" : " " + model.producer_version);
     fmt::print("graph:    {}  (IR version {}, opsets: {})\n", model.graph_name, model.ir_version, fmt::join(opsets, ", "));
-    if (!model.description.empty()) fmt::print("about:    {}\n", model.description);
+    // The first line of the doc string: the rest is in --json.
+    if (!model.description.empty()) fmt::print("about:    {}\n", model.description.substr(0, model.description.find('\n')));
     print_values("inputs", model.inputs);
     print_values("outputs", model.outputs);
     fmt::print("batching: {}\n", model.batchable() ? "yes (every input and output has a symbolic first dim)"

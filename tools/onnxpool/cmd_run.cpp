@@ -101,8 +101,8 @@ Command add_run(CLI::App& app) {
   cmd->add_option("--atol", args->atol, "Absolute tolerance of --compare (floating types)")->capture_default_str();
   cmd->add_flag("-q,--quiet", args->quiet, "Print no summary");
 
-  return [args] {
-    Runtime runtime;
+  return [args, cmd] {
+    Runtime runtime(ort_log_level(*cmd));
     const ModelInfo model = inspect_model(runtime, args->model);
     const PoolOptions options = to_pool_options(args->pool);
     Items items = make_items(model, args->inputs);

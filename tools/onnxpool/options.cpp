@@ -13,7 +13,7 @@ void add_input_options(CLI::App& cmd, InputArgs& args) {
       ->type_name("DIR");
   cmd.add_option("--random", args.random, "Run N items of random inputs (default 1 unless --inputs)")
       ->type_name("N")
-      ->check(CLI::PositiveNumber);
+      ->check(CLI::Range(1, 1 << 20));
   cmd.add_option("--dim", args.dims, "Bind a symbolic dim by name (batch-like dims default to 1)")
       ->type_name("NAME=VALUE");
   cmd.add_option("--shape", args.shapes, "Give an input its whole shape")->type_name("INPUT:D0,D1,...");
@@ -48,9 +48,9 @@ Items make_items(const ModelInfo& model, const InputArgs& args) {
 
 void add_pool_options(CLI::App& cmd, PoolArgs& args) {
   cmd.add_option("-w,--workers", args.workers, "CPU workers (sessions); default: automatic for this machine")
-      ->check(CLI::PositiveNumber);
+      ->check(CLI::Range(1, 1 << 20));
   cmd.add_option("-t,--threads", args.threads, "Intra-op threads per CPU worker; default: cores / workers")
-      ->check(CLI::PositiveNumber);
+      ->check(CLI::Range(1, 1 << 20));
   cmd.add_option("--policy", args.policy,
                  "static: items split round robin up front (the tutorial); dynamic: a free worker pulls the next")
       ->capture_default_str();
@@ -60,7 +60,7 @@ void add_pool_options(CLI::App& cmd, PoolArgs& args) {
       ->type_name("SPEC[,SPEC...]");
   cmd.add_option("-b,--batch", args.batch, "Items a worker stacks into one run (needs a symbolic batch dim)")
       ->capture_default_str()
-      ->check(CLI::PositiveNumber);
+      ->check(CLI::Range(1, 1 << 20));
   cmd.add_flag("--pin", args.pin, "Pin each CPU worker and its threads to its own cores");
   cmd.add_option("--spinning", args.spinning, "Intra-op threads spin while idle (default: on for 1 worker, else off)")
       ->check(CLI::IsMember({"on", "off"}));

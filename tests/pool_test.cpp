@@ -1,0 +1,256 @@
+// Pool and Worker on real models: outputs equal a single session's (bitwise on CPU with the same
+// thread count), order kept under both policies, batching, failures named and isolated.
+#include "onnxpool/pool.hpp"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "model_paths.hpp"
+#include "onnxpool/inputs.hpp"
+#include "onnxpool/runtime.hpp"
+#include "onnxpool/worker.hpp"
+
+namespace onnxpool {
+namespace {
+
+using test::model_path;
+using ::testing::HasSubstr;
+
+std::vector<TensorSet> random_items(Runtime& runtime, const std::string& model_file, int count, DimBindings bindings = {}) {
+  const ModelInfo model = inspect_model(runtime, model_path(model_file));
+  std::vector<TensorSet> items;
+  for (int i = 0; i < count; ++i) items.push_back(random_inputs(model, bindings, 100 + static_cast<std::uint64_t>(i)));
+  return items;
+}
+
+// One session, one thread, items one after another: the reference.
+std::vector<TensorSet> reference(Runtime& runtime, const std::string& model_file, const std::vector<TensorSet>& items) {
+  WorkerOptions options;
+  options.intra_op_threads = 1;
+  Worker worker(runtime, model_path(model_file), options, "reference");
+  std::vector<TensorSet> outputs;
+  for (const auto& item : items) outputs.push_back(worker.run(item));
+  return outputs;
+}
+
+void expect_bitwise_equal(const std::vector<TensorSet>& expected, const std::vector<TensorSet>& actual) {
+  ASSERT_EQ(expected.size(), actual.size());
+  for (std::size_t i = 0; i < expected.size(); ++i) {
+    ASSERT_EQ(expected[i].size(), actual[i].size());
+    for (std::size_t k = 0; k < expected[i].size(); ++k) {
+      EXPECT_EQ(expected[i][k].name, actual[i][k].name);
+      EXPECT_TRUE(expected[i][k].tensor == actual[i][k].tensor) << "item " << i << " output " << expected[i][k].name;
+    }
+  }
+}
+
+class PoolOnMobileNet : public ::testing::TestWithParam<std::tuple<int, Policy>> {};
+
+TEST_P(PoolOnMobileNet, OutputsEqualOneSessionsInInputOrder) {
+  const auto [workers, policy] = GetParam();
+  Runtime runtime;
+  const auto items = random_items(runtime, "mobilenetv2.onnx", 6);
+  const auto expected = reference(runtime, "mobilenetv2.onnx", items);
+  // Distinct inputs give distinct outputs, so equality item by item also proves the order.
+  ASSERT_FALSE(expected[0][0].tensor == expected[1][0].tensor);
+
+  PoolOptions options;
+  options.workers = workers;
+  options.threads = 1;
+  options.policy = policy;
+  Pool pool(runtime, model_path("mobilenetv2.onnx"), options);
+  ASSERT_EQ(pool.size(), static_cast<std::size_t>(workers));
+  expect_bitwise_equal(expected, pool.run_all(items));
+
+  std::size_t total = 0;
+  for (const auto& s : pool.stats()) total += s.items;
+  EXPECT_EQ(total, items.size());
+}
+
+INSTANTIATE_TEST_SUITE_P(WorkersAndPolicies, PoolOnMobileNet,
+                         ::testing::Combine(::testing::Values(1, 2, 3), ::testing::Values(Policy::Static, Policy::Dynamic)));
+
+TEST(Pool, StaticPolicySplitsRoundRobin) {
+  Runtime runtime;
+  const auto items = random_items(runtime, "add_mul.onnx", 7);
+  PoolOptions options;
+  options.workers = 3;
+  options.threads = 1;
+  options.policy = Policy::Static;
+  Pool pool(runtime, model_path("add_mul.onnx"), options);
+  expect_bitwise_equal(reference(runtime, "add_mul.onnx", items), pool.run_all(items));
+  const auto stats = pool.stats();
+  EXPECT_EQ(stats[0].items, 3U);  // items 0, 3, 6
+  EXPECT_EQ(stats[1].items, 2U);
+  EXPECT_EQ(stats[2].items, 2U);
+}
+
+TEST(Pool, BatchedWorkersGiveTheSameOutputs) {
+  Runtime runtime;
+  DimBindings bindings;
+  bindings.bind_dim("batch_size=2");
+  const auto items = random_items(runtime, "add_mul.onnx", 11, bindings);
+  PoolOptions options;
+  options.workers = 2;
+  options.threads = 1;
+  options.batch = 4;
+  Pool pool(runtime, model_path("add_mul.onnx"), options);
+  expect_bitwise_equal(reference(runtime, "add_mul.onnx", items), pool.run_all(items));
+  std::size_t runs = 0;
+  for (const auto& s : pool.stats()) runs += s.batches;
+  EXPECT_LT(runs, items.size()) << "items were queued up front, so some runs took several";
+}
+
+TEST(Pool, BatchedMobileNetMatchesWithinFloatTolerance) {
+  Runtime runtime;
+  const auto items = random_items(runtime, "mobilenetv2.onnx", 4);
+  const auto expected = reference(runtime, "mobilenetv2.onnx", items);
+  PoolOptions options;
+  options.workers = 1;
+  options.threads = 1;
+  options.batch = 4;
+  Pool pool(runtime, model_path("mobilenetv2.onnx"), options);
+  const auto actual = pool.run_all(items);
+  ASSERT_EQ(actual.size(), expected.size());
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    const auto c = compare(expected[i][0].tensor, actual[i][0].tensor, 1e-4, 1e-5);
+    EXPECT_TRUE(c.equal) << "item " << i << ": " << c.problem;
+  }
+}
+
+TEST(Pool, BatchOnABatchlessModelIsAnError) {
+  Runtime runtime;
+  PoolOptions options;
+  options.workers = 1;
+  options.batch = 2;
+  try {
+    Pool pool(runtime, model_path("batchless.onnx"), options);
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("batchless.onnx"));
+    EXPECT_THAT(e.what(), HasSubstr("batch"));
+  }
+}
+
+TensorSet index_item(std::int64_t index) {
+  Tensor idx(ElementType::Int64, {1});
+  idx.data<std::int64_t>()[0] = index;
+  TensorSet item;
+  item.push_back({"idx", std::move(idx)});
+  return item;
+}
+
+TEST(Pool, FailuresAreNamedAndIsolated) {
+  Runtime runtime;
+  for (std::size_t batch : {1U, 3U}) {
+    PoolOptions options;
+    options.workers = 2;
+    options.threads = 1;
+    options.batch = batch;
+    Pool pool(runtime, model_path("fails_sometimes.onnx"), options);
+    std::vector<TensorSet> items;
+    for (std::int64_t i = 0; i < 8; ++i) items.push_back(index_item(i == 2 || i == 5 ? 12 : i));
+    try {
+      pool.run_all(items);
+      FAIL() << "no error";
+    } catch (const RunError& e) {
+      EXPECT_THAT(e.what(), HasSubstr("2 of 8 items failed"));
+      EXPECT_THAT(e.what(), HasSubstr("item 2 on worker cpu#"));
+      ASSERT_EQ(e.failures().size(), 2U);
+      EXPECT_EQ(e.failures()[1].item(), 5U);
+      EXPECT_THAT(e.failures()[1].cause(), HasSubstr("idx=12"));
+    }
+    std::size_t done = 0;
+    std::size_t failed = 0;
+    for (const auto& s : pool.stats()) {
+      done += s.items;
+      failed += s.failures;
+    }
+    EXPECT_EQ(done, 8U) << "every item ran once, the good ones too";
+    EXPECT_EQ(failed, 2U);
+
+    auto good = pool.submit(index_item(3));
+    auto bad = pool.submit(index_item(40));
+    EXPECT_EQ(good.get()[0].tensor.data<float>().size(), 4U);
+    EXPECT_THROW(bad.get(), ItemError);
+  }
+}
+
+TEST(Worker, MissingOrUnknownInputsAreNamed) {
+  Runtime runtime;
+  Worker worker(runtime, model_path("add_mul.onnx"), WorkerOptions{}, "w");
+  TensorSet only_a;
+  only_a.push_back({"a", Tensor(ElementType::Float, {1, 4})});
+  EXPECT_THROW(
+      {
+        try {
+          worker.run(only_a);
+        } catch (const Error& e) {
+          EXPECT_THAT(e.what(), HasSubstr("input 'b' is missing"));
+          throw;
+        }
+      },
+      Error);
+  only_a.push_back({"b", Tensor(ElementType::Float, {1, 4})});
+  only_a.push_back({"c", Tensor(ElementType::Float, {1, 4})});
+  EXPECT_THROW(worker.run(only_a), Error);
+}
+
+TEST(Worker, BadModelNamesTheWorker) {
+  Runtime runtime;
+  try {
+    Worker worker(runtime, model_path("missing.onnx"), WorkerOptions{}, "cpu#7");
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("worker cpu#7"));
+  }
+}
+
+TEST(PlanWorkers, DefaultsFillTheCoresAndPinningIsDisjoint) {
+  CpuTopology cpu;
+  cpu.logical = {0, 1, 2, 3, 4, 5, 6, 7};
+  cpu.physical_cores = 8;
+  PoolOptions options;
+  options.workers = 2;
+  auto plans = plan_workers(options, cpu);
+  ASSERT_EQ(plans.size(), 2U);
+  EXPECT_EQ(plans[0].threads * 2, 8) << "W x T = cores";
+  EXPECT_FALSE(plans[0].spinning) << "spinning off when workers share the machine";
+  EXPECT_TRUE(plans[0].cores.empty());
+
+  options.pin = true;
+  options.threads = 3;
+  plans = plan_workers(options, cpu);
+  EXPECT_EQ(plans[0].cores, (std::vector<int>{0, 1, 2}));
+  EXPECT_EQ(plans[1].cores, (std::vector<int>{3, 4, 5}));
+
+  PoolOptions automatic;
+  plans = plan_workers(automatic, cpu);
+  EXPECT_EQ(plans.size(), 8U / static_cast<std::size_t>(automatic_threads_per_worker(8)));
+
+  PoolOptions single;
+  single.workers = 1;
+  EXPECT_TRUE(plan_workers(single, cpu)[0].spinning) << "one worker keeps ONNX Runtime's default spinning";
+
+  PoolOptions devices;
+  devices.devices = parse_devices("cpu:2*2,cpu");
+  plans = plan_workers(devices, cpu);
+  ASSERT_EQ(plans.size(), 3U);
+  EXPECT_EQ(plans[0].threads, 2);
+  EXPECT_EQ(plans[2].threads, 8 / 3);
+  EXPECT_EQ(plans[2].name, "cpu#2");
+}
+
+TEST(PlanWorkers, BadRequestsAreErrors) {
+  CpuTopology cpu;
+  cpu.logical = {0, 1};
+  PoolOptions options;
+  options.batch = 0;
+  EXPECT_THROW(plan_workers(options, cpu), Error);
+  options.batch = 1;
+  options.workers = -1;
+  EXPECT_THROW(plan_workers(options, cpu), Error);
+}
+
+}  // namespace
+}  // namespace onnxpool
