@@ -4,6 +4,7 @@
 #include <functional>
 
 #include <CLI/CLI.hpp>
+#include <onnxruntime_cxx_api.h>
 
 namespace onnxpool::cli {
 
@@ -12,10 +13,20 @@ using Command = std::function<int()>;
 // Exit codes: 0 success, 1 error (one line on stderr), 2 usage error (CLI11's), 3 outputs differ from
 // the expected ones (--compare).
 inline constexpr int kExitError = 1;
+inline constexpr int kExitUsage = 2;
 inline constexpr int kExitMismatch = 3;
+
+// ONNX Runtime's own log level for the commands: only fatal messages, since every error reaches the
+// user as onnxpool's one line anyway; warnings and more with the global --verbose flag.
+inline OrtLoggingLevel ort_log_level(const CLI::App& app) {
+  const auto* root = &app;
+  while (root->get_parent() != nullptr) root = root->get_parent();
+  return root->get_option("--verbose")->as<bool>() ? ORT_LOGGING_LEVEL_WARNING : ORT_LOGGING_LEVEL_FATAL;
+}
 
 Command add_info(CLI::App& app);
 Command add_devices(CLI::App& app);
 Command add_run(CLI::App& app);
+Command add_bench(CLI::App& app);
 
 }  // namespace onnxpool::cli

@@ -14,20 +14,28 @@ int main(int argc, char** argv) {
   using namespace onnxpool::cli;
   CLI::App app{"onnxpool: run one ONNX model over many inputs as fast as the machine allows (ONNX Runtime)"};
   app.require_subcommand(1);
+  app.add_flag("-v,--verbose")->description("Show ONNX Runtime's warnings and errors as it logs them");
   app.footer(
       "Examples:\n"
       "  onnxpool info model.onnx\n"
       "  onnxpool devices\n"
       "  onnxpool run model.onnx --random 64 --workers 2\n"
       "  onnxpool run model.onnx --inputs test_data_set_0 --compare test_data_set_0\n"
+      "  onnxpool bench mobilenetv2.onnx --csv bench.csv --plot bench\n"
       "Run 'onnxpool COMMAND --help' for a command's options.");
   const std::map<std::string, Command> commands{
-      {"info", add_info(app)}, {"devices", add_devices(app)}, {"run", add_run(app)}};
+      {"info", add_info(app)}, {"devices", add_devices(app)}, {"run", add_run(app)}, {"bench", add_bench(app)}};
 
   try {
     app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
+  } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    // A usage error: one line, like every other error, and the exit status scripts expect for usage.
+    fmt::print(stderr, "onnxpool: error: {} (see --help)\n", e.what());
+    return kExitUsage;
   }
   try {
     for (const auto* sub : app.get_subcommands()) return commands.at(sub->get_name())();

@@ -1,0 +1,222 @@
+// onnxpool bench MODEL ...: the tutorial's sweep of strategies (CSV, JSON, table, plot), a grid of pool
+// configurations with the best ones, or the peak memory of W workers.
+#include <unistd.h>
+
+#include <iostream>
+#include <memory>
+
+#include <fmt/format.h>
+
+#include "commands.hpp"
+#include "onnxpool/bench.hpp"
+#include "onnxpool/bench_grid.hpp"
+#include "onnxpool/bench_progress.hpp"
+#include "onnxpool/bench_report.hpp"
+#include "onnxpool/cpu.hpp"
+#include "onnxpool/model.hpp"
+#include "onnxpool/runtime.hpp"
+#include "onnxpool/tensor_io.hpp"
+#include "options.hpp"
+
+namespace onnxpool::cli {
+namespace {
+
+struct BenchArgs {
+  std::string model;
+  InputArgs inputs;
+  PoolArgs pool;
+  std::string strategies;
+  std::size_t max_n = 21;
+  std::size_t step_n = 2;
+  std::size_t repeat = 4;
+  std::string csv;
+  std::string json;
+  std::string plot;
+  std::vector<std::string> grid;
+  bool best = false;
+  std::size_t items = 64;
+  double duration = 0.0;
+  double rtol = 1e-4;
+  double atol = 1e-5;
+  bool memory = false;
+  bool no_share_weights = false;
+  bool quiet = false;
+};
+
+void write_text(const std::string& path, const std::string& text) {
+  write_file_atomically(path, std::as_bytes(std::span(text.data(), text.size())));
+}
+
+// `count` items: random (seed + i) with any --input files, or the --inputs data sets repeated in turn.
+std::vector<TensorSet> bench_items(const ModelInfo& model, InputArgs args, std::size_t count) {
+  if (!args.inputs_dir.empty()) {
+    Items sets = make_items(model, args);
+    std::vector<TensorSet> items;
+    for (std::size_t i = 0; i < count; ++i) items.push_back(sets.inputs[i % sets.inputs.size()]);
+    return items;
+  }
+  if (args.random > 0) throw Error("bench makes its own item count (maxN x W, or --items): drop --random");
+  args.random = static_cast<int>(count);
+  return make_items(model, args).inputs;
+}
+
+bench::PoolConfig pool_config(const BenchArgs& args, int workers) {
+  const PoolOptions options = to_pool_options(args.pool);
+  bench::PoolConfig config;
+  config.devices = options.devices;
+  config.workers = options.devices.empty() ? workers : 0;
+  config.threads = args.pool.threads;
+  config.policy = options.policy;
+  config.batch = options.batch;
+  config.pin = options.pin;
+  config.spinning = options.spinning.value_or(false);
+  config.share_weights = !args.no_share_weights;
+  return config;
+}
+
+double mib(std::size_t bytes) { return static_cast<double>(bytes) / (1024.0 * 1024.0); }
+
+int run_memory(const BenchArgs& args, Runtime& runtime, const ModelInfo& info, int workers) {
+  const std::size_t before = bench::peak_rss_bytes();
+  const auto config = pool_config(args, workers);
+  auto pool = bench::make_pool_strategy(runtime, args.model, info, config);
+  const auto items = bench_items(info, args.inputs, static_cast<std::size_t>(4 * workers));
+  for (int pass = 0; pass < 2; ++pass) {
+    pool->prepare(items);
+    pool->run();
+  }
+  fmt::print("peak_rss_mib={:.1f} before_sessions_mib={:.1f} workers={} shared_weights={} ({})\n",
+             mib(bench::peak_rss_bytes()), mib(before), workers, config.share_weights ? "yes" : "no", pool->describe());
+  return 0;
+}
+
+int run_grid_mode(const BenchArgs& args, Runtime& runtime, const ModelInfo& info, int workers) {
+  std::vector<bench::GridAxis> axes;
+  for (const auto& spec : args.grid) axes.push_back(bench::parse_grid_axis(spec));
+  bench::PoolConfig base = pool_config(args, workers);
+  base.workers = args.pool.workers;  // automatic unless --workers or the grid says
+  const auto configs = bench::expand_grid(axes, base);
+  for (const auto& c : configs) {
+    if (c.batch > 1 && !info.batchable()) {
+      throw Error(fmt::format("--grid batch={}: {}", c.batch, bench::batched_skip_reason(info)));
+    }
+  }
+  const bench::GridBudget budget{.items = args.items, .duration = args.duration, .warmup = 1};
+  const auto items = bench_items(info, args.inputs, args.items);
+  std::vector<bench::GridRow> rows;
+  {
+    bench::Progress progress(std::cerr, "grid", configs.size(), ::isatty(STDERR_FILENO) == 1);
+    rows = bench::run_grid(runtime, args.model, info, items, configs, budget, args.quiet ? nullptr : &progress);
+  }
+  fmt::print("{}", bench::grid_table(rows));
+  if (args.best) {
+    const auto& t = rows[bench::best_throughput(rows)];
+    const auto& l = rows[bench::best_latency(rows)];
+    fmt::print("best throughput: {:.2f} items/s with workers={} threads={} batch={} policy={}\n  {}\n", t.throughput,
+               t.workers, t.threads, t.config.batch, policy_name(t.config.policy), bench::run_command(args.model, t));
+    fmt::print("best latency: p50 {:.3f} ms with workers={} threads={} batch={} policy={}\n  {}\n", l.latency.p50 * 1e3,
+               l.workers, l.threads, l.config.batch, policy_name(l.config.policy), bench::run_command(args.model, l));
+  }
+  if (!args.csv.empty()) write_text(args.csv, bench::grid_csv(rows));
+  if (!args.json.empty()) write_text(args.json, bench::grid_json(rows, args.model, budget));
+  return 0;
+}
+
+int run_sweep_mode(const BenchArgs& args, Runtime& runtime, const ModelInfo& info, int workers) {
+  bench::SweepOptions options;
+  options.workers = workers;
+  options.max_n = args.max_n;
+  options.step_n = args.step_n;
+  options.repeat = args.repeat;
+  options.strategies = args.strategies.empty() ? bench::default_strategies() : bench::parse_strategies(args.strategies);
+  options.pool = pool_config(args, workers);
+  options.rtol = args.rtol;
+  options.atol = args.atol;
+  if (options.pool.batch > 1 && !info.batchable()) {
+    throw Error(fmt::format("--batch {}: {}", options.pool.batch, bench::batched_skip_reason(info)));
+  }
+  const auto sizes = bench::sweep_sizes(static_cast<std::size_t>(workers), args.max_n, args.step_n);
+  const auto images = bench_items(info, args.inputs, args.max_n * static_cast<std::size_t>(workers));
+
+  bench::SweepResult result;
+  {
+    const std::size_t steps = sizes.size() * options.strategies.size();
+    bench::Progress progress(std::cerr, "sweep", steps, ::isatty(STDERR_FILENO) == 1);
+    result = bench::run_sweep(runtime, args.model, info, images, options, args.quiet ? nullptr : &progress);
+  }
+  fmt::print("{}", bench::sweep_table(result));
+  const std::string csv = bench::sweep_csv(result);
+  if (!args.csv.empty()) write_text(args.csv, csv);
+  if (!args.json.empty()) write_text(args.json, bench::sweep_json(result, bench::machine_info(), args.model));
+  if (!args.plot.empty()) {
+    const std::string csv_path = args.csv.empty() ? args.plot + ".csv" : args.csv;
+    if (args.csv.empty()) write_text(csv_path, csv);
+    bench::plot_sweep(csv_path, result.names, workers, args.plot);
+  }
+  return 0;
+}
+
+}  // namespace
+
+Command add_bench(CLI::App& app) {
+  auto* cmd = app.add_subcommand(
+      "bench", "Benchmark: the ONNX Runtime multithreading tutorial's strategies against the pool, or a grid of configs");
+  cmd->footer(
+      "Strategies (--strategies, default all six; the default MobileNetV2 sweep takes about a minute on 2 cores):\n"
+      "  sequence           1 session at ORT default threading, items one by one\n"
+      "  parallel           the tutorial's: W sessions at ORT default threading, W threads, static split imgs[i::W]\n"
+      "  sequence_ortvalue  sequence with inputs pre-made as OrtValues and outputs pre-allocated\n"
+      "  parallel_ortvalue  parallel likewise\n"
+      "  pool               onnxpool: W workers x T threads (W x T = cores), spinning off, dynamic queue, --batch B\n"
+      "  batched            1 default session, the N items stacked into one run (skipped without a batch dim)\n"
+      "W (--workers) defaults to the tutorial's min(4, cores-1), at least 2. N runs over [1] + range(W, maxN*W,\n"
+      "stepN*W); each strategy runs repN times per N, the first discarded. Outputs must equal sequence's.\n"
+      "Examples:\n"
+      "  onnxpool bench mobilenetv2.onnx --csv out.csv --json out.json --plot out\n"
+      "  onnxpool bench resnet18.onnx --strategies sequence,pool,batched --workers 4\n"
+      "  onnxpool bench mobilenetv2.onnx --grid workers=1,2 threads=1-2 batch=1,4 --best\n"
+      "  onnxpool bench mobilenetv2.onnx --memory --workers 4");
+  auto args = std::make_shared<BenchArgs>();
+  cmd->add_option("model", args->model, "ONNX model file")->required();
+  cmd->add_option("--strategies", args->strategies, "Comma-separated strategies to run (default: all)")
+      ->type_name("NAME[,NAME...]");
+  cmd->add_option("--max-n", args->max_n, "maxN: N goes up to below maxN x W")->capture_default_str()->check(CLI::PositiveNumber);
+  cmd->add_option("--step", args->step_n, "stepN: N grows by stepN x W")->capture_default_str()->check(CLI::PositiveNumber);
+  cmd->add_option("--repeat", args->repeat, "repN: runs per N and strategy, the first a discarded warm-up")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--csv", args->csv, "Write the results as CSV (the tutorial's columns plus imgs_per_s_*)")->type_name("FILE");
+  cmd->add_option("--json", args->json, "Write everything as JSON (machine, options, per-strategy latency)")->type_name("FILE");
+  cmd->add_option("--plot", args->plot, "Plot time per image vs N with gnuplot into PREFIX.png and PREFIX.svg")
+      ->type_name("PREFIX");
+  cmd->add_option("--grid", args->grid,
+                  "Measure the cross-product of pool configs instead of the sweep; keys workers, threads, batch "
+                  "(lists 1,2,4 or ranges 1-4 / 1..4), policy (static,dynamic), pin (on,off)")
+      ->type_name("KEY=VALUES")
+      ->expected(1, -1);
+  cmd->add_flag("--best", args->best, "With --grid: print the fastest config for throughput and for latency")
+      ->needs("--grid");
+  cmd->add_option("--items", args->items, "With --grid: items per measured pass")->capture_default_str()->check(CLI::PositiveNumber);
+  cmd->add_option("--duration", args->duration, "With --grid: measure each config for at least S seconds")
+      ->type_name("S")
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--rtol", args->rtol, "Relative tolerance of the output check against sequence")->capture_default_str();
+  cmd->add_option("--atol", args->atol, "Absolute tolerance of the output check against sequence")->capture_default_str();
+  cmd->add_flag("--memory", args->memory, "Print the peak RSS after creating the pool's W workers and running a few items");
+  cmd->add_flag("--no-share-weights", args->no_share_weights, "Workers do not share pre-packed weights (to measure what it saves)");
+  cmd->add_flag("-q,--quiet", args->quiet, "No progress report");
+  add_input_options(*cmd, args->inputs);
+  add_pool_options(*cmd, args->pool);
+
+  return [args, cmd] {
+    Runtime runtime(ort_log_level(*cmd));
+    const ModelInfo info = inspect_model(runtime, args->model);
+    const int cores = CpuTopology::detect().logical_count();
+    const int workers = args->pool.workers > 0 ? args->pool.workers : bench::default_workers(cores);
+    if (args->memory) return run_memory(*args, runtime, info, workers);
+    if (!args->grid.empty()) return run_grid_mode(*args, runtime, info, workers);
+    return run_sweep_mode(*args, runtime, info, workers);
+  };
+}
+
+}  // namespace onnxpool::cli
