@@ -29,6 +29,7 @@
 #include <future>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -136,10 +137,25 @@ class Scheduler {
   [[nodiscard]] Policy policy() const noexcept { return policy_; }
 
  private:
+  // The items of one run_all call complete into one group: each result goes to its slot and the
+  // caller is woken once, when the last item is done. A future per item would wake the waiting caller
+  // once per item (a futex wake and a context switch each: most of the pool's per-item cost on a
+  // model that runs in microseconds).
+  struct Group {
+    explicit Group(std::size_t count) : results(count), errors(count), remaining(count) {}
+    std::vector<std::optional<Result>> results;
+    std::vector<std::optional<ItemError>> errors;
+    std::mutex mutex;
+    std::condition_variable all_done;
+    std::size_t remaining;  // guarded by mutex
+  };
   struct Task {
     Item item;
     std::size_t index;  // the number an ItemError names
-    std::promise<Result> promise;
+    // submit(): the caller's future. Empty for run_all's tasks: a default promise would allocate a
+    // shared state and, destroyed unset, build a broken_promise exception, per item.
+    std::optional<std::promise<Result>> promise;
+    Group* group = nullptr;        // run_all(): where the outcome goes instead (outlives the task)
   };
   struct Queue {
     std::deque<Task> tasks;
@@ -156,11 +172,13 @@ class Scheduler {
   // Caller holds mutex_. Returns the queue the task went to.
   Queue& enqueue_locked(Task task, std::size_t position);
   void worker_loop(std::size_t worker);
-  void execute(std::size_t worker, std::vector<Task>& tasks);
-  void execute_one(std::size_t worker, std::vector<Item>& single, std::size_t index, std::promise<Result>& promise);
+  void execute(std::size_t worker, std::vector<Task>& tasks, std::vector<Item>& batch);
+  void execute_one(std::size_t worker, std::vector<Item>& single, Task& task);
   Attempt attempt(std::size_t worker, std::vector<Item>& batch);
   void record(std::size_t worker, std::size_t batches, std::size_t items, std::size_t failures, double seconds);
-  void fail(std::size_t worker, std::size_t index, std::promise<Result>& promise, const std::string& cause);
+  void fail(std::size_t worker, Task& task, const std::string& cause);
+  static void succeed(Task& task, Result result);
+  static void complete_in_group(Task& task, std::optional<Result> result, std::optional<ItemError> error);
   void shut_down() noexcept;
 
   const std::vector<Slot> workers_;
@@ -170,6 +188,7 @@ class Scheduler {
   std::vector<std::unique_ptr<Queue>> queues_;  // one per worker (Static) or one shared (Dynamic)
   bool stopping_ = false;
   std::size_t next_submit_index_ = 0;
+  std::size_t idle_workers_ = 0;  // waiting for items; a worker wakes another only when one is idle
 
   mutable std::mutex stats_mutex_;
   std::vector<WorkerStats> stats_;
@@ -222,7 +241,11 @@ void Scheduler<Item, Result>::shut_down() noexcept {
   for (auto& queue : queues_) queue->ready.notify_all();
   // Outside the lock: setting a promise can run continuation code of whoever waits on it.
   for (Task& task : cancelled) {
-    task.promise.set_exception(std::make_exception_ptr(Error(std::string(detail::cancelled_message))));
+    if (task.group != nullptr) {
+      complete_in_group(task, std::nullopt, ItemError(task.index, std::string(), std::string(detail::cancelled_message)));
+    } else {
+      task.promise->set_exception(std::make_exception_ptr(Error(std::string(detail::cancelled_message))));
+    }
   }
   // Workers finish the batch they hold, see stopping_ and return.
   for (std::jthread& thread : threads_) {
@@ -258,15 +281,7 @@ std::future<Result> Scheduler<Item, Result>::submit(Item item) {
 template <class Item, class Result>
 std::vector<Result> Scheduler<Item, Result>::run_all(std::vector<Item> items) {
   const std::size_t count = items.size();
-  std::vector<std::future<Result>> futures;
-  futures.reserve(count);
-  std::vector<Task> tasks;
-  tasks.reserve(count);
-  for (std::size_t i = 0; i < count; ++i) {
-    std::promise<Result> promise;
-    futures.push_back(promise.get_future());
-    tasks.push_back(Task{std::move(items[i]), i, std::move(promise)});
-  }
+  Group group(count);
   bool stopped = false;
   {
     // One critical section, so this call's items sit together in the queues (full batches) and a
@@ -274,33 +289,28 @@ std::vector<Result> Scheduler<Item, Result>::run_all(std::vector<Item> items) {
     std::lock_guard lock(mutex_);
     stopped = stopping_;
     if (!stopped) {
-      for (std::size_t i = 0; i < count; ++i) enqueue_locked(std::move(tasks[i]), i);
+      for (std::size_t i = 0; i < count; ++i) enqueue_locked(Task{std::move(items[i]), i, std::nullopt, &group}, i);
     }
   }
   if (stopped) {
-    for (Task& task : tasks) {
-      task.promise.set_exception(std::make_exception_ptr(Error(std::string(detail::cancelled_message))));
+    for (std::size_t i = 0; i < count; ++i) {
+      group.errors[i].emplace(i, std::string(), std::string(detail::cancelled_message));
     }
   } else {
     for (auto& queue : queues_) queue->ready.notify_all();
+    // Wait for every item, even after a failure, so no item is still running when this returns.
+    std::unique_lock lock(group.mutex);
+    group.all_done.wait(lock, [&] { return group.remaining == 0; });
   }
 
-  // Wait for every item, even after a failure, so no item is still running when this returns.
-  std::vector<Result> results;
-  results.reserve(count);
   std::vector<ItemError> failures;
-  for (std::size_t i = 0; i < count; ++i) {
-    try {
-      Result result = futures[i].get();
-      if (failures.empty()) results.push_back(std::move(result));
-    } catch (const ItemError& error) {
-      failures.push_back(error);
-    } catch (...) {
-      // Cancellation: no worker ran it.
-      failures.emplace_back(i, std::string(), detail::describe(std::current_exception()));
-    }
+  for (auto& error : group.errors) {
+    if (error) failures.push_back(std::move(*error));
   }
   if (!failures.empty()) throw RunError(count, std::move(failures));
+  std::vector<Result> results;
+  results.reserve(count);
+  for (auto& result : group.results) results.push_back(std::move(*result));
   return results;
 }
 
@@ -318,31 +328,37 @@ void Scheduler<Item, Result>::worker_loop(std::size_t worker) {
     }
   }
   Queue& queue = queue_of_worker(worker);
+  // Reused across batches: no allocation per item on the hot path.
+  std::vector<Task> tasks;
+  std::vector<Item> batch;
+  tasks.reserve(slot.max_batch);
+  batch.reserve(slot.max_batch);
   for (;;) {
-    std::vector<Task> tasks;
+    tasks.clear();
     bool more_left = false;
     {
       std::unique_lock lock(mutex_);
+      ++idle_workers_;
       queue.ready.wait(lock, [&] { return stopping_ || !queue.tasks.empty(); });
+      --idle_workers_;
       if (stopping_) return;  // shut_down() cancels what is still queued
       // Take what is already queued, up to max_batch; never wait for more to fill a batch.
       const std::size_t take = std::min(slot.max_batch, queue.tasks.size());
-      tasks.reserve(take);
       for (std::size_t i = 0; i < take; ++i) {
         tasks.push_back(std::move(queue.tasks.front()));
         queue.tasks.pop_front();
       }
-      more_left = !queue.tasks.empty();
+      more_left = !queue.tasks.empty() && idle_workers_ > 0;
     }
-    // A shared queue with items left: make sure another idle worker is awake to take them.
+    // A shared queue with items left and a worker idle: make sure it is awake to take them.
     if (more_left && policy_ == Policy::Dynamic) queue.ready.notify_one();
 
     if (start_failure.empty()) {
-      execute(worker, tasks);
+      execute(worker, tasks, batch);
     } else {
       for (Task& task : tasks) {
         record(worker, 0, 1, 1, 0.0);
-        fail(worker, task.index, task.promise, start_failure);
+        fail(worker, task, start_failure);
       }
     }
   }
@@ -367,20 +383,19 @@ auto Scheduler<Item, Result>::attempt(std::size_t worker, std::vector<Item>& bat
 }
 
 template <class Item, class Result>
-void Scheduler<Item, Result>::execute(std::size_t worker, std::vector<Task>& tasks) {
-  std::vector<Item> batch;
-  batch.reserve(tasks.size());
+void Scheduler<Item, Result>::execute(std::size_t worker, std::vector<Task>& tasks, std::vector<Item>& batch) {
+  batch.clear();
   for (Task& task : tasks) batch.push_back(std::move(task.item));
 
   if (batch.size() == 1) {
-    execute_one(worker, batch, tasks[0].index, tasks[0].promise);
+    execute_one(worker, batch, tasks[0]);
     return;
   }
   Attempt whole = attempt(worker, batch);
   if (whole.error.empty()) {
     // Stats before promises: whoever waits on the last future then sees complete stats.
     record(worker, 1, batch.size(), 0, whole.seconds);
-    for (std::size_t i = 0; i < tasks.size(); ++i) tasks[i].promise.set_value(std::move(whole.results[i]));
+    for (std::size_t i = 0; i < tasks.size(); ++i) succeed(tasks[i], std::move(whole.results[i]));
     return;
   }
   // The batch failed as a whole: retry item by item so one bad item fails alone.
@@ -388,27 +403,50 @@ void Scheduler<Item, Result>::execute(std::size_t worker, std::vector<Task>& tas
   for (std::size_t i = 0; i < tasks.size(); ++i) {
     std::vector<Item> single;
     single.push_back(std::move(batch[i]));
-    execute_one(worker, single, tasks[i].index, tasks[i].promise);
+    execute_one(worker, single, tasks[i]);
   }
 }
 
 template <class Item, class Result>
-void Scheduler<Item, Result>::execute_one(std::size_t worker, std::vector<Item>& single, std::size_t index,
-                                          std::promise<Result>& promise) {
+void Scheduler<Item, Result>::execute_one(std::size_t worker, std::vector<Item>& single, Task& task) {
   Attempt one = attempt(worker, single);
   if (one.error.empty()) {
     record(worker, 1, 1, 0, one.seconds);
-    promise.set_value(std::move(one.results.front()));
+    succeed(task, std::move(one.results.front()));
   } else {
     record(worker, 1, 1, 1, one.seconds);
-    fail(worker, index, promise, one.error);
+    fail(worker, task, one.error);
   }
 }
 
 template <class Item, class Result>
-void Scheduler<Item, Result>::fail(std::size_t worker, std::size_t index, std::promise<Result>& promise,
-                                   const std::string& cause) {
-  promise.set_exception(std::make_exception_ptr(ItemError(index, workers_[worker].name, cause)));
+void Scheduler<Item, Result>::succeed(Task& task, Result result) {
+  if (task.group != nullptr) {
+    complete_in_group(task, std::move(result), std::nullopt);
+  } else {
+    task.promise->set_value(std::move(result));
+  }
+}
+
+template <class Item, class Result>
+void Scheduler<Item, Result>::fail(std::size_t worker, Task& task, const std::string& cause) {
+  ItemError error(task.index, workers_[worker].name, cause);
+  if (task.group != nullptr) {
+    complete_in_group(task, std::nullopt, std::move(error));
+  } else {
+    task.promise->set_exception(std::make_exception_ptr(std::move(error)));
+  }
+}
+
+template <class Item, class Result>
+void Scheduler<Item, Result>::complete_in_group(Task& task, std::optional<Result> result,
+                                                std::optional<ItemError> error) {
+  Group& group = *task.group;
+  // Each slot is written by exactly one worker; the mutex then publishes it to the waiting caller.
+  group.results[task.index] = std::move(result);
+  group.errors[task.index] = std::move(error);
+  std::lock_guard lock(group.mutex);
+  if (--group.remaining == 0) group.all_done.notify_one();
 }
 
 template <class Item, class Result>
