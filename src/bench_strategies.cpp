@@ -149,17 +149,6 @@ std::string values_note(const ItemRunner& runner) {
   return runner.path() == ItemRunner::Path::Values ? ", inputs as OrtValues, outputs pre-allocated" : "";
 }
 
-WorkerOptions worker_options(const WorkerPlan& plan, bool ort_defaults, bool share_weights) {
-  WorkerOptions options;
-  options.device = plan.device;
-  options.ort_defaults = ort_defaults;
-  options.intra_op_threads = std::max(1, plan.threads);
-  options.allow_spinning = plan.spinning;
-  options.cores = plan.cores;
-  options.share_prepacked_weights = share_weights;
-  return options;
-}
-
 std::unique_ptr<Worker> default_worker(Runtime& runtime, const std::filesystem::path& model, const std::string& name) {
   WorkerOptions options;
   options.ort_defaults = true;
@@ -204,10 +193,9 @@ class Scheduled final : public Strategy {
             bool share_weights, ItemRunner::Path path)
       : name_(std::move(name)), runner_(path) {
     const auto plans = plan_workers(options, CpuTopology::detect());
-    for (const auto& plan : plans) {
-      workers_.push_back(std::make_unique<Worker>(runtime, model, worker_options(plan, options.ort_defaults, share_weights),
-                                                  fmt::format("{}:{}", name_, plan.name)));
-    }
+    PoolOptions made = options;
+    made.share_weights = share_weights;
+    workers_ = make_workers(runtime, model, made, plans, name_ + ":");
     const WorkerPlan& first = plans.front();
     description_ = options.ort_defaults
                        ? fmt::format("{} sessions at ORT default threading, {} split{}", plans.size(),

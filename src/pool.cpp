@@ -1,12 +1,14 @@
 #include "onnxpool/pool.hpp"
 
+#include <optional>
+
 #include <fmt/format.h>
 
 #include "onnxpool/model.hpp"
 #include "onnxpool/runtime.hpp"
 #include "onnxpool/shared_weights.hpp"
-#include "scratch_dir.hpp"
 #include "onnxpool/worker.hpp"
+#include "scratch_dir.hpp"
 
 namespace onnxpool {
 
@@ -71,10 +73,12 @@ std::vector<WorkerPlan> plan_workers(const PoolOptions& options, const CpuTopolo
   return plans;
 }
 
-Pool::Pool(Runtime& runtime, const std::filesystem::path& model, const PoolOptions& options)
-    : plan_(plan_workers(options, CpuTopology::detect())) {
+std::vector<std::unique_ptr<Worker>> make_workers(Runtime& runtime, const std::filesystem::path& model,
+                                                  const PoolOptions& options, const std::vector<WorkerPlan>& plans,
+                                                  const std::string& name_prefix) {
   check_model_file(model);
-  const auto cpu_workers = std::count_if(plan_.begin(), plan_.end(), [](const auto& p) { return p.device.kind == DeviceKind::Cpu; });
+  const auto cpu_workers =
+      std::count_if(plans.begin(), plans.end(), [](const auto& p) { return p.device.kind == DeviceKind::Cpu; });
   // The optimised model lives in a scratch folder only while the sessions are made from it.
   std::optional<ScratchDir> scratch;
   std::shared_ptr<const SharedWeights> shared;
@@ -82,16 +86,23 @@ Pool::Pool(Runtime& runtime, const std::filesystem::path& model, const PoolOptio
     scratch.emplace();
     shared = std::make_shared<SharedWeights>(runtime, model, scratch->path() / "optimized.onnx");
   }
-  for (const auto& plan : plan_) {
+  std::vector<std::unique_ptr<Worker>> workers;
+  for (const auto& plan : plans) {
     WorkerOptions worker;
     worker.device = plan.device;
     worker.ort_defaults = options.ort_defaults;
     worker.intra_op_threads = std::max(1, plan.threads);
     worker.allow_spinning = plan.spinning;
     worker.cores = plan.cores;
+    worker.share_prepacked_weights = options.share_weights;
     if (plan.device.kind == DeviceKind::Cpu) worker.shared_weights = shared;
-    workers_.push_back(std::make_unique<Worker>(runtime, model, worker, plan.name));
+    workers.push_back(std::make_unique<Worker>(runtime, model, worker, name_prefix + plan.name));
   }
+  return workers;
+}
+
+Pool::Pool(Runtime& runtime, const std::filesystem::path& model, const PoolOptions& options)
+    : plan_(plan_workers(options, CpuTopology::detect())), workers_(make_workers(runtime, model, options, plan_)) {
   if (options.batch > 1 && !inspect_model(runtime, model).batchable()) {
     throw Error(fmt::format("{}: --batch {} needs a model whose inputs and outputs all have a symbolic first (batch) "
                             "dim; this one does not",
@@ -104,6 +115,11 @@ Pool::Pool(Runtime& runtime, const std::filesystem::path& model, const PoolOptio
                      .max_batch = options.batch,
                      .on_start = [w] { w->bind_current_thread(); },
                      .run = [w](std::vector<TensorSet>& batch) {
+                       if (batch.size() == 1) {  // the common case, without the stacking bookkeeping
+                         std::vector<TensorSet> result;
+                         result.push_back(w->run(batch.front()));
+                         return result;
+                       }
                        std::vector<const TensorSet*> items;
                        items.reserve(batch.size());
                        for (const auto& item : batch) items.push_back(&item);

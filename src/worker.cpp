@@ -94,8 +94,12 @@ TensorSet Worker::run(const TensorSet& inputs) {
 }
 
 std::vector<TensorSet> Worker::run_batch(std::span<const TensorSet* const> items) {
-  if (items.empty()) return {};
-  if (items.size() == 1) return {run(*items.front())};
+  std::vector<TensorSet> results;
+  if (items.empty()) return results;
+  if (items.size() == 1) {
+    results.push_back(run(*items.front()));  // moved in: a braced list would copy the outputs
+    return results;
+  }
   // Stack each input across the items, in the model's input order.
   TensorSet stacked;
   std::vector<std::int64_t> sizes;
@@ -115,7 +119,7 @@ std::vector<TensorSet> Worker::run_batch(std::span<const TensorSet* const> items
     stacked.push_back({wanted, concat_first_dim(parts)});
   }
   const TensorSet outputs = run(stacked);
-  std::vector<TensorSet> results(items.size());
+  results.resize(items.size());
   for (const auto& output : outputs) {
     if (output.tensor.shape().empty() || output.tensor.shape().front() != stacked.front().tensor.shape().front()) {
       throw Error(fmt::format("output '{}' of shape {} does not have the batch as its first dim", output.name,

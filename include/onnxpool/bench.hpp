@@ -83,7 +83,7 @@ struct PoolConfig {
   std::size_t batch = 1;
   bool pin = false;
   bool spinning = false;          // the pool shares the machine between sessions: off
-  bool share_weights = true;      // PrepackedWeightsContainer shared by the workers
+  bool share_weights = true;      // workers share one copy of the weights (shared_weights.hpp)
   std::vector<DeviceSpec> devices;
 };
 

@@ -53,6 +53,13 @@ int automatic_threads_per_worker(int cores);
 // Throws Error for impossible requests (workers < 0, threads < 0, batch 0).
 std::vector<WorkerPlan> plan_workers(const PoolOptions& options, const CpuTopology& cpu);
 
+// Makes one worker per plan, in order (so a failure names its worker), with the threading the plan says;
+// several CPU workers share one copy of the weights when options.share_weights. Names are
+// name_prefix + the plan's name. Used by Pool and by the benchmark's strategies.
+std::vector<std::unique_ptr<Worker>> make_workers(Runtime& runtime, const std::filesystem::path& model,
+                                                  const PoolOptions& options, const std::vector<WorkerPlan>& plans,
+                                                  const std::string& name_prefix = "");
+
 class Pool {
  public:
   // Creates every worker's session (sequentially, so a failure names its worker) and starts the

@@ -203,7 +203,7 @@ Command add_bench(CLI::App& app) {
   cmd->add_option("--rtol", args->rtol, "Relative tolerance of the output check against sequence")->capture_default_str();
   cmd->add_option("--atol", args->atol, "Absolute tolerance of the output check against sequence")->capture_default_str();
   cmd->add_flag("--memory", args->memory, "Print the peak RSS after creating the pool's W workers and running a few items");
-  cmd->add_flag("--no-share-weights", args->no_share_weights, "Workers do not share pre-packed weights (to measure what it saves)");
+  cmd->add_flag("--no-share-weights", args->no_share_weights, "Each worker keeps its own copy of the weights (to measure what sharing saves)");
   cmd->add_flag("-q,--quiet", args->quiet, "No progress report");
   add_input_options(*cmd, args->inputs);
   add_pool_options(*cmd, args->pool);
