@@ -1,5 +1,8 @@
 // onnxpool: runs one ONNX model over many inputs across the machine's cores and GPUs.
+#include <malloc.h>
+
 #include <cstdio>
+#include <cstdlib>
 #include <exception>
 #include <map>
 #include <string>
@@ -12,6 +15,11 @@
 
 int main(int argc, char** argv) {
   using namespace onnxpool::cli;
+  // The process's malloc policy, the application's to choose: glibc gives each worker thread its own
+  // heap, each keeping what the worker freed, which made the peak RSS of 4 MobileNetV2 workers vary
+  // from 106 to 131 MB. One heap: 100-105 MB, at the same model throughput (bench/results/SUMMARY.md).
+  // MALLOC_ARENA_MAX in the environment still wins.
+  if (std::getenv("MALLOC_ARENA_MAX") == nullptr) mallopt(M_ARENA_MAX, 1);
   CLI::App app{"onnxpool: run one ONNX model over many inputs as fast as the machine allows (ONNX Runtime)"};
   app.require_subcommand(1);
   app.add_flag("-v,--verbose")->description("Show ONNX Runtime's warnings and errors as it logs them");
