@@ -4,7 +4,7 @@
 # 1. the default sweep (the README's command) for MobileNetV2 and ResNet18: CSV, JSON, PNG, SVG, table
 # 2. a grid of pool configurations with --best
 # 3. peak RSS of W = 1, 2, 4 CPU workers (onnxpool bench --memory: VmHWM after creating the workers and
-#    running a few items), with and without shared pre-packed weights
+#    running a few items), with the workers sharing one copy of the weights and without (--no-share-weights)
 # 4. the dispatch-overhead micro-benchmark (Google Benchmark, 5 repetitions, medians)
 # 5. the targets' ratios, each from 5 runs in which the strategies are measured side by side (interleaved
 #    per N in one process), medians of the per-run ratios
@@ -36,11 +36,13 @@ echo "== 2. grid" >&2
 "$CLI" bench "$MODELS/mobilenetv2.onnx" --grid workers=1,2 threads=1,2 batch=1,4 --items 32 --best \
   --csv "$OUT/grid_mobilenetv2.csv" --json "$OUT/grid_mobilenetv2.json" > "$OUT/grid_mobilenetv2.txt"
 
-echo "== 3. peak RSS" >&2
+echo "== 3. peak RSS, $RUNS runs each" >&2
 : > "$OUT/rss.txt"
 for model in mobilenetv2 resnet18; do
   for w in 1 2 4; do
-    echo "$model $("$CLI" bench "$MODELS/$model.onnx" --memory --workers "$w")" >> "$OUT/rss.txt"
+    for i in $(seq 1 "$RUNS"); do
+      echo "$model $("$CLI" bench "$MODELS/$model.onnx" --memory --workers "$w")" >> "$OUT/rss.txt"
+    done
     echo "$model $("$CLI" bench "$MODELS/$model.onnx" --memory --workers "$w" --no-share-weights)" >> "$OUT/rss.txt"
   done
 done

@@ -76,7 +76,9 @@ for label, values in [
     ("ResNet18 W=2: batched / sequence", ratios("resnet18_w2", "batched", "sequence")),
     ("ResNet18 W=2: pinned pool / sequence", ratios("resnet18_w2pin", "pool", "sequence")),
     ("MobileNetV2 W=4: parallel / sequence", ratios("mobilenetv2_w4", "parallel", "sequence")),
+    ("MobileNetV2 W=4: pool / sequence", ratios("mobilenetv2_w4", "pool", "sequence")),
     ("ResNet18 W=4: parallel / sequence", ratios("resnet18_w4", "parallel", "sequence")),
+    ("ResNet18 W=4: pool / sequence", ratios("resnet18_w4", "pool", "sequence")),
 ]:
     lines.append(f"- {label}: {fmt(values)}")
 
@@ -90,11 +92,13 @@ try:
     lines += ["| benchmark | items/s | us/item |", "|---|---|---|"]
     for name, (rate, us) in rows.items():
         lines.append(f"| {name} | {rate:,.0f} | {us:.2f} |")
-    worker = next((v for k, v in rows.items() if "BareWorkerRun" in k), None)
-    pool = next((v for k, v in rows.items() if "PoolRunAll/1/1" in k), None)
-    if worker and pool:
-        lines += ["", f"Pool (1 worker x 1 thread) / bare Worker::run loop: {pool[0] / worker[0]:.2f}x items/s; "
-                      f"overhead {pool[1] - worker[1]:.2f} us/item (targets: >= 0.9x, <= 5 us)."]
+    bare = next((v for k, v in rows.items() if "BareSessionRun" in k), None)
+    for label, key in [("1 worker, batch 1", "PoolRunAll/1/1"), ("2 workers, batch 1", "PoolRunAll/2/1"),
+                       ("1 worker, batch 8", "PoolRunAll/1/8"), ("2 workers, batch 8", "PoolRunAll/2/8")]:
+        pool = next((v for k, v in rows.items() if key in k), None)
+        if bare and pool:
+            lines.append(f"- pool ({label}) / bare Session::Run loop: {pool[0] / bare[0]:.2f}x items/s, "
+                         f"{pool[1] - bare[1]:+.2f} us/item (targets: >= 0.9x, <= 5 us)")
 except (OSError, KeyError, ValueError) as e:
     lines.append(f"(no dispatch results: {e})")
 
@@ -104,33 +108,30 @@ rss = {}
 for line in (out / "rss.txt").read_text().splitlines():
     m = re.match(r"(\S+) peak_rss_mib=([\d.]+) .*workers=(\d+) shared_weights=(\w+)", line)
     if m:
-        rss[(m.group(1), int(m.group(3)), m.group(4))] = float(m.group(2))
+        rss.setdefault((m.group(1), int(m.group(3)), m.group(4)), []).append(float(m.group(2)))
 for model in ["mobilenetv2", "resnet18"]:
     one, four = rss.get((model, 1, "yes")), rss.get((model, 4, "yes"))
     if one and four:
-        lines.append(f"- {model}: W=4 / W=1 peak RSS = {four / one:.2f}x (target <= 1.5x: {'met' if four / one <= 1.5 else '**not met**'})")
+        ratio = statistics.median(four) / statistics.median(one)
+        lines.append(f"- {model}: W=4 / W=1 peak RSS (medians of {len(four)} runs: {statistics.median(four):.1f} / "
+                     f"{statistics.median(one):.1f} MiB) = {ratio:.2f}x (target <= 1.5x: "
+                     f"{'met' if ratio <= 1.5 else '**not met**'})")
 
 lines += ["", "## Grid (`onnxpool bench build/models/mobilenetv2.onnx --grid workers=1,2 threads=1,2 batch=1,4 --items 32 --best`)", "",
           "```", (out / "grid_mobilenetv2.txt").read_text().rstrip(), "```", ""]
-lines += ["## Why targets are missed (read with the numbers above)", "",
-          "- **Shared 2-core machine.** The per-run ratios are bimodal: in some runs pool and parallel reach ~2x "
-          "sequence (the second core was free), in others all strategies tie (another process held a core: the "
-          "machine is shared with other builds, see the load in machine.txt). A 2-thread default session gains "
-          "nothing over 1 thread when only one core is really available, and neither do 2 workers. Medians of 5 "
-          "runs then land near 1.0x. Re-run `bench/run_all.sh` on an idle machine before reading the ratios as "
-          "properties of onnxpool.",
-          "- **pool vs the tutorial's parallel at W=4.** On 2 cores the tutorial's flaw (each default session "
-          "spinning 2 pinned threads) costs little once the CPU is already contended; the 1.4x seen by the "
-          "tutorial needs more cores than sessions' threads can share.",
-          "- **Dispatch overhead.** Pool::run_all hands items over one by one: per item a lock, a condition-variable "
-          "wake-up of the worker and a promise whose future the caller waits on in order (a futex sleep/wake per "
-          "item). With 2-4 us of ONNX Runtime work per trivial item this hand-off dominates; batch 8 (8 items per "
-          "hand-off) brings it to the bare loop's order. Fix proposed to the scheduler's owner: complete run_all "
-          "with one counter + one notification, and let a worker take a chunk of queued items when the queue is "
-          "long.",
-          "- **Peak RSS.** `--no-share-weights` changes nothing: the PrepackedWeightsContainer shares only "
-          "pre-packed kernel buffers; each session still keeps its own copy of the initializers (~14 MB "
-          "MobileNetV2, ~45 MB ResNet18) and its own activation arena, so RSS grows ~20 MB (MobileNetV2) and "
-          "~70 MB (ResNet18) per worker. Meeting 1.5x needs the initializers loaded once and given to every "
-          "session (SessionOptions::AddExternalInitializers / AddInitializer) in Worker.", ""]
+lines += ["## Reading the targets (with the numbers above)", "",
+          "- **pool vs the tutorial's parallel at W=4** is not met here, and cannot be on this machine: in C++ "
+          "(ONNX Runtime 1.29) the tutorial's parallel is not slower than sequence as it was in Python, it "
+          "already reaches 1.5-1.8x sequence at W=4 (context above), and two cores cap any strategy at about "
+          "2x a 2-thread sequence (pool at W=2 is at 1.8-1.9x). 1.4x over parallel would need 2.2-2.5x "
+          "sequence. Where the tutorial's flaw costs more (many cores, each default session spinning one "
+          "pinned thread per core), the gap should open; that needs a bigger machine to show.",
+          "- **Dispatch overhead, items/s at batch 1** is not met: one worker taking items one at a time from "
+          "another thread costs ~2-3 us per item more than a bare Session::Run loop on the caller's thread "
+          "(within the 5 us target), and a trivial model's Run is ~1.5 us, so the ratio is ~0.4x. The hand-off "
+          "is a queue lock and the worker's own allocation of each output tensor; perf shows the rest in the "
+          "hypervisor's interrupt enabling (wake-ups) and malloc. Taking 8 items per hand-off "
+          "(`--batch 8`) gives the bare loop's rate with one worker and more with two (table above).",
+          "- **Ratios are medians of 5 runs measured side by side on a 2-core VM**: check the load in "
+          "machine.txt; a busy second core pulls every parallel strategy down to sequence.", ""]
 (out / "SUMMARY.md").write_text("\n".join(lines) + "\n")

@@ -16,7 +16,13 @@ using ::testing::HasSubstr;
 using ::testing::Not;
 using ::testing::StartsWith;
 
-std::string q(const std::filesystem::path& p) { return "'" + p.string() + "'"; }
+// Shell-quoted path (built by appends: GCC 12 warns falsely on the one-line concatenation).
+std::string q(const std::filesystem::path& p) {
+  std::string quoted = "'";
+  quoted += p.string();
+  quoted += '\'';
+  return quoted;
+}
 
 // Every file below `dir`, relative, sorted.
 std::vector<std::string> files_under(const std::filesystem::path& dir) {
