@@ -9,7 +9,7 @@
 namespace onnxpool {
 namespace {
 
-constexpr std::string_view kGrammar = "expected cpu, cpu:THREADS or cuda:ID, optionally followed by *COUNT";
+constexpr std::string_view kGrammar = "expected cpu, cpu:THREADS or cuda:ID, optionally followed by *COUNT and @BATCH";
 
 // A positive (or, with allow_zero, non-negative) decimal integer that fills the whole text.
 bool parse_int(std::string_view text, int& out, bool allow_zero) {
@@ -22,9 +22,13 @@ DeviceSpec parse_one(std::string_view entry) {
   const auto bad = [&] { return Error(fmt::format("unknown device '{}' ({})", entry, kGrammar)); };
   DeviceSpec spec;
   std::string_view body = entry;
-  if (const auto star = entry.find('*'); star != std::string_view::npos) {
-    if (!parse_int(entry.substr(star + 1), spec.count, false)) throw bad();
-    body = entry.substr(0, star);
+  if (const auto at = body.find('@'); at != std::string_view::npos) {
+    if (!parse_int(body.substr(at + 1), spec.batch, false)) throw bad();
+    body = body.substr(0, at);
+  }
+  if (const auto star = body.find('*'); star != std::string_view::npos) {
+    if (!parse_int(body.substr(star + 1), spec.count, false)) throw bad();
+    body = body.substr(0, star);
   }
   const auto colon = body.find(':');
   const auto kind = body.substr(0, colon);
@@ -47,6 +51,7 @@ std::string DeviceSpec::to_string() const {
   std::string text = kind == DeviceKind::Cpu ? (threads > 0 ? fmt::format("cpu:{}", threads) : "cpu")
                                              : fmt::format("cuda:{}", index);
   if (count != 1) text += fmt::format("*{}", count);
+  if (batch > 0) text += fmt::format("@{}", batch);
   return text;
 }
 

@@ -103,16 +103,21 @@ std::vector<std::unique_ptr<Worker>> make_workers(Runtime& runtime, const std::f
 
 Pool::Pool(Runtime& runtime, const std::filesystem::path& model, const PoolOptions& options)
     : plan_(plan_workers(options, CpuTopology::detect())), workers_(make_workers(runtime, model, options, plan_)) {
-  if (options.batch > 1 && !inspect_model(runtime, model).batchable()) {
-    throw Error(fmt::format("{}: --batch {} needs a model whose inputs and outputs all have a symbolic first (batch) "
+  const auto batch_of = [&](const WorkerPlan& plan) {
+    return plan.device.batch > 0 ? static_cast<std::size_t>(plan.device.batch) : options.batch;
+  };
+  const auto largest = std::max_element(plan_.begin(), plan_.end(),
+                                        [&](const auto& a, const auto& b) { return batch_of(a) < batch_of(b); });
+  if (batch_of(*largest) > 1 && !inspect_model(runtime, model).batchable()) {
+    throw Error(fmt::format("{}: batch {} needs a model whose inputs and outputs all have a symbolic first (batch) "
                             "dim; this one does not",
-                            model.filename().string(), options.batch));
+                            model.filename().string(), batch_of(*largest)));
   }
   std::vector<WorkerSlot<TensorSet, TensorSet>> slots;
-  for (auto& worker : workers_) {
-    Worker* w = worker.get();
+  for (std::size_t i = 0; i < workers_.size(); ++i) {
+    Worker* w = workers_[i].get();
     slots.push_back({.name = w->name(),
-                     .max_batch = options.batch,
+                     .max_batch = batch_of(plan_[i]),
                      .on_start = [w] { w->bind_current_thread(); },
                      .run = [w](std::vector<TensorSet>& batch) {
                        if (batch.size() == 1) {  // the common case, without the stacking bookkeeping

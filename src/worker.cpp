@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "onnxpool/cpu.hpp"
+#include "onnxpool/gpu.hpp"
 #include "onnxpool/ort_value.hpp"
 #include "onnxpool/runtime.hpp"
 #include "onnxpool/shared_weights.hpp"
@@ -11,8 +12,16 @@
 namespace onnxpool {
 namespace {
 
+// A CUDA worker: ONNX Runtime's CUDA provider on the chosen GPU, one session (so one stream) per worker.
+void append_cuda(Ort::SessionOptions& so, int device_id) {
+  Ort::CUDAProviderOptions cuda;  // loads the provider library; throws when it cannot
+  cuda.Update({{"device_id", std::to_string(device_id)}});
+  so.AppendExecutionProvider_CUDA_V2(*cuda);
+}
+
 Ort::SessionOptions session_options(const WorkerOptions& options) {
   Ort::SessionOptions so;
+  if (options.device.kind == DeviceKind::Cuda) append_cuda(so, options.device.index);
   if (options.ort_defaults) return so;  // exactly what a default InferenceSession gets
   so.SetGraphOptimizationLevel(options.optimization);
   so.SetIntraOpNumThreads(options.intra_op_threads);
@@ -37,14 +46,11 @@ Ort::SessionOptions session_options(const WorkerOptions& options) {
 Worker::Worker(Runtime& runtime, const std::filesystem::path& model, WorkerOptions options, std::string name)
     : name_(std::move(name)), options_(std::move(options)) {
   const std::string context = fmt::format("worker {} ({})", name_, model.filename().string());
-  if (options_.device.kind != DeviceKind::Cpu) {
-    throw Error(fmt::format("{}: device {} is not supported by this build (CPU only)", context,
-                            options_.device.to_string()));
-  }
+  if (options_.device.kind == DeviceKind::Cuda) require_gpu(probe_gpu(), options_.device.index, context);
   if (!options_.ort_defaults && options_.intra_op_threads < 1) {
     throw Error(fmt::format("{}: intra-op threads must be >= 1, not {}", context, options_.intra_op_threads));
   }
-  auto so = session_options(options_);
+  auto so = guard_ort(context, [&] { return session_options(options_); });
   const auto& source = options_.shared_weights ? options_.shared_weights->optimized_model() : model;
   if (options_.shared_weights) options_.shared_weights->apply(so);
   session_ = guard_ort(context, [&] {

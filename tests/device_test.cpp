@@ -22,8 +22,19 @@ TEST(ParseDevices, TheGrammar) {
   for (const auto& spec : specs) EXPECT_EQ(parse_devices(spec.to_string()).at(0), spec);
 }
 
+TEST(ParseDevices, PerDeviceBatch) {
+  const auto specs = parse_devices("cuda:0*2@32,cpu@1,cpu:2@4");
+  ASSERT_EQ(specs.size(), 3U);
+  EXPECT_EQ(specs[0], (DeviceSpec{DeviceKind::Cuda, 0, 0, 2, 32}));
+  EXPECT_EQ(specs[1], (DeviceSpec{DeviceKind::Cpu, 0, 0, 1, 1}));
+  EXPECT_EQ(specs[2], (DeviceSpec{DeviceKind::Cpu, 0, 2, 1, 4}));
+  EXPECT_EQ(specs[0].to_string(), "cuda:0*2@32");
+  for (const auto& spec : specs) EXPECT_EQ(parse_devices(spec.to_string()).at(0), spec);
+}
+
 TEST(ParseDevices, BadEntriesAreNamed) {
-  for (const char* bad : {"tpu:0", "cpu:0", "cpu:x", "cuda:-1", "cuda:0*0", "cpu*", "cpu,,cuda:0", "", "cuda:1x"}) {
+  for (const char* bad : {"tpu:0", "cpu:0", "cpu:x", "cuda:-1", "cuda:0*0", "cpu*", "cpu,,cuda:0", "", "cuda:1x",
+                          "cpu@0", "cpu@", "cuda:0@x", "cuda:0@2*2"}) {
     try {
       parse_devices(bad);
       ADD_FAILURE() << "no error for '" << bad << "'";

@@ -6,6 +6,7 @@
 
 #include "commands.hpp"
 #include "onnxpool/cpu.hpp"
+#include "onnxpool/gpu.hpp"
 #include "onnxpool/runtime.hpp"
 
 namespace onnxpool::cli {
@@ -44,6 +45,13 @@ Command add_devices(CLI::App& app) {
                                    {"vendor_id", hardware.VendorId()},
                                    {"device_id", hardware.DeviceId()}});
     }
+    const auto gpu = probe_gpu();
+    out["cuda"] = {{"usable", gpu.usable()},
+                   {"reason", gpu.reason},
+                   {"provider_library", gpu.provider.string()},
+                   {"driver", gpu.driver},
+                   {"driver_version", gpu.driver_version},
+                   {"gpus", gpu.gpus}};
     if (*json) {
       fmt::print("{}\n", out.dump(2));
       return 0;
@@ -58,6 +66,13 @@ Command add_devices(CLI::App& app) {
       fmt::print("  {:<24} {:<4} {} (vendor id {:#x}, device id {:#x})\n", device["ep"].get<std::string>(),
                  device["type"].get<std::string>(), device["vendor"].get<std::string>(),
                  device["vendor_id"].get<std::uint32_t>(), device["device_id"].get<std::uint32_t>());
+    }
+    if (gpu.usable()) {
+      fmt::print("CUDA:       driver {}.{}, provider {}\n", gpu.driver_version / 1000, gpu.driver_version % 1000 / 10,
+                 gpu.provider.string());
+      for (std::size_t i = 0; i < gpu.gpus.size(); ++i) fmt::print("  cuda:{}  {}\n", i, gpu.gpus[i]);
+    } else {
+      fmt::print("CUDA:       unavailable: {}\n", gpu.reason);
     }
     return 0;
   };

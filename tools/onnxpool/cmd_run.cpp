@@ -24,6 +24,7 @@ struct RunArgs {
   double rtol = 1e-4;
   double atol = 1e-5;
   bool quiet = false;
+  int warmup = 0;
 };
 
 // A file name from an output's name: ONNX names may hold '/' or ':'.
@@ -100,6 +101,10 @@ Command add_run(CLI::App& app) {
   cmd->add_option("--rtol", args->rtol, "Relative tolerance of --compare (floating types)")->capture_default_str();
   cmd->add_option("--atol", args->atol, "Absolute tolerance of --compare (floating types)")->capture_default_str();
   cmd->add_flag("-q,--quiet", args->quiet, "Print no summary");
+  cmd->add_option("--warmup", args->warmup,
+                  "Run the first N items once before the timed run (GPU kernels and arenas warm up), not written")
+      ->type_name("N")
+      ->check(CLI::Range(0, 1 << 20));
 
   return [args, cmd] {
     Runtime runtime(ort_log_level(*cmd));
@@ -121,6 +126,11 @@ Command add_run(CLI::App& app) {
     if (!args->output_dir.empty()) prepare_output_dir(args->output_dir);
 
     Pool pool(runtime, args->model, options);
+    if (args->warmup > 0) {
+      const auto n = std::min(items.inputs.size(), static_cast<std::size_t>(args->warmup));
+      static_cast<void>(pool.run_all({items.inputs.begin(), items.inputs.begin() + static_cast<std::ptrdiff_t>(n)}));
+      pool.reset_stats();
+    }
     const std::size_t count = items.inputs.size();
     const auto start = std::chrono::steady_clock::now();
     const auto outputs = pool.run_all(items.inputs);

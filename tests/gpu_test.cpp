@@ -1,0 +1,139 @@
+// CUDA workers. Without a usable GPU (provider library, driver, device) every run test is skipped with
+// the probe's reason, and asking for cuda:K must fail with one clear line naming it.
+#include "onnxpool/gpu.hpp"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "model_paths.hpp"
+#include "onnxpool/inputs.hpp"
+#include "onnxpool/pool.hpp"
+#include "onnxpool/runtime.hpp"
+#include "onnxpool/worker.hpp"
+
+namespace onnxpool {
+namespace {
+
+using test::model_path;
+using ::testing::HasSubstr;
+
+TEST(GpuProbe, SaysWhyNotWhenUnusable) {
+  const auto gpu = probe_gpu();
+  EXPECT_FALSE(gpu.onnxruntime_dir.empty()) << "libonnxruntime's folder is found through the loaded library";
+  if (gpu.usable()) {
+    EXPECT_FALSE(gpu.gpus.empty());
+    EXPECT_TRUE(gpu.driver);
+  } else {
+    EXPECT_FALSE(gpu.reason.empty());
+    EXPECT_THROW(require_gpu(gpu, 0, "worker cuda0#0"), Error);
+  }
+}
+
+TEST(GpuProbe, IndexBeyondTheGpusIsNamed) {
+  GpuSupport gpu;
+  gpu.provider = "/x/libonnxruntime_providers_cuda.so";
+  gpu.driver = true;
+  gpu.gpus = {"NVIDIA H100"};
+  EXPECT_NO_THROW(require_gpu(gpu, 0, "w"));
+  try {
+    require_gpu(gpu, 1, "w");
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("cuda:1 asked, but this machine has 1 GPU"));
+  }
+  gpu.reason = "no NVIDIA driver";
+  EXPECT_THROW(require_gpu(gpu, 0, "w"), Error);
+}
+
+TEST(CudaWorker, FailsWithOneLineWhenNoGpu) {
+  const auto gpu = probe_gpu();
+  if (gpu.usable()) GTEST_SKIP() << "a GPU is usable here: " << gpu.gpus.front();
+  Runtime runtime;
+  WorkerOptions options;
+  options.device = parse_devices("cuda:0").front();
+  try {
+    Worker worker(runtime, model_path("add_mul.onnx"), options, "cuda0#0");
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    const std::string message = e.what();
+    EXPECT_THAT(message, HasSubstr("worker cuda0#0"));
+    EXPECT_THAT(message, HasSubstr("cuda:0 asked, but " + gpu.reason));
+    EXPECT_EQ(message.find('\n'), std::string::npos);
+  }
+}
+
+// --- on a machine with a GPU ---------------------------------------------------------------------
+
+class OnGpu : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    gpu = probe_gpu();
+    if (!gpu.usable()) GTEST_SKIP() << "no usable GPU: " << gpu.reason;
+  }
+  GpuSupport gpu;
+  Runtime runtime;
+};
+
+std::vector<TensorSet> items_for(Runtime& runtime, const char* model_file, int count) {
+  const ModelInfo model = inspect_model(runtime, model_path(model_file));
+  std::vector<TensorSet> items;
+  for (int i = 0; i < count; ++i) items.push_back(random_inputs(model, {}, 50 + static_cast<std::uint64_t>(i)));
+  return items;
+}
+
+void expect_close(const std::vector<TensorSet>& expected, const std::vector<TensorSet>& actual) {
+  ASSERT_EQ(expected.size(), actual.size());
+  for (std::size_t i = 0; i < expected.size(); ++i) {
+    for (std::size_t k = 0; k < expected[i].size(); ++k) {
+      const auto c = compare(expected[i][k].tensor, actual[i][k].tensor, 1e-3, 1e-3);
+      EXPECT_TRUE(c.equal) << "item " << i << " " << expected[i][k].name << ": " << c.problem;
+    }
+  }
+}
+
+TEST_F(OnGpu, CudaWorkerMatchesCpu) {
+  const auto items = items_for(runtime, "mobilenetv2.onnx", 4);
+  Worker cpu(runtime, model_path("mobilenetv2.onnx"), WorkerOptions{}, "cpu");
+  WorkerOptions options;
+  options.device = parse_devices("cuda:0").front();
+  Worker cuda(runtime, model_path("mobilenetv2.onnx"), options, "cuda0#0");
+  std::vector<TensorSet> expected;
+  std::vector<TensorSet> actual;
+  for (const auto& item : items) {
+    expected.push_back(cpu.run(item));
+    actual.push_back(cuda.run(item));
+  }
+  expect_close(expected, actual);
+}
+
+TEST_F(OnGpu, CpuAndGpuInOnePoolKeepOrderAndShareTheWork) {
+  const auto items = items_for(runtime, "mobilenetv2.onnx", 48);
+  Worker cpu(runtime, model_path("mobilenetv2.onnx"), WorkerOptions{}, "cpu");
+  std::vector<TensorSet> expected;
+  for (const auto& item : items) expected.push_back(cpu.run(item));
+  PoolOptions options;
+  options.devices = parse_devices("cpu,cuda:0@8");
+  Pool pool(runtime, model_path("mobilenetv2.onnx"), options);
+  expect_close(expected, pool.run_all(items));
+  const auto stats = pool.stats();
+  ASSERT_EQ(stats.size(), 2U);
+  EXPECT_EQ(stats[0].items + stats[1].items, items.size());
+  EXPECT_GT(stats[1].items, stats[0].items) << "the GPU worker pulls more items than the CPU worker";
+}
+
+TEST_F(OnGpu, TwoWorkersOnOneGpu) {
+  const auto items = items_for(runtime, "add_mul.onnx", 16);
+  PoolOptions options;
+  options.devices = parse_devices("cuda:0*2");
+  Pool pool(runtime, model_path("add_mul.onnx"), options);
+  const auto outputs = pool.run_all(items);
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    const auto a = items[i][0].tensor.data<float>();
+    const auto b = items[i][1].tensor.data<float>();
+    const auto sum = outputs[i][0].tensor.data<float>();
+    for (std::size_t j = 0; j < a.size(); ++j) EXPECT_FLOAT_EQ(sum[j], a[j] + b[j]);
+  }
+}
+
+}  // namespace
+}  // namespace onnxpool
