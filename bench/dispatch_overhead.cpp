@@ -25,13 +25,15 @@ namespace {
 
 constexpr std::int64_t kBlock = 256;  // items per benchmark iteration
 
-std::filesystem::path model_path() { return std::filesystem::path(ONNXPOOL_MODEL_DIR) / "trivial.onnx"; }
+std::filesystem::path model_path() {
+  return std::filesystem::path(ONNXPOOL_MODEL_DIR) / "trivial.onnx";
+}
 
 void set_counters(benchmark::State& state, std::int64_t items) {
   state.SetItemsProcessed(items);
   state.counters["items_per_s"] = benchmark::Counter(static_cast<double>(items), benchmark::Counter::kIsRate);
-  state.counters["us_per_item"] = benchmark::Counter(static_cast<double>(items) * 1e-6,
-                                                     benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+  state.counters["us_per_item"] =
+      benchmark::Counter(static_cast<double>(items) * 1e-6, benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
 }
 
 onnxpool::WorkerOptions one_thread() {

@@ -94,11 +94,16 @@ std::vector<PoolConfig> expand_grid(std::span<const GridAxis> axes, const PoolCo
     for (const auto& config : configs) {
       for (const auto& value : axis.values) {
         PoolConfig c = config;
-        if (axis.key == "workers") c.workers = std::stoi(value);
-        else if (axis.key == "threads") c.threads = std::stoi(value);
-        else if (axis.key == "batch") c.batch = std::stoul(value);
-        else if (axis.key == "policy") c.policy = parse_policy(value);
-        else if (axis.key == "pin") c.pin = value == "on";
+        if (axis.key == "workers")
+          c.workers = std::stoi(value);
+        else if (axis.key == "threads")
+          c.threads = std::stoi(value);
+        else if (axis.key == "batch")
+          c.batch = std::stoul(value);
+        else if (axis.key == "policy")
+          c.policy = parse_policy(value);
+        else if (axis.key == "pin")
+          c.pin = value == "on";
         next.push_back(c);
       }
     }
@@ -172,18 +177,20 @@ std::size_t best_latency(std::span<const GridRow> rows) {
 }
 
 std::string run_command(const std::string& model, const GridRow& row) {
-  std::string command = fmt::format("onnxpool run {} --random {} --workers {} --threads {} --batch {} --policy {}", model,
-                                    row.items, row.workers, row.threads, row.config.batch, policy_name(row.config.policy));
+  std::string command =
+      fmt::format("onnxpool run {} --random {} --workers {} --threads {} --batch {} --policy {}", model, row.items,
+                  row.workers, row.threads, row.config.batch, policy_name(row.config.policy));
   if (row.config.pin) command += " --pin";
   return command;
 }
 
 std::string grid_csv(std::span<const GridRow> rows) {
-  std::string out = "workers,threads,batch,policy,pin,items,seconds,items_per_s,latency_p50,latency_p90,latency_p99,latency_mean\n";
+  std::string out =
+      "workers,threads,batch,policy,pin,items,seconds,items_per_s,latency_p50,latency_p90,latency_p99,latency_mean\n";
   for (const auto& r : rows) {
-    out += fmt::format("{},{},{},{},{},{},{:.6g},{:.6g},{:.6g},{:.6g},{:.6g},{:.6g}\n", r.workers, r.threads, r.config.batch,
-                       policy_name(r.config.policy), r.config.pin ? "on" : "off", r.items, r.seconds, r.throughput,
-                       r.latency.p50, r.latency.p90, r.latency.p99, r.latency.mean);
+    out += fmt::format("{},{},{},{},{},{},{:.6g},{:.6g},{:.6g},{:.6g},{:.6g},{:.6g}\n", r.workers, r.threads,
+                       r.config.batch, policy_name(r.config.policy), r.config.pin ? "on" : "off", r.items, r.seconds,
+                       r.throughput, r.latency.p50, r.latency.p90, r.latency.p99, r.latency.mean);
   }
   return out;
 }
@@ -202,8 +209,13 @@ std::string grid_json(std::span<const GridRow> rows, const std::string& model, c
                     {"items", r.items},
                     {"seconds", r.seconds},
                     {"items_per_s", r.throughput},
-                    {"latency", {{"mean", r.latency.mean}, {"p50", r.latency.p50}, {"p90", r.latency.p90},
-                                 {"p99", r.latency.p99}, {"min", r.latency.min}, {"max", r.latency.max}}}});
+                    {"latency",
+                     {{"mean", r.latency.mean},
+                      {"p50", r.latency.p50},
+                      {"p90", r.latency.p90},
+                      {"p99", r.latency.p99},
+                      {"min", r.latency.min},
+                      {"max", r.latency.max}}}});
   }
   j["configs"] = list;
   if (!rows.empty()) {
@@ -217,9 +229,9 @@ std::string grid_table(std::span<const GridRow> rows) {
   std::string out = fmt::format("{:>7} {:>7} {:>5} {:>7} {:>4} {:>6} {:>10} {:>9} {:>9} {:>9}\n", "workers", "threads",
                                 "batch", "policy", "pin", "items", "items/s", "p50 ms", "p90 ms", "p99 ms");
   for (const auto& r : rows) {
-    out += fmt::format("{:>7} {:>7} {:>5} {:>7} {:>4} {:>6} {:>10.2f} {:>9.3f} {:>9.3f} {:>9.3f}\n", r.workers, r.threads,
-                       r.config.batch, policy_name(r.config.policy), r.config.pin ? "on" : "off", r.items, r.throughput,
-                       r.latency.p50 * 1e3, r.latency.p90 * 1e3, r.latency.p99 * 1e3);
+    out += fmt::format("{:>7} {:>7} {:>5} {:>7} {:>4} {:>6} {:>10.2f} {:>9.3f} {:>9.3f} {:>9.3f}\n", r.workers,
+                       r.threads, r.config.batch, policy_name(r.config.policy), r.config.pin ? "on" : "off", r.items,
+                       r.throughput, r.latency.p50 * 1e3, r.latency.p90 * 1e3, r.latency.p99 * 1e3);
   }
   return out;
 }

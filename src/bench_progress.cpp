@@ -16,9 +16,15 @@ std::string format_clock(double seconds) {
 }
 
 Progress::Progress(std::ostream& out, std::string label, std::size_t total, bool terminal)
-    : out_(out), label_(std::move(label)), total_(total), terminal_(terminal), start_(std::chrono::steady_clock::now()) {}
+    : out_(out),
+      label_(std::move(label)),
+      total_(total),
+      terminal_(terminal),
+      start_(std::chrono::steady_clock::now()) {}
 
-Progress::~Progress() { finish(); }
+Progress::~Progress() {
+  finish();
+}
 
 std::string Progress::render(std::size_t done, double elapsed, std::string_view detail) const {
   const double rate = elapsed > 0.0 ? static_cast<double>(done) / elapsed : 0.0;

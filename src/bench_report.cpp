@@ -15,19 +15,23 @@
 namespace onnxpool::bench {
 namespace {
 
-double per_second(std::size_t n, double seconds) { return seconds > 0.0 ? static_cast<double>(n) / seconds : 0.0; }
+double per_second(std::size_t n, double seconds) {
+  return seconds > 0.0 ? static_cast<double>(n) / seconds : 0.0;
+}
 
 nlohmann::json summary_json(const Summary& s) {
-  return {{"count", s.count}, {"mean", s.mean}, {"stddev", s.stddev}, {"min", s.min}, {"max", s.max},
-          {"p50", s.p50},     {"p90", s.p90},   {"p99", s.p99}};
+  return {{"count", s.count}, {"mean", s.mean}, {"stddev", s.stddev}, {"min", s.min},
+          {"max", s.max},     {"p50", s.p50},   {"p90", s.p90},       {"p99", s.p99}};
 }
 
 // A single-quoted gnuplot string.
 std::string gp_quote(const std::string& text) {
   std::string out = "'";
   for (char c : text) {
-    if (c == '\'') out += "''";
-    else out += c;
+    if (c == '\'')
+      out += "''";
+    else
+      out += c;
   }
   return out + "'";
 }
@@ -36,8 +40,10 @@ std::string gp_quote(const std::string& text) {
 std::string sh_quote(const std::string& text) {
   std::string out = "'";
   for (char c : text) {
-    if (c == '\'') out += "'\\''";
-    else out += c;
+    if (c == '\'')
+      out += "'\\''";
+    else
+      out += c;
   }
   return out + "'";
 }
@@ -46,7 +52,9 @@ std::string sh_quote(const std::string& text) {
 
 MachineInfo machine_info() {
   const CpuTopology cpu = CpuTopology::detect();
-  return {.logical_cores = cpu.logical_count(), .physical_cores = cpu.physical_cores, .cpu_model = cpu.model_name,
+  return {.logical_cores = cpu.logical_count(),
+          .physical_cores = cpu.physical_cores,
+          .cpu_model = cpu.model_name,
           .ort_version = Runtime::version()};
 }
 
@@ -80,10 +88,20 @@ std::string sweep_json(const SweepResult& result, const MachineInfo& machine, co
                   {"physical_cores", machine.physical_cores},
                   {"cpu_model", machine.cpu_model},
                   {"onnxruntime_version", machine.ort_version}};
-  j["options"] = {{"workers", o.workers}, {"maxN", o.max_n},  {"stepN", o.step_n},   {"repN", o.repeat},
-                  {"rtol", o.rtol},       {"atol", o.atol},   {"n_imgs", result.n_imgs},
-                  {"pool", {{"workers", o.pool.workers}, {"threads", o.pool.threads}, {"batch", o.pool.batch},
-                            {"pin", o.pool.pin}, {"spinning", o.pool.spinning}, {"policy", policy_name(o.pool.policy)}}}};
+  j["options"] = {{"workers", o.workers},
+                  {"maxN", o.max_n},
+                  {"stepN", o.step_n},
+                  {"repN", o.repeat},
+                  {"rtol", o.rtol},
+                  {"atol", o.atol},
+                  {"n_imgs", result.n_imgs},
+                  {"pool",
+                   {{"workers", o.pool.workers},
+                    {"threads", o.pool.threads},
+                    {"batch", o.pool.batch},
+                    {"pin", o.pool.pin},
+                    {"spinning", o.pool.spinning},
+                    {"policy", policy_name(o.pool.policy)}}}};
   j["measure_time"] = {{"average", result.measure.average},   {"deviation", result.measure.deviation},
                        {"min_exec", result.measure.min_exec}, {"max_exec", result.measure.max_exec},
                        {"repeat", result.measure.repeat},     {"number", result.measure.number}};
@@ -104,7 +122,9 @@ std::string sweep_json(const SweepResult& result, const MachineInfo& machine, co
     nlohmann::json r = {{"batch_size", row.n}};
     for (std::size_t i = 0; i < row.points.size(); ++i) {
       const auto& p = row.points[i];
-      r[result.names[i]] = {{"n_imgs", p.results}, {"time", p.seconds}, {"stddev", p.stddev},
+      r[result.names[i]] = {{"n_imgs", p.results},
+                            {"time", p.seconds},
+                            {"stddev", p.stddev},
                             {"imgs_per_s", per_second(row.n, p.seconds)}};
     }
     rows.push_back(r);
@@ -116,7 +136,8 @@ std::string sweep_json(const SweepResult& result, const MachineInfo& machine, co
 std::string sweep_table(const SweepResult& result) {
   const auto& m = result.measure;
   std::string out = fmt::format(
-      "measure_time (1 item, {} session): average {:.3f} ms, deviation {:.3f} ms, min_exec {:.3f} ms, max_exec {:.3f} ms, "
+      "measure_time (1 item, {} session): average {:.3f} ms, deviation {:.3f} ms, min_exec {:.3f} ms, max_exec {:.3f} "
+      "ms, "
       "repeat {}, number {}\n\n",
       result.reference, m.average * 1e3, m.deviation * 1e3, m.min_exec * 1e3, m.max_exec * 1e3, m.repeat, m.number);
   out += "items/s by N (W=" + std::to_string(result.options.workers) + "):\n";
@@ -129,7 +150,8 @@ std::string sweep_table(const SweepResult& result) {
     out += '\n';
   }
   const double base = result.strategies.empty() ? 0.0 : result.strategies.front().throughput;
-  out += fmt::format("\nat N={} ({} outputs are the reference):\n", result.rows.empty() ? 0 : result.rows.back().n, result.reference);
+  out += fmt::format("\nat N={} ({} outputs are the reference):\n", result.rows.empty() ? 0 : result.rows.back().n,
+                     result.reference);
   out += fmt::format("{:<18} {:>10} {:>9} {:>9} {:>9} {:>9} {:>11}  {}\n", "strategy", "items/s", "vs ref", "p50 ms",
                      "p90 ms", "p99 ms", "max err", "how");
   for (const auto& s : result.strategies) {
@@ -148,7 +170,8 @@ std::string gnuplot_script(const std::filesystem::path& csv, std::span<const std
   for (const auto& n : names) names_word += (names_word.empty() ? "" : " ") + n;
   std::string script;
   script += "set datafile separator ','\n";
-  script += fmt::format("set title {}\n", gp_quote(fmt::format("Time per image / batch size (n_threads={})", n_threads)));
+  script +=
+      fmt::format("set title {}\n", gp_quote(fmt::format("Time per image / batch size (n_threads={})", n_threads)));
   script += "set xlabel 'batch size (N images)'\nset ylabel 'seconds per image'\nset logscale y\nset grid\n";
   script += "set key outside right\n";
   script += fmt::format("names = {}\n", gp_quote(names_word));
@@ -156,8 +179,10 @@ std::string gnuplot_script(const std::filesystem::path& csv, std::span<const std
   const std::string plot =
       "plot for [s in names] csv using 'batch_size':(column('time_'.s)/column('batch_size')) "
       "with linespoints title s\n";
-  script += fmt::format("set terminal pngcairo size 900,560 noenhanced\nset output {}\n{}", gp_quote(png.string()), plot);
-  script += fmt::format("set terminal svg size 900,560 dynamic noenhanced\nset output {}\n{}", gp_quote(svg.string()), plot);
+  script +=
+      fmt::format("set terminal pngcairo size 900,560 noenhanced\nset output {}\n{}", gp_quote(png.string()), plot);
+  script +=
+      fmt::format("set terminal svg size 900,560 dynamic noenhanced\nset output {}\n{}", gp_quote(svg.string()), plot);
   script += "unset output\n";
   return script;
 }
@@ -178,8 +203,9 @@ void plot_sweep(const std::filesystem::path& csv, std::span<const std::string> n
   if (status != 0) {
     std::filesystem::remove(png_tmp, ignored);
     std::filesystem::remove(svg_tmp, ignored);
-    throw Error(fmt::format("--plot {}: gnuplot failed (exit status {}); is gnuplot installed (apt-get install gnuplot-nox)?",
-                            prefix.string(), WIFEXITED(status) ? WEXITSTATUS(status) : status));
+    throw Error(
+        fmt::format("--plot {}: gnuplot failed (exit status {}); is gnuplot installed (apt-get install gnuplot-nox)?",
+                    prefix.string(), WIFEXITED(status) ? WEXITSTATUS(status) : status));
   }
   std::filesystem::rename(png_tmp, png);
   std::filesystem::rename(svg_tmp, svg);

@@ -51,7 +51,8 @@ Summary summarize(std::span<const double> samples) {
 }
 
 MeasureTime measure_time(const std::function<void()>& call, int repeat, int number) {
-  if (repeat < 1 || number < 1) throw Error(fmt::format("measure_time needs repeat and number >= 1, not {} and {}", repeat, number));
+  if (repeat < 1 || number < 1)
+    throw Error(fmt::format("measure_time needs repeat and number >= 1, not {} and {}", repeat, number));
   std::vector<double> samples;
   samples.reserve(static_cast<std::size_t>(repeat));
   for (int r = 0; r < repeat; ++r) {
@@ -60,7 +61,12 @@ MeasureTime measure_time(const std::function<void()>& call, int repeat, int numb
     samples.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() / number);
   }
   const Summary s = summarize(samples);
-  return {.average = s.mean, .deviation = s.stddev, .min_exec = s.min, .max_exec = s.max, .repeat = repeat, .number = number};
+  return {.average = s.mean,
+          .deviation = s.stddev,
+          .min_exec = s.min,
+          .max_exec = s.max,
+          .repeat = repeat,
+          .number = number};
 }
 
 }  // namespace onnxpool::bench

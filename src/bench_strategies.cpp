@@ -19,7 +19,9 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
+double seconds_since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
 
 const TensorSet::value_type& find_input(const TensorSet& item, const std::string& name) {
   const auto found = std::find_if(item.begin(), item.end(), [&](const NamedTensor& t) { return t.name == name; });
@@ -83,7 +85,8 @@ class ItemRunner {
         ValueItem& v = values_[i];
         TensorSet set;
         for (std::size_t k = 0; k < output_names.size(); ++k) {
-          set.push_back({output_names[k], v.output_values.empty() ? from_ort_value(v.allocated[k]) : std::move(v.outputs[k])});
+          set.push_back(
+              {output_names[k], v.output_values.empty() ? from_ort_value(v.allocated[k]) : std::move(v.outputs[k])});
         }
         outputs_[i] = std::move(set);
       }
@@ -107,7 +110,8 @@ class ItemRunner {
     if (known == output_layouts_.end()) {
       // One untimed run tells the output types and shapes for inputs of these shapes.
       std::vector<std::pair<ElementType, Shape>> layout;
-      for (const auto& output : probe.run(item)) layout.emplace_back(output.tensor.element_type(), output.tensor.shape());
+      for (const auto& output : probe.run(item))
+        layout.emplace_back(output.tensor.element_type(), output.tensor.shape());
       known = output_layouts_.emplace(signature, std::move(layout)).first;
     }
     const bool strings = std::any_of(known->second.begin(), known->second.end(),
@@ -158,7 +162,8 @@ std::unique_ptr<Worker> default_worker(Runtime& runtime, const std::filesystem::
 // sequence, sequence_ortvalue, batched: one default session on the calling thread.
 class SingleSession final : public Strategy {
  public:
-  SingleSession(std::string name, Runtime& runtime, const std::filesystem::path& model, ItemRunner::Path path, bool stacked)
+  SingleSession(std::string name, Runtime& runtime, const std::filesystem::path& model, ItemRunner::Path path,
+                bool stacked)
       : name_(std::move(name)), worker_(default_worker(runtime, model, name_)), runner_(path), stacked_(stacked) {}
 
   [[nodiscard]] std::string_view name() const override { return name_; }
@@ -197,22 +202,24 @@ class Scheduled final : public Strategy {
     made.share_weights = share_weights;
     workers_ = make_workers(runtime, model, made, plans, name_ + ":");
     const WorkerPlan& first = plans.front();
-    description_ = options.ort_defaults
-                       ? fmt::format("{} sessions at ORT default threading, {} split{}", plans.size(),
-                                     policy_name(options.policy), values_note(runner_))
-                       : fmt::format("{} workers x {} thread{}, {}, batch {}, spinning {}, {}", plans.size(), first.threads,
-                                     first.threads == 1 ? "" : "s", policy_name(options.policy), options.batch,
-                                     first.spinning ? "on" : "off", first.cores.empty() ? "not pinned" : "pinned");
+    description_ =
+        options.ort_defaults
+            ? fmt::format("{} sessions at ORT default threading, {} split{}", plans.size(), policy_name(options.policy),
+                          values_note(runner_))
+            : fmt::format("{} workers x {} thread{}, {}, batch {}, spinning {}, {}", plans.size(), first.threads,
+                          first.threads == 1 ? "" : "s", policy_name(options.policy), options.batch,
+                          first.spinning ? "on" : "off", first.cores.empty() ? "not pinned" : "pinned");
     std::vector<WorkerSlot<std::size_t, char>> slots;
     for (auto& worker : workers_) {
       Worker* w = worker.get();
       slots.push_back({.name = w->name(),
                        .max_batch = options.batch,
                        .on_start = [w] { w->bind_current_thread(); },
-                       .run = [this, w](std::vector<std::size_t>& batch) {
-                         runner_.run(*w, batch);
-                         return std::vector<char>(batch.size(), 1);
-                       }});
+                       .run =
+                           [this, w](std::vector<std::size_t>& batch) {
+                             runner_.run(*w, batch);
+                             return std::vector<char>(batch.size(), 1);
+                           }});
     }
     scheduler_ = std::make_unique<Scheduler<std::size_t, char>>(std::move(slots), options.policy);
   }
@@ -249,22 +256,30 @@ PoolOptions tutorial_parallel(int workers) {
 
 std::string_view strategy_name(StrategyKind kind) {
   switch (kind) {
-    case StrategyKind::Sequence: return "sequence";
-    case StrategyKind::Parallel: return "parallel";
-    case StrategyKind::SequenceOrtValue: return "sequence_ortvalue";
-    case StrategyKind::ParallelOrtValue: return "parallel_ortvalue";
-    case StrategyKind::Pool: return "pool";
-    case StrategyKind::Batched: return "batched";
+    case StrategyKind::Sequence:
+      return "sequence";
+    case StrategyKind::Parallel:
+      return "parallel";
+    case StrategyKind::SequenceOrtValue:
+      return "sequence_ortvalue";
+    case StrategyKind::ParallelOrtValue:
+      return "parallel_ortvalue";
+    case StrategyKind::Pool:
+      return "pool";
+    case StrategyKind::Batched:
+      return "batched";
   }
   return "?";
 }
 
 std::vector<StrategyKind> all_strategies() {
-  return {StrategyKind::Sequence, StrategyKind::Parallel, StrategyKind::SequenceOrtValue,
-          StrategyKind::ParallelOrtValue, StrategyKind::Pool, StrategyKind::Batched};
+  return {StrategyKind::Sequence,         StrategyKind::Parallel, StrategyKind::SequenceOrtValue,
+          StrategyKind::ParallelOrtValue, StrategyKind::Pool,     StrategyKind::Batched};
 }
 
-std::vector<StrategyKind> default_strategies() { return all_strategies(); }
+std::vector<StrategyKind> default_strategies() {
+  return all_strategies();
+}
 
 std::vector<StrategyKind> parse_strategies(std::string_view list) {
   std::vector<StrategyKind> kinds;
@@ -287,11 +302,14 @@ std::vector<StrategyKind> parse_strategies(std::string_view list) {
   return kinds;
 }
 
-int default_workers(int cores) { return std::max(2, std::min(4, cores - 1)); }
+int default_workers(int cores) {
+  return std::max(2, std::min(4, cores - 1));
+}
 
 std::vector<std::size_t> sweep_sizes(std::size_t workers, std::size_t max_n, std::size_t step_n) {
   if (workers == 0 || max_n == 0 || step_n == 0) {
-    throw Error(fmt::format("the sweep needs workers, --max-n and --step >= 1 (got {}, {}, {})", workers, max_n, step_n));
+    throw Error(
+        fmt::format("the sweep needs workers, --max-n and --step >= 1 (got {}, {}, {})", workers, max_n, step_n));
   }
   std::vector<std::size_t> sizes{1};
   for (std::size_t n = workers; n < max_n * workers; n += step_n * workers) sizes.push_back(n);
@@ -303,8 +321,8 @@ std::string batched_skip_reason(const ModelInfo& info) {
   return fmt::format("{} has no symbolic first (batch) dim on every input and output", info.path.filename().string());
 }
 
-std::unique_ptr<Strategy> make_pool_strategy(Runtime& runtime, const std::filesystem::path& model, const ModelInfo& info,
-                                             const PoolConfig& config) {
+std::unique_ptr<Strategy> make_pool_strategy(Runtime& runtime, const std::filesystem::path& model,
+                                             const ModelInfo& info, const PoolConfig& config) {
   if (config.batch > 1 && !info.batchable()) {
     throw Error(fmt::format("batch {} needs a symbolic batch dim: {}", config.batch, batched_skip_reason(info)));
   }
@@ -331,9 +349,11 @@ std::unique_ptr<Strategy> make_strategy(StrategyKind kind, Runtime& runtime, con
       if (!info.batchable()) return nullptr;
       return std::make_unique<SingleSession>(name, runtime, model, ItemRunner::Path::Tensors, true);
     case StrategyKind::Parallel:
-      return std::make_unique<Scheduled>(name, runtime, model, tutorial_parallel(workers), true, ItemRunner::Path::Tensors);
+      return std::make_unique<Scheduled>(name, runtime, model, tutorial_parallel(workers), true,
+                                         ItemRunner::Path::Tensors);
     case StrategyKind::ParallelOrtValue:
-      return std::make_unique<Scheduled>(name, runtime, model, tutorial_parallel(workers), true, ItemRunner::Path::Values);
+      return std::make_unique<Scheduled>(name, runtime, model, tutorial_parallel(workers), true,
+                                         ItemRunner::Path::Values);
     case StrategyKind::Pool:
       return make_pool_strategy(runtime, model, info, pool);
   }

@@ -38,8 +38,9 @@ void check_outputs(const std::vector<TensorSet>& expected, const std::vector<Ten
       report.max_abs_error = std::max(report.max_abs_error, c.max_abs_error);
       report.max_rel_error = std::max(report.max_rel_error, c.max_rel_error);
       if (!c.equal) {
-        throw Error(fmt::format("strategy {}, N={}, item {}, output '{}' differs from {} (rtol {}, atol {}): {}", report.name,
-                                n, i, expected[i][k].name, reference, options.rtol, options.atol, c.problem));
+        throw Error(fmt::format("strategy {}, N={}, item {}, output '{}' differs from {} (rtol {}, atol {}): {}",
+                                report.name, n, i, expected[i][k].name, reference, options.rtol, options.atol,
+                                c.problem));
       }
     }
   }
@@ -75,10 +76,12 @@ SweepResult run_sweep(Runtime& runtime, const std::filesystem::path& model, cons
   if (entries.empty()) throw Error("no strategy can run this model");
   // The reference: sequence when selected (the tutorial's baseline), else the first; it runs first at
   // every N so the others can be checked as they go.
-  const auto ref = std::find_if(entries.begin(), entries.end(), [](const Entry& e) { return e.kind == StrategyKind::Sequence; });
+  const auto ref =
+      std::find_if(entries.begin(), entries.end(), [](const Entry& e) { return e.kind == StrategyKind::Sequence; });
   if (ref != entries.end() && ref != entries.begin()) std::rotate(entries.begin(), ref, ref + 1);
   result.reference = entries.front().report.name;
-  if (ref == entries.end()) result.notes.push_back(fmt::format("sequence not selected: outputs are checked against {}", result.reference));
+  if (ref == entries.end())
+    result.notes.push_back(fmt::format("sequence not selected: outputs are checked against {}", result.reference));
   for (const auto& e : entries) result.names.push_back(e.report.name);
 
   {
@@ -88,7 +91,8 @@ SweepResult run_sweep(Runtime& runtime, const std::filesystem::path& model, cons
     Worker worker(runtime, model, defaults, "measure_time");
     const TensorSet& first = images.front();
     static_cast<void>(worker.run(first));  // warm-up, as timeit's first call would otherwise pay it
-    result.measure = measure_time([&] { static_cast<void>(worker.run(first)); }, options.measure_repeat, options.measure_number);
+    result.measure =
+        measure_time([&] { static_cast<void>(worker.run(first)); }, options.measure_repeat, options.measure_number);
   }
 
   for (const std::size_t n : sizes) {

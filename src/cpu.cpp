@@ -57,7 +57,8 @@ CpuTopology CpuTopology::detect() {
 }
 
 std::vector<std::vector<int>> partition_cores(const std::vector<int>& cores, int workers, int threads) {
-  if (cores.empty() || workers < 1 || threads < 1) throw Error("partition_cores needs cores, workers >= 1, threads >= 1");
+  if (cores.empty() || workers < 1 || threads < 1)
+    throw Error("partition_cores needs cores, workers >= 1, threads >= 1");
   std::vector<std::vector<int>> groups(static_cast<std::size_t>(workers));
   std::size_t next = 0;
   for (auto& group : groups) {

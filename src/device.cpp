@@ -48,8 +48,8 @@ DeviceSpec parse_one(std::string_view entry) {
 }  // namespace
 
 std::string DeviceSpec::to_string() const {
-  std::string text = kind == DeviceKind::Cpu ? (threads > 0 ? fmt::format("cpu:{}", threads) : "cpu")
-                                             : fmt::format("cuda:{}", index);
+  std::string text =
+      kind == DeviceKind::Cpu ? (threads > 0 ? fmt::format("cpu:{}", threads) : "cpu") : fmt::format("cuda:{}", index);
   if (count != 1) text += fmt::format("*{}", count);
   if (batch > 0) text += fmt::format("@{}", batch);
   return text;

@@ -69,9 +69,10 @@ GpuSupport probe_gpu() {
   }
   probe_driver(gpu);
   if (gpu.provider.empty()) {
-    gpu.reason = fmt::format("the CUDA provider library libonnxruntime_providers_cuda.so is not installed in {} "
-                             "(scripts/setup.sh --gpu fetches it)",
-                             gpu.onnxruntime_dir.empty() ? "ONNX Runtime's folder" : gpu.onnxruntime_dir.string());
+    gpu.reason = fmt::format(
+        "the CUDA provider library libonnxruntime_providers_cuda.so is not installed in {} "
+        "(scripts/setup.sh --gpu fetches it)",
+        gpu.onnxruntime_dir.empty() ? "ONNX Runtime's folder" : gpu.onnxruntime_dir.string());
   } else if (!gpu.driver) {
     gpu.reason = "no NVIDIA driver (libcuda.so.1 cannot be loaded or initialised)";
   } else if (gpu.gpus.empty()) {

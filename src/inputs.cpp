@@ -64,7 +64,8 @@ TensorSet load_named_tensors(const std::vector<ValueInfo>& values, const std::fi
     }
     for (std::size_t k = 0; k < pb_files.size(); ++k) {
       auto named = read_tensor_pb(pb_files[k]);
-      const bool known = std::any_of(values.begin(), values.end(), [&](const ValueInfo& v) { return v.name == named.name; });
+      const bool known =
+          std::any_of(values.begin(), values.end(), [&](const ValueInfo& v) { return v.name == named.name; });
       if (!known) named.name = values[k].name;  // unnamed or differently named: by position, as ONNX's runners do
       tensors.push_back(std::move(named));
     }
@@ -111,7 +112,9 @@ void DimBindings::bind_shape(std::string_view text) {
   shape_of_input[std::string(text.substr(0, colon))] = shape;
 }
 
-bool is_batch_dim_name(std::string_view name) { return name == "batch_size" || name == "batch" || name == "N"; }
+bool is_batch_dim_name(std::string_view name) {
+  return name == "batch_size" || name == "batch" || name == "N";
+}
 
 Shape resolve_shape(const ValueInfo& input, const DimBindings& bindings) {
   if (const auto given = bindings.shape_of_input.find(input.name); given != bindings.shape_of_input.end()) {
@@ -133,7 +136,8 @@ Shape resolve_shape(const ValueInfo& input, const DimBindings& bindings) {
     const Dim& dim = input.shape[i];
     if (dim.fixed()) {
       shape.push_back(dim.value);
-    } else if (const auto bound = bindings.by_name.find(dim.symbol); !dim.symbol.empty() && bound != bindings.by_name.end()) {
+    } else if (const auto bound = bindings.by_name.find(dim.symbol);
+               !dim.symbol.empty() && bound != bindings.by_name.end()) {
       shape.push_back(bound->second);
     } else if (is_batch_dim_name(dim.symbol) || (dim.symbol.empty() && i == 0)) {
       shape.push_back(1);
@@ -148,7 +152,8 @@ Shape resolve_shape(const ValueInfo& input, const DimBindings& bindings) {
   return shape;
 }
 
-Tensor random_tensor(ElementType type, const Shape& shape, std::mt19937_64& rng, std::optional<std::int64_t> index_limit) {
+Tensor random_tensor(ElementType type, const Shape& shape, std::mt19937_64& rng,
+                     std::optional<std::int64_t> index_limit) {
   if (type == ElementType::String) {
     std::vector<std::string> values(element_count(shape));
     std::uniform_int_distribution<int> pick(0, 999);
@@ -161,20 +166,48 @@ Tensor random_tensor(ElementType type, const Shape& shape, std::mt19937_64& rng,
   std::uniform_int_distribution<std::int64_t> integer(0, high);
   const auto draw_int = [&] { return integer(rng); };
   switch (type) {
-    case ElementType::Float: fill<float>(tensor, [&] { return unit(rng); }); break;
-    case ElementType::Double: fill<double>(tensor, [&] { return static_cast<double>(unit(rng)); }); break;
-    case ElementType::Float16: fill<std::uint16_t>(tensor, [&] { return float_to_half(unit(rng)); }); break;
-    case ElementType::BFloat16: fill<std::uint16_t>(tensor, [&] { return float_to_bfloat16(unit(rng)); }); break;
-    case ElementType::Int8: fill<std::int8_t>(tensor, [&] { return static_cast<std::int8_t>(std::min<std::int64_t>(draw_int(), 127)); }); break;
-    case ElementType::UInt8: fill<std::uint8_t>(tensor, [&] { return static_cast<std::uint8_t>(std::min<std::int64_t>(draw_int(), 255)); }); break;
-    case ElementType::Int16: fill<std::int16_t>(tensor, [&] { return static_cast<std::int16_t>(std::min<std::int64_t>(draw_int(), 32767)); }); break;
-    case ElementType::UInt16: fill<std::uint16_t>(tensor, [&] { return static_cast<std::uint16_t>(std::min<std::int64_t>(draw_int(), 65535)); }); break;
-    case ElementType::Int32: fill<std::int32_t>(tensor, [&] { return static_cast<std::int32_t>(draw_int()); }); break;
-    case ElementType::UInt32: fill<std::uint32_t>(tensor, [&] { return static_cast<std::uint32_t>(draw_int()); }); break;
-    case ElementType::Int64: fill<std::int64_t>(tensor, draw_int); break;
-    case ElementType::UInt64: fill<std::uint64_t>(tensor, [&] { return static_cast<std::uint64_t>(draw_int()); }); break;
-    case ElementType::Bool: fill<std::uint8_t>(tensor, [&] { return static_cast<std::uint8_t>(rng() & 1U); }); break;
-    default: throw Error(fmt::format("cannot make random {} values", element_type_name(type)));
+    case ElementType::Float:
+      fill<float>(tensor, [&] { return unit(rng); });
+      break;
+    case ElementType::Double:
+      fill<double>(tensor, [&] { return static_cast<double>(unit(rng)); });
+      break;
+    case ElementType::Float16:
+      fill<std::uint16_t>(tensor, [&] { return float_to_half(unit(rng)); });
+      break;
+    case ElementType::BFloat16:
+      fill<std::uint16_t>(tensor, [&] { return float_to_bfloat16(unit(rng)); });
+      break;
+    case ElementType::Int8:
+      fill<std::int8_t>(tensor, [&] { return static_cast<std::int8_t>(std::min<std::int64_t>(draw_int(), 127)); });
+      break;
+    case ElementType::UInt8:
+      fill<std::uint8_t>(tensor, [&] { return static_cast<std::uint8_t>(std::min<std::int64_t>(draw_int(), 255)); });
+      break;
+    case ElementType::Int16:
+      fill<std::int16_t>(tensor, [&] { return static_cast<std::int16_t>(std::min<std::int64_t>(draw_int(), 32767)); });
+      break;
+    case ElementType::UInt16:
+      fill<std::uint16_t>(tensor,
+                          [&] { return static_cast<std::uint16_t>(std::min<std::int64_t>(draw_int(), 65535)); });
+      break;
+    case ElementType::Int32:
+      fill<std::int32_t>(tensor, [&] { return static_cast<std::int32_t>(draw_int()); });
+      break;
+    case ElementType::UInt32:
+      fill<std::uint32_t>(tensor, [&] { return static_cast<std::uint32_t>(draw_int()); });
+      break;
+    case ElementType::Int64:
+      fill<std::int64_t>(tensor, draw_int);
+      break;
+    case ElementType::UInt64:
+      fill<std::uint64_t>(tensor, [&] { return static_cast<std::uint64_t>(draw_int()); });
+      break;
+    case ElementType::Bool:
+      fill<std::uint8_t>(tensor, [&] { return static_cast<std::uint8_t>(rng() & 1U); });
+      break;
+    default:
+      throw Error(fmt::format("cannot make random {} values", element_type_name(type)));
   }
   return tensor;
 }
@@ -240,7 +273,8 @@ TensorSet inputs_from_files(const ModelInfo& model, const std::vector<InputFile>
   std::mt19937_64 rng(seed);
   TensorSet inputs;
   for (const auto& input : model.inputs) {
-    const auto file = std::find_if(files.begin(), files.end(), [&](const InputFile& f) { return f.input == input.name; });
+    const auto file =
+        std::find_if(files.begin(), files.end(), [&](const InputFile& f) { return f.input == input.name; });
     if (file == files.end()) {
       inputs.push_back({input.name, random_tensor(input.type, resolve_shape(input, bindings), rng, input.index_limit)});
     } else {

@@ -115,11 +115,13 @@ ModelInfo inspect_model(Runtime& runtime, const std::filesystem::path& path) {
   Ort::SessionOptions options;
   options.SetIntraOpNumThreads(1);
   options.SetGraphOptimizationLevel(GraphOptimizationLevel::ORT_DISABLE_ALL);  // only the interface is read
-  const Ort::Session session = guard_ort(path.string(), [&] { return Ort::Session(runtime.env(), path.c_str(), options); });
+  const Ort::Session session =
+      guard_ort(path.string(), [&] { return Ort::Session(runtime.env(), path.c_str(), options); });
 
   Ort::AllocatorWithDefaultOptions allocator;
   for (std::size_t i = 0; i < session.GetInputCount(); ++i) {
-    model.inputs.push_back(value_info(session.GetInputNameAllocated(i, allocator).get(), session.GetInputTypeInfo(i), path));
+    model.inputs.push_back(
+        value_info(session.GetInputNameAllocated(i, allocator).get(), session.GetInputTypeInfo(i), path));
   }
   for (std::size_t i = 0; i < session.GetOutputCount(); ++i) {
     model.outputs.push_back(

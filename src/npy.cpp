@@ -27,7 +27,7 @@ namespace {
 static_assert(std::endian::native == std::endian::little, "the .npy code assumes a little-endian host");
 
 constexpr std::array<unsigned char, 6> kMagic{0x93, 'N', 'U', 'M', 'P', 'Y'};
-constexpr std::size_t kAlign = 64;              // numpy pads the header so the data starts aligned
+constexpr std::size_t kAlign = 64;                // numpy pads the header so the data starts aligned
 constexpr std::size_t kGrowthAxisMaxDigits = 21;  // numpy's spare header room (format.py)
 
 // The dtypes we read and write: kind + size as in a descr ('<f4' -> "f4").
@@ -155,12 +155,13 @@ class HeaderParser {
     return false;
   }
   void expect(char c) {
-    if (!accept(c)) fail(pos_ < text_.size() ? fmt::format("expected '{}' at offset {}", c, pos_)
-                                             : fmt::format("expected '{}' but the header ends", c));
+    if (!accept(c))
+      fail(pos_ < text_.size() ? fmt::format("expected '{}' at offset {}", c, pos_)
+                               : fmt::format("expected '{}' but the header ends", c));
   }
   void skip_space() {
-    while (pos_ < text_.size() && (text_[pos_] == ' ' || text_[pos_] == '\t' || text_[pos_] == '\n' ||
-                                   text_[pos_] == '\r')) {
+    while (pos_ < text_.size() &&
+           (text_[pos_] == ' ' || text_[pos_] == '\t' || text_[pos_] == '\n' || text_[pos_] == '\r')) {
       ++pos_;
     }
   }
@@ -249,18 +250,30 @@ void byteswap_elements(std::span<std::byte> data, std::size_t size) {
 
 std::string_view descr_of(ElementType type) {
   switch (type) {
-    case ElementType::Bool: return "|b1";
-    case ElementType::Int8: return "|i1";
-    case ElementType::UInt8: return "|u1";
-    case ElementType::Int16: return "<i2";
-    case ElementType::Int32: return "<i4";
-    case ElementType::Int64: return "<i8";
-    case ElementType::UInt16: return "<u2";
-    case ElementType::UInt32: return "<u4";
-    case ElementType::UInt64: return "<u8";
-    case ElementType::Float16: return "<f2";
-    case ElementType::Float: return "<f4";
-    case ElementType::Double: return "<f8";
+    case ElementType::Bool:
+      return "|b1";
+    case ElementType::Int8:
+      return "|i1";
+    case ElementType::UInt8:
+      return "|u1";
+    case ElementType::Int16:
+      return "<i2";
+    case ElementType::Int32:
+      return "<i4";
+    case ElementType::Int64:
+      return "<i8";
+    case ElementType::UInt16:
+      return "<u2";
+    case ElementType::UInt32:
+      return "<u4";
+    case ElementType::UInt64:
+      return "<u8";
+    case ElementType::Float16:
+      return "<f2";
+    case ElementType::Float:
+      return "<f4";
+    case ElementType::Double:
+      return "<f8";
     case ElementType::BFloat16:
       throw Error("cannot write a bfloat16 tensor as .npy: numpy has no bfloat16 dtype (use .pb)");
     case ElementType::String:
@@ -283,7 +296,8 @@ Tensor parse_npy(std::span<const std::byte> bytes, const std::string& source) {
   for (std::size_t i = 0; i < magic_bytes; ++i) {
     if (bytes[i] != std::byte{kMagic[i]}) throw Error(fmt::format("{}: bad magic: not a .npy file", source));
   }
-  if (bytes.size() < 8) throw Error(fmt::format("{}: truncated: {} bytes is too short for a .npy file", source, bytes.size()));
+  if (bytes.size() < 8)
+    throw Error(fmt::format("{}: truncated: {} bytes is too short for a .npy file", source, bytes.size()));
   const auto major = static_cast<unsigned>(bytes[6]);
   const auto minor = static_cast<unsigned>(bytes[7]);
   if ((major != 1 && major != 2 && major != 3) || minor != 0) {
@@ -293,8 +307,7 @@ Tensor parse_npy(std::span<const std::byte> bytes, const std::string& source) {
   const std::size_t length_bytes = major == 1 ? 2 : 4;
   const std::size_t prefix = 8 + length_bytes;
   if (bytes.size() < prefix) throw Error(fmt::format("{}: truncated: the header length is cut off", source));
-  const std::size_t header_length =
-      major == 1 ? read_le<2>(bytes.data() + 8) : read_le<4>(bytes.data() + 8);
+  const std::size_t header_length = major == 1 ? read_le<2>(bytes.data() + 8) : read_le<4>(bytes.data() + 8);
   if (header_length > bytes.size() - prefix) {
     throw Error(fmt::format("{}: truncated: a header of {} bytes runs past the end of the file ({} bytes)", source,
                             header_length, bytes.size()));
@@ -327,13 +340,16 @@ Tensor parse_npy(std::span<const std::byte> bytes, const std::string& source) {
   return tensor;
 }
 
-Tensor read_npy(const std::filesystem::path& path) { return parse_npy(read_file_bytes(path), path.string()); }
+Tensor read_npy(const std::filesystem::path& path) {
+  return parse_npy(read_file_bytes(path), path.string());
+}
 
 std::vector<std::byte> encode_npy(const Tensor& tensor) {
   const std::string_view descr = descr_of(tensor.element_type());
   const Shape& shape = tensor.shape();
   // Exactly what numpy 1.24's np.save writes, spare room for a growing first axis included.
-  std::string header = fmt::format("{{'descr': '{}', 'fortran_order': False, 'shape': {}, }}", descr, shape_repr(shape));
+  std::string header =
+      fmt::format("{{'descr': '{}', 'fortran_order': False, 'shape': {}, }}", descr, shape_repr(shape));
   if (!shape.empty()) {
     const std::size_t digits = fmt::formatted_size("{}", shape.front());
     header.append(kGrowthAxisMaxDigits > digits ? kGrowthAxisMaxDigits - digits : 0, ' ');

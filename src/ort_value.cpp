@@ -22,11 +22,13 @@ Ort::Value to_ort_value(const Tensor& tensor) {
   // ONNX Runtime takes a mutable pointer but never writes to an input. The memory info is a small
   // descriptor; making one per call costs well under a microsecond and keeps no shared state.
   const auto memory = Ort::MemoryInfo::CreateCpu(OrtDeviceAllocator, OrtMemTypeDefault);
-  return Ort::Value::CreateTensor(memory, const_cast<void*>(tensor.raw_data()), tensor.byte_size(),
-                                  shape.data(), shape.size(), type);
+  return Ort::Value::CreateTensor(memory, const_cast<void*>(tensor.raw_data()), tensor.byte_size(), shape.data(),
+                                  shape.size(), type);
 }
 
-Ort::Value to_ort_value(Tensor& tensor) { return to_ort_value(static_cast<const Tensor&>(tensor)); }
+Ort::Value to_ort_value(Tensor& tensor) {
+  return to_ort_value(static_cast<const Tensor&>(tensor));
+}
 
 Tensor from_ort_value(const Ort::Value& value) {
   if (!value.IsTensor()) throw Error("an output is not a tensor (sequences and maps are not supported)");

@@ -42,8 +42,8 @@ std::vector<WorkerPlan> plan_workers(const PoolOptions& options, const CpuTopolo
       }
     }
   }
-  const int cpu_workers =
-      static_cast<int>(std::count_if(specs.begin(), specs.end(), [](const auto& s) { return s.kind == DeviceKind::Cpu; }));
+  const int cpu_workers = static_cast<int>(
+      std::count_if(specs.begin(), specs.end(), [](const auto& s) { return s.kind == DeviceKind::Cpu; }));
   const int default_threads = std::max(1, cores / std::max(1, cpu_workers));
   const bool spinning = options.spinning.value_or(specs.size() == 1);
 
@@ -109,9 +109,10 @@ Pool::Pool(Runtime& runtime, const std::filesystem::path& model, const PoolOptio
   const auto largest = std::max_element(plan_.begin(), plan_.end(),
                                         [&](const auto& a, const auto& b) { return batch_of(a) < batch_of(b); });
   if (batch_of(*largest) > 1 && !inspect_model(runtime, model).batchable()) {
-    throw Error(fmt::format("{}: batch {} needs a model whose inputs and outputs all have a symbolic first (batch) "
-                            "dim; this one does not",
-                            model.filename().string(), batch_of(*largest)));
+    throw Error(
+        fmt::format("{}: batch {} needs a model whose inputs and outputs all have a symbolic first (batch) "
+                    "dim; this one does not",
+                    model.filename().string(), batch_of(*largest)));
   }
   std::vector<WorkerSlot<TensorSet, TensorSet>> slots;
   for (std::size_t i = 0; i < workers_.size(); ++i) {
@@ -119,31 +120,42 @@ Pool::Pool(Runtime& runtime, const std::filesystem::path& model, const PoolOptio
     slots.push_back({.name = w->name(),
                      .max_batch = batch_of(plan_[i]),
                      .on_start = [w] { w->bind_current_thread(); },
-                     .run = [w](std::vector<TensorSet>& batch) {
-                       if (batch.size() == 1) {  // the common case, without the stacking bookkeeping
-                         std::vector<TensorSet> result;
-                         result.push_back(w->run(batch.front()));
-                         return result;
-                       }
-                       std::vector<const TensorSet*> items;
-                       items.reserve(batch.size());
-                       for (const auto& item : batch) items.push_back(&item);
-                       return w->run_batch(items);
-                     }});
+                     .run =
+                         [w](std::vector<TensorSet>& batch) {
+                           if (batch.size() == 1) {  // the common case, without the stacking bookkeeping
+                             std::vector<TensorSet> result;
+                             result.push_back(w->run(batch.front()));
+                             return result;
+                           }
+                           std::vector<const TensorSet*> items;
+                           items.reserve(batch.size());
+                           for (const auto& item : batch) items.push_back(&item);
+                           return w->run_batch(items);
+                         }});
   }
   scheduler_ = std::make_unique<Scheduler<TensorSet, TensorSet>>(std::move(slots), options.policy);
 }
 
 Pool::~Pool() = default;
 
-std::future<TensorSet> Pool::submit(TensorSet inputs) { return scheduler_->submit(std::move(inputs)); }
+std::future<TensorSet> Pool::submit(TensorSet inputs) {
+  return scheduler_->submit(std::move(inputs));
+}
 
-std::vector<TensorSet> Pool::run_all(std::vector<TensorSet> items) { return scheduler_->run_all(std::move(items)); }
+std::vector<TensorSet> Pool::run_all(std::vector<TensorSet> items) {
+  return scheduler_->run_all(std::move(items));
+}
 
-std::vector<WorkerStats> Pool::stats() const { return scheduler_->stats(); }
+std::vector<WorkerStats> Pool::stats() const {
+  return scheduler_->stats();
+}
 
-void Pool::reset_stats() { scheduler_->reset_stats(); }
+void Pool::reset_stats() {
+  scheduler_->reset_stats();
+}
 
-Policy Pool::policy() const { return scheduler_->policy(); }
+Policy Pool::policy() const {
+  return scheduler_->policy();
+}
 
 }  // namespace onnxpool

@@ -19,8 +19,10 @@ Policy parse_policy(std::string_view name) {
 
 std::string_view policy_name(Policy policy) {
   switch (policy) {
-    case Policy::Static: return "static";
-    case Policy::Dynamic: return "dynamic";
+    case Policy::Static:
+      return "static";
+    case Policy::Dynamic:
+      return "dynamic";
   }
   return "unknown";  // only reachable through a cast of an out-of-range value
 }

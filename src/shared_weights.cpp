@@ -12,7 +12,8 @@
 
 namespace onnxpool {
 
-SharedWeights::SharedWeights(Runtime& runtime, const std::filesystem::path& model, const std::filesystem::path& optimized)
+SharedWeights::SharedWeights(Runtime& runtime, const std::filesystem::path& model,
+                             const std::filesystem::path& optimized)
     : optimized_(optimized) {
   const std::string context = fmt::format("{}: preparing shared weights", model.filename().string());
   {

@@ -22,13 +22,20 @@ struct TypeRow {
   std::string_view name;
 };
 constexpr std::array<TypeRow, 15> kTypes{{
-    {ElementType::Float, 4, "float32"},   {ElementType::UInt8, 1, "uint8"},
-    {ElementType::Int8, 1, "int8"},       {ElementType::UInt16, 2, "uint16"},
-    {ElementType::Int16, 2, "int16"},     {ElementType::Int32, 4, "int32"},
-    {ElementType::Int64, 8, "int64"},     {ElementType::String, 0, "string"},
-    {ElementType::Bool, 1, "bool"},       {ElementType::Float16, 2, "float16"},
-    {ElementType::Double, 8, "float64"},  {ElementType::UInt32, 4, "uint32"},
-    {ElementType::UInt64, 8, "uint64"},   {ElementType::BFloat16, 2, "bfloat16"},
+    {ElementType::Float, 4, "float32"},
+    {ElementType::UInt8, 1, "uint8"},
+    {ElementType::Int8, 1, "int8"},
+    {ElementType::UInt16, 2, "uint16"},
+    {ElementType::Int16, 2, "int16"},
+    {ElementType::Int32, 4, "int32"},
+    {ElementType::Int64, 8, "int64"},
+    {ElementType::String, 0, "string"},
+    {ElementType::Bool, 1, "bool"},
+    {ElementType::Float16, 2, "float16"},
+    {ElementType::Double, 8, "float64"},
+    {ElementType::UInt32, 4, "uint32"},
+    {ElementType::UInt64, 8, "uint64"},
+    {ElementType::BFloat16, 2, "bfloat16"},
     {ElementType::Undefined, 0, "undefined"},
 }};
 
@@ -48,8 +55,12 @@ double as_double(const std::byte* data, std::size_t i) {
 
 }  // namespace
 
-std::size_t element_size(ElementType type) { return row_of(type).size; }
-std::string_view element_type_name(ElementType type) { return row_of(type).name; }
+std::size_t element_size(ElementType type) {
+  return row_of(type).size;
+}
+std::string_view element_type_name(ElementType type) {
+  return row_of(type).name;
+}
 
 ElementType parse_element_type(std::string_view name) {
   if (name.starts_with("tensor(") && name.ends_with(")")) name = name.substr(7, name.size() - 8);
@@ -79,7 +90,9 @@ std::size_t element_count(const Shape& shape) {
   return count;
 }
 
-std::string shape_to_string(const Shape& shape) { return fmt::format("[{}]", fmt::join(shape, ",")); }
+std::string shape_to_string(const Shape& shape) {
+  return fmt::format("[{}]", fmt::join(shape, ","));
+}
 
 // --- float16 / bfloat16 --------------------------------------------------------------------------
 
@@ -113,8 +126,8 @@ std::uint16_t float_to_half(float value) {
     return static_cast<std::uint16_t>(sign | 0x7C00U | (abs > 0x7F800000U ? 0x200U : 0U));
   }
   if (abs >= 0x477FF000U) return static_cast<std::uint16_t>(sign | 0x7C00U);  // overflows to inf
-  if (abs < 0x38800000U) {  // subnormal or zero in half precision
-    if (abs < 0x33000000U) return sign;  // below half of the smallest subnormal
+  if (abs < 0x38800000U) {                                                    // subnormal or zero in half precision
+    if (abs < 0x33000000U) return sign;                                       // below half of the smallest subnormal
     const std::uint32_t exponent = abs >> 23U;
     const std::uint32_t mantissa = (abs & 0x7FFFFFU) | 0x800000U;
     const std::uint32_t shift = 126U - exponent;  // 14..24
@@ -171,8 +184,8 @@ Tensor::Tensor(ElementType type, Shape shape)
 Tensor Tensor::from_strings(Shape shape, std::vector<std::string> values) {
   Tensor tensor(ElementType::String, std::move(shape));
   if (values.size() != tensor.count_) {
-    throw Error(fmt::format("{} strings given for a string tensor of shape {}", values.size(),
-                            shape_to_string(tensor.shape_)));
+    throw Error(
+        fmt::format("{} strings given for a string tensor of shape {}", values.size(), shape_to_string(tensor.shape_)));
   }
   tensor.strings_ = std::move(values);
   return tensor;
@@ -203,17 +216,28 @@ void Tensor::check_view(std::size_t size) const {
 double Tensor::value_as_double(std::size_t i) const {
   const std::byte* p = data_.get();
   switch (type_) {
-    case ElementType::Float: return as_double<float>(p, i);
-    case ElementType::Double: return as_double<double>(p, i);
-    case ElementType::Int8: return as_double<std::int8_t>(p, i);
-    case ElementType::Int16: return as_double<std::int16_t>(p, i);
-    case ElementType::Int32: return as_double<std::int32_t>(p, i);
-    case ElementType::Int64: return as_double<std::int64_t>(p, i);
-    case ElementType::UInt8: return as_double<std::uint8_t>(p, i);
-    case ElementType::UInt16: return as_double<std::uint16_t>(p, i);
-    case ElementType::UInt32: return as_double<std::uint32_t>(p, i);
-    case ElementType::UInt64: return as_double<std::uint64_t>(p, i);
-    case ElementType::Bool: return p[i] != std::byte{0} ? 1.0 : 0.0;
+    case ElementType::Float:
+      return as_double<float>(p, i);
+    case ElementType::Double:
+      return as_double<double>(p, i);
+    case ElementType::Int8:
+      return as_double<std::int8_t>(p, i);
+    case ElementType::Int16:
+      return as_double<std::int16_t>(p, i);
+    case ElementType::Int32:
+      return as_double<std::int32_t>(p, i);
+    case ElementType::Int64:
+      return as_double<std::int64_t>(p, i);
+    case ElementType::UInt8:
+      return as_double<std::uint8_t>(p, i);
+    case ElementType::UInt16:
+      return as_double<std::uint16_t>(p, i);
+    case ElementType::UInt32:
+      return as_double<std::uint32_t>(p, i);
+    case ElementType::UInt64:
+      return as_double<std::uint64_t>(p, i);
+    case ElementType::Bool:
+      return p[i] != std::byte{0} ? 1.0 : 0.0;
     case ElementType::Float16: {
       std::uint16_t bits = 0;
       std::memcpy(&bits, p + i * 2, 2);
@@ -224,7 +248,8 @@ double Tensor::value_as_double(std::size_t i) const {
       std::memcpy(&bits, p + i * 2, 2);
       return bfloat16_to_float(bits);
     }
-    default: throw Error(fmt::format("a {} tensor has no numeric values", element_type_name(type_)));
+    default:
+      throw Error(fmt::format("a {} tensor has no numeric values", element_type_name(type_)));
   }
 }
 
@@ -253,8 +278,8 @@ Comparison compare(const Tensor& expected, const Tensor& actual, double rtol, do
     for (std::size_t i = 0; i < n; ++i) {
       if (expected.strings()[i] != actual.strings()[i]) {
         if (result.mismatches++ == 0) {
-          result.problem = fmt::format("element {} is \"{}\", expected \"{}\"", i, actual.strings()[i],
-                                       expected.strings()[i]);
+          result.problem =
+              fmt::format("element {} is \"{}\", expected \"{}\"", i, actual.strings()[i], expected.strings()[i]);
         }
       }
     }
@@ -345,10 +370,11 @@ std::vector<Tensor> split_first_dim(const Tensor& whole, std::span<const std::in
     total += size;
   }
   if (total != whole.shape().front()) {
-    throw Error(fmt::format("cannot split a first dimension of {} into pieces summing to {}", whole.shape().front(),
-                            total));
+    throw Error(
+        fmt::format("cannot split a first dimension of {} into pieces summing to {}", whole.shape().front(), total));
   }
-  const std::size_t row_elements = whole.shape().front() == 0 ? 0 : whole.element_count() / static_cast<std::size_t>(whole.shape().front());
+  const std::size_t row_elements =
+      whole.shape().front() == 0 ? 0 : whole.element_count() / static_cast<std::size_t>(whole.shape().front());
   std::vector<Tensor> pieces;
   pieces.reserve(sizes.size());
   std::size_t offset = 0;  // in elements

@@ -53,8 +53,10 @@ bool supported(int code) {
     case ElementType::Double:
     case ElementType::UInt32:
     case ElementType::UInt64:
-    case ElementType::BFloat16: return true;
-    default: return false;
+    case ElementType::BFloat16:
+      return true;
+    default:
+      return false;
   }
 }
 
@@ -62,36 +64,54 @@ enum class Field { Float, Int32, Int64, Double, UInt64, String };
 
 Field field_for(ElementType type) {
   switch (type) {
-    case ElementType::Float: return Field::Float;
-    case ElementType::Int64: return Field::Int64;
-    case ElementType::Double: return Field::Double;
+    case ElementType::Float:
+      return Field::Float;
+    case ElementType::Int64:
+      return Field::Int64;
+    case ElementType::Double:
+      return Field::Double;
     case ElementType::UInt32:
-    case ElementType::UInt64: return Field::UInt64;
-    case ElementType::String: return Field::String;
-    default: return Field::Int32;
+    case ElementType::UInt64:
+      return Field::UInt64;
+    case ElementType::String:
+      return Field::String;
+    default:
+      return Field::Int32;
   }
 }
 
 std::string_view field_name(Field field) {
   switch (field) {
-    case Field::Float: return "float_data";
-    case Field::Int32: return "int32_data";
-    case Field::Int64: return "int64_data";
-    case Field::Double: return "double_data";
-    case Field::UInt64: return "uint64_data";
-    case Field::String: return "string_data";
+    case Field::Float:
+      return "float_data";
+    case Field::Int32:
+      return "int32_data";
+    case Field::Int64:
+      return "int64_data";
+    case Field::Double:
+      return "double_data";
+    case Field::UInt64:
+      return "uint64_data";
+    case Field::String:
+      return "string_data";
   }
   return "?";
 }
 
 std::size_t field_size(const Proto& proto, Field field) {
   switch (field) {
-    case Field::Float: return static_cast<std::size_t>(proto.float_data_size());
-    case Field::Int32: return static_cast<std::size_t>(proto.int32_data_size());
-    case Field::Int64: return static_cast<std::size_t>(proto.int64_data_size());
-    case Field::Double: return static_cast<std::size_t>(proto.double_data_size());
-    case Field::UInt64: return static_cast<std::size_t>(proto.uint64_data_size());
-    case Field::String: return static_cast<std::size_t>(proto.string_data_size());
+    case Field::Float:
+      return static_cast<std::size_t>(proto.float_data_size());
+    case Field::Int32:
+      return static_cast<std::size_t>(proto.int32_data_size());
+    case Field::Int64:
+      return static_cast<std::size_t>(proto.int64_data_size());
+    case Field::Double:
+      return static_cast<std::size_t>(proto.double_data_size());
+    case Field::UInt64:
+      return static_cast<std::size_t>(proto.uint64_data_size());
+    case Field::String:
+      return static_cast<std::size_t>(proto.string_data_size());
   }
   return 0;
 }
@@ -119,26 +139,35 @@ void store_checked(const google::protobuf::RepeatedField<In>& values, Tensor& te
 
 template <class T>
 void store_same(const google::protobuf::RepeatedField<T>& values, Tensor& tensor) {
-  if (!values.empty()) std::memcpy(tensor.raw_data(), values.data(), sizeof(T) * static_cast<std::size_t>(values.size()));
+  if (!values.empty())
+    std::memcpy(tensor.raw_data(), values.data(), sizeof(T) * static_cast<std::size_t>(values.size()));
 }
 
 void store_typed(const Proto& proto, Tensor& tensor, const std::string& source) {
   const auto& i32 = proto.int32_data();
   switch (tensor.element_type()) {
-    case ElementType::Float: return store_same(proto.float_data(), tensor);
-    case ElementType::Double: return store_same(proto.double_data(), tensor);
-    case ElementType::Int64: return store_same(proto.int64_data(), tensor);
-    case ElementType::UInt64: return store_same(proto.uint64_data(), tensor);
-    case ElementType::Int32: return store_same(i32, tensor);
+    case ElementType::Float:
+      return store_same(proto.float_data(), tensor);
+    case ElementType::Double:
+      return store_same(proto.double_data(), tensor);
+    case ElementType::Int64:
+      return store_same(proto.int64_data(), tensor);
+    case ElementType::UInt64:
+      return store_same(proto.uint64_data(), tensor);
+    case ElementType::Int32:
+      return store_same(i32, tensor);
     case ElementType::UInt32:
       return store_checked<std::uint32_t>(proto.uint64_data(), tensor, 0, UINT32_MAX, "uint64_data", source);
     case ElementType::Int16:
       return store_checked<std::int16_t>(i32, tensor, INT16_MIN, INT16_MAX, "int32_data", source);
     case ElementType::UInt16:
       return store_checked<std::uint16_t>(i32, tensor, 0, UINT16_MAX, "int32_data", source);
-    case ElementType::Int8: return store_checked<std::int8_t>(i32, tensor, INT8_MIN, INT8_MAX, "int32_data", source);
-    case ElementType::UInt8: return store_checked<std::uint8_t>(i32, tensor, 0, UINT8_MAX, "int32_data", source);
-    case ElementType::Bool: return store_checked<std::uint8_t>(i32, tensor, 0, 1, "int32_data", source);
+    case ElementType::Int8:
+      return store_checked<std::int8_t>(i32, tensor, INT8_MIN, INT8_MAX, "int32_data", source);
+    case ElementType::UInt8:
+      return store_checked<std::uint8_t>(i32, tensor, 0, UINT8_MAX, "int32_data", source);
+    case ElementType::Bool:
+      return store_checked<std::uint8_t>(i32, tensor, 0, 1, "int32_data", source);
     case ElementType::Float16:
     case ElementType::BFloat16:
       // The value's 16 bits, as an unsigned number (some writers sign-extend them: accept that too).
@@ -159,7 +188,8 @@ void store_typed(const Proto& proto, Tensor& tensor, const std::string& source) 
       for (int i = 0; i < proto.string_data_size(); ++i) strings[static_cast<std::size_t>(i)] = proto.string_data(i);
       return;
     }
-    default: throw Error(fmt::format("{}: unsupported element type", source));
+    default:
+      throw Error(fmt::format("{}: unsupported element type", source));
   }
 }
 
@@ -167,8 +197,8 @@ void store_typed(const Proto& proto, Tensor& tensor, const std::string& source) 
 
 NamedTensor parse_tensor_pb(std::span<const std::byte> bytes, const std::string& source) {
   if (bytes.size() > static_cast<std::size_t>(INT_MAX)) {
-    throw Error(fmt::format("{}: {} bytes is too large for a TensorProto (protobuf's limit is 2 GiB)", source,
-                            bytes.size()));
+    throw Error(
+        fmt::format("{}: {} bytes is too large for a TensorProto (protobuf's limit is 2 GiB)", source, bytes.size()));
   }
   Proto proto;
   if (!proto.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
@@ -240,7 +270,8 @@ std::vector<std::byte> encode_tensor_pb(const NamedTensor& named) {
     for (const auto& s : tensor.strings()) proto.add_string_data(s);
   } else {
     const auto data = tensor.bytes();
-    proto.set_raw_data(data.empty() ? std::string() : std::string(reinterpret_cast<const char*>(data.data()), data.size()));
+    proto.set_raw_data(data.empty() ? std::string()
+                                    : std::string(reinterpret_cast<const char*>(data.data()), data.size()));
   }
   const std::string serialized = proto.SerializeAsString();
   const auto* begin = reinterpret_cast<const std::byte*>(serialized.data());

@@ -78,7 +78,8 @@ std::vector<Ort::Value> Worker::bind_inputs(const TensorSet& inputs, std::vector
   values.reserve(input_names_.size());
   names.clear();
   for (const auto& wanted : input_names_) {
-    const auto found = std::find_if(inputs.begin(), inputs.end(), [&](const NamedTensor& t) { return t.name == wanted; });
+    const auto found =
+        std::find_if(inputs.begin(), inputs.end(), [&](const NamedTensor& t) { return t.name == wanted; });
     if (found == inputs.end()) throw Error(fmt::format("input '{}' is missing", wanted));
     values.push_back(to_ort_value(found->tensor));
     names.push_back(wanted.c_str());
@@ -117,7 +118,8 @@ std::vector<TensorSet> Worker::run_batch(std::span<const TensorSet* const> items
   for (const auto& wanted : input_names_) {
     std::vector<const Tensor*> parts;
     for (const TensorSet* item : items) {
-      const auto found = std::find_if(item->begin(), item->end(), [&](const NamedTensor& t) { return t.name == wanted; });
+      const auto found =
+          std::find_if(item->begin(), item->end(), [&](const NamedTensor& t) { return t.name == wanted; });
       if (found == item->end()) throw Error(fmt::format("input '{}' is missing", wanted));
       parts.push_back(&found->tensor);
     }

@@ -24,7 +24,9 @@
 namespace onnxpool::bench {
 namespace {
 
-std::filesystem::path model_path(const std::string& name) { return std::filesystem::path(ONNXPOOL_MODEL_DIR) / name; }
+std::filesystem::path model_path(const std::string& name) {
+  return std::filesystem::path(ONNXPOOL_MODEL_DIR) / name;
+}
 
 std::vector<TensorSet> random_items(const ModelInfo& info, std::size_t count) {
   std::vector<TensorSet> items;
@@ -87,7 +89,8 @@ TEST(SweepSizes, DefaultWorkersIsTheTutorialsAtLeastTwo) {
 }
 
 TEST(Strategies, ParseNamesAndRejectUnknown) {
-  EXPECT_EQ(parse_strategies("pool,sequence,pool"), (std::vector<StrategyKind>{StrategyKind::Pool, StrategyKind::Sequence}));
+  EXPECT_EQ(parse_strategies("pool,sequence,pool"),
+            (std::vector<StrategyKind>{StrategyKind::Pool, StrategyKind::Sequence}));
   EXPECT_EQ(parse_strategies("sequence_ortvalue"), std::vector<StrategyKind>{StrategyKind::SequenceOrtValue});
   try {
     static_cast<void>(parse_strategies("sequence,turbo"));
@@ -138,8 +141,12 @@ void expect_all_strategies_agree(const std::string& model_name) {
   }
 }
 
-TEST(Strategies, AllAgreeWithSequenceOnTrivial) { expect_all_strategies_agree("trivial.onnx"); }
-TEST(Strategies, AllAgreeWithSequenceOnAddMul) { expect_all_strategies_agree("add_mul.onnx"); }
+TEST(Strategies, AllAgreeWithSequenceOnTrivial) {
+  expect_all_strategies_agree("trivial.onnx");
+}
+TEST(Strategies, AllAgreeWithSequenceOnAddMul) {
+  expect_all_strategies_agree("add_mul.onnx");
+}
 
 TEST(Sweep, EveryStrategyReturnsNResultsOnMobileNetV2) {
   Runtime runtime;
@@ -173,7 +180,8 @@ TEST(Sweep, ReferenceFirstAndOutputsChecked) {
   const auto path = model_path("add_mul.onnx");
   const ModelInfo info = inspect_model(runtime, path);
   const auto images = random_items(info, 6);
-  const SweepResult r = run_sweep(runtime, path, info, images, small_sweep({StrategyKind::Pool, StrategyKind::Sequence}), nullptr);
+  const SweepResult r =
+      run_sweep(runtime, path, info, images, small_sweep({StrategyKind::Pool, StrategyKind::Sequence}), nullptr);
   EXPECT_EQ(r.names, (std::vector<std::string>{"sequence", "pool"}));
   EXPECT_EQ(r.rows.size(), 3U);
   EXPECT_EQ(r.strategies[1].max_abs_error, 0.0);  // a + b and a * b: exact whatever the threads
@@ -184,7 +192,8 @@ TEST(Sweep, TooFewImagesIsAnError) {
   const auto path = model_path("trivial.onnx");
   const ModelInfo info = inspect_model(runtime, path);
   const auto images = random_items(info, 3);
-  EXPECT_THROW(static_cast<void>(run_sweep(runtime, path, info, images, small_sweep({StrategyKind::Sequence}), nullptr)), Error);
+  EXPECT_THROW(
+      static_cast<void>(run_sweep(runtime, path, info, images, small_sweep({StrategyKind::Sequence}), nullptr)), Error);
 }
 
 TEST(Sweep, BatchedIsSkippedWithANoteOnABatchlessModel) {
@@ -337,7 +346,8 @@ TEST(Grid, BadSpecsNameTheKey) {
 }
 
 TEST(Grid, ExpandsTheCrossProduct) {
-  const std::vector<GridAxis> axes{parse_grid_axis("workers=1,2"), parse_grid_axis("threads=1-2"), parse_grid_axis("batch=1,4,8")};
+  const std::vector<GridAxis> axes{parse_grid_axis("workers=1,2"), parse_grid_axis("threads=1-2"),
+                                   parse_grid_axis("batch=1,4,8")};
   PoolConfig base;
   base.pin = true;
   const auto configs = expand_grid(axes, base);
@@ -366,7 +376,8 @@ TEST(Grid, BestPicksMaxThroughputAndMinLatency) {
   rows[2].latency.p50 = 0.005;
   EXPECT_EQ(best_throughput(rows), 1U);
   EXPECT_EQ(best_latency(rows), 2U);
-  EXPECT_EQ(run_command("m.onnx", rows[1]), "onnxpool run m.onnx --random 64 --workers 2 --threads 1 --batch 4 --policy dynamic");
+  EXPECT_EQ(run_command("m.onnx", rows[1]),
+            "onnxpool run m.onnx --random 64 --workers 2 --threads 1 --batch 4 --policy dynamic");
   EXPECT_THROW(static_cast<void>(best_throughput(std::vector<GridRow>{})), Error);
 }
 
@@ -420,7 +431,8 @@ TEST(Cli, BenchErrorsAreOneLine) {
   test::TempDir dir;
   const auto model = model_path("trivial.onnx").string();
   EXPECT_EQ(run_cli("bench '" + model + "' --strategies sequence,warp", dir / "log"), 1);
-  EXPECT_NE(read_text(dir / "log").find("onnxpool: error: unknown strategy 'warp'"), std::string::npos) << read_text(dir / "log");
+  EXPECT_NE(read_text(dir / "log").find("onnxpool: error: unknown strategy 'warp'"), std::string::npos)
+      << read_text(dir / "log");
   EXPECT_EQ(run_cli("bench '" + model + "' --grid cores=1,2", dir / "log"), 1);
   EXPECT_NE(read_text(dir / "log").find("unknown key 'cores'"), std::string::npos) << read_text(dir / "log");
   EXPECT_EQ(run_cli("bench '" + model_path("batchless.onnx").string() + "' --batch 4", dir / "log"), 1);

@@ -68,7 +68,8 @@ TEST(CliRun, TwoWorkersWriteTheSameOutputsAsOne) {
   for (const char* policy : {"static", "dynamic"}) {
     const auto one = dir / (std::string("one_") + policy);
     const auto two = dir / (std::string("two_") + policy);
-    auto r = run_cli("run " + model + " --random 16 --workers 1 --threads 1 --policy " + policy + " --output " + q(one));
+    auto r =
+        run_cli("run " + model + " --random 16 --workers 1 --threads 1 --policy " + policy + " --output " + q(one));
     ASSERT_EQ(r.status, 0) << r.err;
     r = run_cli("run " + model + " --random 16 --workers 2 --threads 1 --policy " + policy + " --output " + q(two));
     ASSERT_EQ(r.status, 0) << r.err;
@@ -104,7 +105,8 @@ TEST(CliRun, MismatchExitsThree) {
   auto wrong = read_tensor_pb(dir / "output_0.pb");
   wrong.tensor.data<float>()[1] += 1.0F;
   write_tensor_pb(dir / "output_0.pb", wrong);
-  const auto r = run_cli("run " + q(model_path("add_mul.onnx")) + " --inputs " + q(data) + " --compare " + q(dir.path()));
+  const auto r =
+      run_cli("run " + q(model_path("add_mul.onnx")) + " --inputs " + q(data) + " --compare " + q(dir.path()));
   EXPECT_EQ(r.status, 3);
   EXPECT_THAT(r.out, HasSubstr("MISMATCH"));
   EXPECT_THAT(r.out, HasSubstr("element 1"));
@@ -112,7 +114,8 @@ TEST(CliRun, MismatchExitsThree) {
 
 TEST(CliRun, BatchedRunsAndNamedItemFolders) {
   test::TempDir dir;
-  const auto r = run_cli("run " + q(model_path("add_mul.onnx")) + " --random 5 --batch 2 --workers 2 --output " + q(dir.path()));
+  const auto r =
+      run_cli("run " + q(model_path("add_mul.onnx")) + " --random 5 --batch 2 --workers 2 --output " + q(dir.path()));
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_EQ(files_under(dir.path()).size(), 10U);
   EXPECT_TRUE(std::filesystem::exists(dir / "item_4" / "prod.npy"));

@@ -15,7 +15,9 @@ namespace {
 using test::model_path;
 using ::testing::HasSubstr;
 
-ValueInfo input(std::vector<Dim> shape) { return ValueInfo{"x", ElementType::Float, std::move(shape), std::nullopt}; }
+ValueInfo input(std::vector<Dim> shape) {
+  return ValueInfo{"x", ElementType::Float, std::move(shape), std::nullopt};
+}
 
 std::string error_of(const std::function<void()>& f) {
   try {
@@ -210,7 +212,8 @@ TEST_F(InputsTest, FileInputsAreCheckedAndNamed) {
   const auto from = [&](const std::string& spec) {
     return inputs_from_files(model, {InputFile::parse(spec)}, DimBindings{}, 0);
   };
-  EXPECT_THAT(error_of([&] { from("a=" + (dir / "int.npy").string()); }), HasSubstr("int.npy: input 'a': element type int64"));
+  EXPECT_THAT(error_of([&] { from("a=" + (dir / "int.npy").string()); }),
+              HasSubstr("int.npy: input 'a': element type int64"));
   EXPECT_THAT(error_of([&] { from("zz=" + (dir / "good.npy").string()); }), HasSubstr("no input 'zz'"));
   EXPECT_THAT(error_of([&] { InputFile::parse("a"); }), HasSubstr("NAME=FILE"));
   // The file fixes batch_size=3 for a; the random b must agree, so b needs the binding too.

@@ -18,8 +18,12 @@ namespace {
 using test::model_path;
 using ::testing::HasSubstr;
 
-Dim sym(const std::string& name) { return Dim{-1, name}; }
-Dim fixed(std::int64_t value) { return Dim{value, ""}; }
+Dim sym(const std::string& name) {
+  return Dim{-1, name};
+}
+Dim fixed(std::int64_t value) {
+  return Dim{value, ""};
+}
 
 class ModelTest : public ::testing::Test {
  protected:

@@ -23,14 +23,14 @@
 namespace onnxpool {
 namespace {
 
-using ::testing::HasSubstr;
 using test::run_python;
 using test::TempDir;
+using ::testing::HasSubstr;
 
 const std::vector<ElementType> kNpyTypes{
-    ElementType::Bool,   ElementType::Int8,   ElementType::Int16,  ElementType::Int32,
-    ElementType::Int64,  ElementType::UInt8,  ElementType::UInt16, ElementType::UInt32,
-    ElementType::UInt64, ElementType::Float16, ElementType::Float, ElementType::Double,
+    ElementType::Bool,   ElementType::Int8,    ElementType::Int16,  ElementType::Int32,
+    ElementType::Int64,  ElementType::UInt8,   ElementType::UInt16, ElementType::UInt32,
+    ElementType::UInt64, ElementType::Float16, ElementType::Float,  ElementType::Double,
 };
 
 std::vector<std::byte> to_bytes(std::string_view text) {
@@ -43,19 +43,44 @@ Tensor arange(ElementType type, Shape shape) {
   Tensor t(type, std::move(shape));
   for (std::size_t i = 0; i < t.element_count(); ++i) {
     switch (type) {
-      case ElementType::Bool: t.data<std::uint8_t>()[i] = static_cast<std::uint8_t>(i % 2); break;
-      case ElementType::Int8: t.data<std::int8_t>()[i] = static_cast<std::int8_t>(i); break;
-      case ElementType::Int16: t.data<std::int16_t>()[i] = static_cast<std::int16_t>(i); break;
-      case ElementType::Int32: t.data<std::int32_t>()[i] = static_cast<std::int32_t>(i); break;
-      case ElementType::Int64: t.data<std::int64_t>()[i] = static_cast<std::int64_t>(i); break;
-      case ElementType::UInt8: t.data<std::uint8_t>()[i] = static_cast<std::uint8_t>(i); break;
-      case ElementType::UInt16: t.data<std::uint16_t>()[i] = static_cast<std::uint16_t>(i); break;
-      case ElementType::UInt32: t.data<std::uint32_t>()[i] = static_cast<std::uint32_t>(i); break;
-      case ElementType::UInt64: t.data<std::uint64_t>()[i] = i; break;
-      case ElementType::Float16: t.data<std::uint16_t>()[i] = float_to_half(static_cast<float>(i)); break;
-      case ElementType::Float: t.data<float>()[i] = static_cast<float>(i); break;
-      case ElementType::Double: t.data<double>()[i] = static_cast<double>(i); break;
-      default: ADD_FAILURE() << "no arange for " << element_type_name(type);
+      case ElementType::Bool:
+        t.data<std::uint8_t>()[i] = static_cast<std::uint8_t>(i % 2);
+        break;
+      case ElementType::Int8:
+        t.data<std::int8_t>()[i] = static_cast<std::int8_t>(i);
+        break;
+      case ElementType::Int16:
+        t.data<std::int16_t>()[i] = static_cast<std::int16_t>(i);
+        break;
+      case ElementType::Int32:
+        t.data<std::int32_t>()[i] = static_cast<std::int32_t>(i);
+        break;
+      case ElementType::Int64:
+        t.data<std::int64_t>()[i] = static_cast<std::int64_t>(i);
+        break;
+      case ElementType::UInt8:
+        t.data<std::uint8_t>()[i] = static_cast<std::uint8_t>(i);
+        break;
+      case ElementType::UInt16:
+        t.data<std::uint16_t>()[i] = static_cast<std::uint16_t>(i);
+        break;
+      case ElementType::UInt32:
+        t.data<std::uint32_t>()[i] = static_cast<std::uint32_t>(i);
+        break;
+      case ElementType::UInt64:
+        t.data<std::uint64_t>()[i] = i;
+        break;
+      case ElementType::Float16:
+        t.data<std::uint16_t>()[i] = float_to_half(static_cast<float>(i));
+        break;
+      case ElementType::Float:
+        t.data<float>()[i] = static_cast<float>(i);
+        break;
+      case ElementType::Double:
+        t.data<double>()[i] = static_cast<double>(i);
+        break;
+      default:
+        ADD_FAILURE() << "no arange for " << element_type_name(type);
     }
   }
   return t;
@@ -89,7 +114,8 @@ std::string error_of(const std::vector<std::byte>& bytes, const std::string& sou
 
 std::vector<std::string> folder_entries(const std::filesystem::path& folder) {
   std::vector<std::string> names;
-  for (const auto& entry : std::filesystem::directory_iterator(folder)) names.push_back(entry.path().filename().string());
+  for (const auto& entry : std::filesystem::directory_iterator(folder))
+    names.push_back(entry.path().filename().string());
   std::sort(names.begin(), names.end());
   return names;
 }
@@ -158,7 +184,8 @@ TEST(Npy, BFloat16AndStringsCannotBeWritten) {
 }
 
 TEST(Npy, BoolBytesAreNormalisedToZeroOrOne) {
-  const auto bytes = npy_with_header("{'descr': '|b1', 'fortran_order': False, 'shape': (3,), }\n", std::string("\x00\x02\xff", 3));
+  const auto bytes =
+      npy_with_header("{'descr': '|b1', 'fortran_order': False, 'shape': (3,), }\n", std::string("\x00\x02\xff", 3));
   const Tensor t = parse_npy(bytes, "b.npy");
   EXPECT_EQ(t.data<std::uint8_t>()[0], 0);
   EXPECT_EQ(t.data<std::uint8_t>()[1], 1);
@@ -189,7 +216,8 @@ TEST(NpyHeader, ToleratesWhitespaceKeyOrderAndPythonVariants) {
     const Tensor t = parse_npy(npy_with_header(c.header, four_floats), "w.npy");
     EXPECT_EQ(t.shape(), c.shape);
   }
-  const Tensor scalar = parse_npy(npy_with_header("{'descr': '<i8', 'fortran_order': False, 'shape': ()}", std::string(8, '\x07')), "s.npy");
+  const Tensor scalar = parse_npy(
+      npy_with_header("{'descr': '<i8', 'fortran_order': False, 'shape': ()}", std::string(8, '\x07')), "s.npy");
   EXPECT_EQ(scalar.shape(), Shape{});
   EXPECT_EQ(scalar.data<std::int64_t>()[0], 0x0707070707070707);
 }
@@ -241,8 +269,7 @@ TEST(NpyHeader, UnsupportedDtypesAreNamed) {
     return npy_with_header(fmt::format("{{'descr': '{}', 'fortran_order': False, 'shape': (1,), }}", descr),
                            std::string(16, '\0'));
   };
-  EXPECT_EQ(error_of(with_descr("<U5")),
-            "x.npy: dtype '<U5' is not supported (string arrays cannot be read)");
+  EXPECT_EQ(error_of(with_descr("<U5")), "x.npy: dtype '<U5' is not supported (string arrays cannot be read)");
   EXPECT_EQ(error_of(with_descr("|O")), "x.npy: object arrays ('|O') are not supported");
   EXPECT_EQ(error_of(with_descr("<c8")), "x.npy: dtype '<c8' is not supported");
   EXPECT_EQ(error_of(with_descr("<M8[ns]")), "x.npy: dtype '<M8[ns]' is not supported");
@@ -250,8 +277,9 @@ TEST(NpyHeader, UnsupportedDtypesAreNamed) {
   EXPECT_EQ(error_of(with_descr("")), "x.npy: dtype '' is not supported");
   EXPECT_THAT(error_of(npy_with_header("{'descr': [('a', '<f4')], 'fortran_order': False, 'shape': (1,)}", "xxxx")),
               HasSubstr("structured dtypes are not supported"));
-  EXPECT_EQ(error_of(npy_with_header("{'descr': '<f4', 'fortran_order': True, 'shape': (2, 2), }", std::string(16, '\0'))),
-            "x.npy: Fortran-order arrays are not supported (save with np.ascontiguousarray)");
+  EXPECT_EQ(
+      error_of(npy_with_header("{'descr': '<f4', 'fortran_order': True, 'shape': (2, 2), }", std::string(16, '\0'))),
+      "x.npy: Fortran-order arrays are not supported (save with np.ascontiguousarray)");
 }
 
 // --- hostile files ---------------------------------------------------------------------------------
@@ -303,8 +331,9 @@ TEST(NpyHostile, NegativeAndOverflowingShapes) {
       "{'descr': '<f4', 'fortran_order': False, 'shape': (4611686018427387904, 4611686018427387904), }", ""));
   EXPECT_THAT(overflow, HasSubstr("x.npy: shape [4611686018427387904,4611686018427387904] has too many elements"));
   // 2^62 float32 values: the count fits, the byte size does not.
-  EXPECT_THAT(error_of(npy_with_header("{'descr': '<f4', 'fortran_order': False, 'shape': (4611686018427387904,)}", "")),
-              HasSubstr("too large"));
+  EXPECT_THAT(
+      error_of(npy_with_header("{'descr': '<f4', 'fortran_order': False, 'shape': (4611686018427387904,)}", "")),
+      HasSubstr("too large"));
   // A zero dim makes any other dim harmless.
   const Tensor empty = parse_npy(
       npy_with_header("{'descr': '<f4', 'fortran_order': False, 'shape': (0, 4611686018427387904)}", ""), "z.npy");
@@ -313,10 +342,11 @@ TEST(NpyHostile, NegativeAndOverflowingShapes) {
 
 // 2^38 float64 values is 2 TiB: allocating that would fail (or abort under ASan) before any check.
 TEST(NpyHostile, HugeDeclaredSizeWithTinyBodyThrowsWithoutAllocating) {
-  EXPECT_EQ(error_of(npy_with_header("{'descr': '<f8', 'fortran_order': False, 'shape': (274877906944,), }", "12345678"),
-                     "h.npy"),
-            "h.npy: truncated: header declares 274877906944 float64 values (2199023255552 bytes) but only 8 bytes "
-            "follow");
+  EXPECT_EQ(
+      error_of(npy_with_header("{'descr': '<f8', 'fortran_order': False, 'shape': (274877906944,), }", "12345678"),
+               "h.npy"),
+      "h.npy: truncated: header declares 274877906944 float64 values (2199023255552 bytes) but only 8 bytes "
+      "follow");
 }
 
 // Random corruption of a valid file: every result is a tensor or an Error.
@@ -455,7 +485,8 @@ np.save('structured.npy', np.zeros(2, dtype=[('a', '<f4'), ('b', '<i4')]))
   EXPECT_EQ(message("fortran.npy"),
             prefix + "fortran.npy: Fortran-order arrays are not supported (save with np.ascontiguousarray)");
   EXPECT_EQ(message("object.npy"), prefix + "object.npy: object arrays ('|O') are not supported");
-  EXPECT_EQ(message("unicode.npy"), prefix + "unicode.npy: dtype '<U5' is not supported (string arrays cannot be read)");
+  EXPECT_EQ(message("unicode.npy"),
+            prefix + "unicode.npy: dtype '<U5' is not supported (string arrays cannot be read)");
   EXPECT_EQ(message("complex.npy"), prefix + "complex.npy: dtype '<c8' is not supported");
   EXPECT_THAT(message("structured.npy"), HasSubstr("structured dtypes are not supported"));
 }
@@ -468,7 +499,8 @@ TEST_F(NpyNumpy, NumpyLoadsWhatWeWrite) {
     for (const Shape& shape : shapes) {
       const std::string name = fmt::format("t{}.npy", k++);
       write_npy(dir_ / name, arange(type, shape));
-      std::string py_shape = shape.size() == 1 ? fmt::format("({},)", shape[0]) : fmt::format("({})", fmt::join(shape, ","));
+      std::string py_shape =
+          shape.size() == 1 ? fmt::format("({},)", shape[0]) : fmt::format("({})", fmt::join(shape, ","));
       const std::string expected =
           type == ElementType::Bool
               ? fmt::format("(np.arange(int(np.prod({0}))) % 2).astype(np.bool_).reshape({0})", py_shape)

@@ -16,7 +16,8 @@ namespace {
 using test::model_path;
 using ::testing::HasSubstr;
 
-std::vector<TensorSet> random_items(Runtime& runtime, const std::string& model_file, int count, DimBindings bindings = {}) {
+std::vector<TensorSet> random_items(Runtime& runtime, const std::string& model_file, int count,
+                                    DimBindings bindings = {}) {
   const ModelInfo model = inspect_model(runtime, model_path(model_file));
   std::vector<TensorSet> items;
   for (int i = 0; i < count; ++i) items.push_back(random_inputs(model, bindings, 100 + static_cast<std::uint64_t>(i)));
@@ -68,7 +69,8 @@ TEST_P(PoolOnMobileNet, OutputsEqualOneSessionsInInputOrder) {
 }
 
 INSTANTIATE_TEST_SUITE_P(WorkersAndPolicies, PoolOnMobileNet,
-                         ::testing::Combine(::testing::Values(1, 2, 3), ::testing::Values(Policy::Static, Policy::Dynamic)));
+                         ::testing::Combine(::testing::Values(1, 2, 3),
+                                            ::testing::Values(Policy::Static, Policy::Dynamic)));
 
 TEST(Pool, StaticPolicySplitsRoundRobin) {
   Runtime runtime;

@@ -33,7 +33,9 @@
 // free as racing with the caller's earlier reads of the exception. The count is a correct atomic, so the
 // report is false; this suppresses exactly that (frames in std::__exception_ptr) and nothing else.
 // See https://github.com/ex-actor/ex-actor/pull/247 for the same report and suppression.
-extern "C" const char* __tsan_default_suppressions() { return "race:std::__exception_ptr::exception_ptr::_M_release\n"; }
+extern "C" const char* __tsan_default_suppressions() {
+  return "race:std::__exception_ptr::exception_ptr::_M_release\n";
+}
 #endif
 
 namespace onnxpool {
@@ -48,7 +50,9 @@ using IntSlot = WorkerSlot<int, int>;
 // A fake worker's body: which worker it is, and the batch.
 using FakeRun = std::function<std::vector<int>(std::size_t worker, std::vector<int>& batch)>;
 
-std::string worker_name(std::size_t worker) { return "fake#" + std::to_string(worker); }
+std::string worker_name(std::size_t worker) {
+  return "fake#" + std::to_string(worker);
+}
 
 std::vector<IntSlot> make_workers(std::size_t count, std::size_t max_batch, const FakeRun& run) {
   std::vector<IntSlot> slots;
@@ -130,9 +134,13 @@ WorkerStats total(const std::vector<WorkerStats>& stats) {
   return sum;
 }
 
-std::size_t ceil_div(std::size_t a, std::size_t b) { return (a + b - 1) / b; }
+std::size_t ceil_div(std::size_t a, std::size_t b) {
+  return (a + b - 1) / b;
+}
 
-bool is_bad(int item) { return item % 7 == 3; }  // 3, 10, 17, 24, ...
+bool is_bad(int item) {
+  return item % 7 == 3;
+}  // 3, 10, 17, 24, ...
 
 // A worker that throws for a batch holding a bad item and returns item * 10 otherwise.
 std::vector<int> times_ten_or_throw(const std::vector<int>& batch) {
@@ -217,8 +225,7 @@ class SchedulerProperty : public testing::TestWithParam<std::tuple<std::size_t, 
 };
 
 std::string property_name(const testing::TestParamInfo<std::tuple<std::size_t, Policy>>& info) {
-  return std::string(policy_name(std::get<1>(info.param))) + "_" + std::to_string(std::get<0>(info.param)) +
-         "workers";
+  return std::string(policy_name(std::get<1>(info.param))) + "_" + std::to_string(std::get<0>(info.param)) + "workers";
 }
 
 std::string worker_count_name(const testing::TestParamInfo<std::size_t>& info) {
@@ -306,7 +313,8 @@ TEST_P(SchedulerProperty, BatchesHoldAtMostMaxBatchItemsInSubmissionOrder) {
   // All items were queued in one go, so every take is full except each queue's last one.
   std::size_t expected_batches = 0;
   if (is_static()) {
-    for (std::size_t w = 0; w < workers(); ++w) expected_batches += ceil_div((item_count - w + workers() - 1) / workers(), max_batch);
+    for (std::size_t w = 0; w < workers(); ++w)
+      expected_batches += ceil_div((item_count - w + workers() - 1) / workers(), max_batch);
   } else {
     expected_batches = ceil_div(item_count, max_batch);
   }
@@ -343,8 +351,8 @@ TEST_P(SchedulerProperty, FailedItemsAreReportedAndTheOthersStillRun) {
       EXPECT_EQ(failures[f].what(), "item " + std::to_string(item) + " on worker " + failures[f].worker() +
                                         ": bad item " + std::to_string(item));
     }
-    EXPECT_EQ(std::string(error.what()), "4 of 30 items failed; first: item 3 on worker " + failures[0].worker() +
-                                             ": bad item 3");
+    EXPECT_EQ(std::string(error.what()),
+              "4 of 30 items failed; first: item 3 on worker " + failures[0].worker() + ": bad item 3");
     if (is_static()) {
       EXPECT_EQ(std::string(error.what()),
                 "4 of 30 items failed; first: item 3 on worker fake#" + std::to_string(3 % workers()) + ": bad item 3");
@@ -585,7 +593,8 @@ TEST_P(SchedulerProperty, ConcurrentSubmitAndRunAllLoseNoItem) {
     std::vector<std::jthread> callers;
     for (int s = 0; s < submitters; ++s) {
       callers.emplace_back([&, s] {
-        for (int k = 0; k < per_submitter; ++k) submitted[static_cast<std::size_t>(s)].push_back(scheduler.submit(s * per_submitter + k));
+        for (int k = 0; k < per_submitter; ++k)
+          submitted[static_cast<std::size_t>(s)].push_back(scheduler.submit(s * per_submitter + k));
       });
     }
     for (int r = 0; r < run_all_callers; ++r) {
@@ -664,7 +673,8 @@ TEST_P(StaticSplit, RunAllGivesItemIToWorkerIModW) {
   for (auto& worker : ran_on) worker = -1;
   IntScheduler scheduler(make_workers(workers, 3,
                                       [&](std::size_t worker, std::vector<int>& batch) {
-                                        for (int item : batch) ran_on.at(static_cast<std::size_t>(item)) = static_cast<int>(worker);
+                                        for (int item : batch)
+                                          ran_on.at(static_cast<std::size_t>(item)) = static_cast<int>(worker);
                                         return times_ten(batch);
                                       }),
                          Policy::Static);
@@ -687,14 +697,16 @@ TEST_P(StaticSplit, SubmitGivesTheKthSubmissionToWorkerKModW) {
   std::vector<std::atomic<int>> ran_on(item_count);
   IntScheduler scheduler(make_workers(workers, 2,
                                       [&](std::size_t worker, std::vector<int>& batch) {
-                                        for (int item : batch) ran_on.at(static_cast<std::size_t>(item)) = static_cast<int>(worker);
+                                        for (int item : batch)
+                                          ran_on.at(static_cast<std::size_t>(item)) = static_cast<int>(worker);
                                         return times_ten(batch);
                                       }),
                          Policy::Static);
   std::vector<std::future<int>> futures;
   for (std::size_t k = 0; k < item_count; ++k) futures.push_back(scheduler.submit(static_cast<int>(k)));
   for (auto& future : futures) (void)get_within(future);
-  for (std::size_t k = 0; k < item_count; ++k) EXPECT_EQ(ran_on[k].load(), static_cast<int>(k % workers)) << "item " << k;
+  for (std::size_t k = 0; k < item_count; ++k)
+    EXPECT_EQ(ran_on[k].load(), static_cast<int>(k % workers)) << "item " << k;
 }
 
 // ---------------------------------------------------------------------------------------------------

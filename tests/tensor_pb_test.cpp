@@ -19,13 +19,13 @@
 namespace onnxpool {
 namespace {
 
-using ::testing::HasSubstr;
 using test::run_python;
 using test::TempDir;
+using ::testing::HasSubstr;
 
 const std::vector<ElementType> kNumericTypes{
-    ElementType::Float,  ElementType::UInt8,  ElementType::Int8,    ElementType::UInt16, ElementType::Int16,
-    ElementType::Int32,  ElementType::Int64,  ElementType::Bool,    ElementType::Float16, ElementType::Double,
+    ElementType::Float,  ElementType::UInt8,  ElementType::Int8,     ElementType::UInt16,  ElementType::Int16,
+    ElementType::Int32,  ElementType::Int64,  ElementType::Bool,     ElementType::Float16, ElementType::Double,
     ElementType::UInt32, ElementType::UInt64, ElementType::BFloat16,
 };
 
@@ -44,7 +44,9 @@ std::string error_of(std::span<const std::byte> bytes, const std::string& source
   return "(no error)";
 }
 
-std::string error_of(const onnx::TensorProto& proto) { return error_of(serialize(proto)); }
+std::string error_of(const onnx::TensorProto& proto) {
+  return error_of(serialize(proto));
+}
 
 // Bytes 1, 2, 3... (bool: alternating 0/1), so every element differs and byte order shows.
 Tensor patterned(ElementType type, Shape shape) {
@@ -86,7 +88,8 @@ TEST(TensorPb, RoundTripEveryTypeAndRank) {
 }
 
 TEST(TensorPb, RoundTripStrings) {
-  const NamedTensor original{"words", Tensor::from_strings({2, 2}, {"", "a", std::string("nul\0inside", 10), "\xff\xfe"})};
+  const NamedTensor original{"words",
+                             Tensor::from_strings({2, 2}, {"", "a", std::string("nul\0inside", 10), "\xff\xfe"})};
   const NamedTensor back = parse_tensor_pb(encode_tensor_pb(original), "s.pb");
   EXPECT_EQ(back.name, "words");
   EXPECT_TRUE(back.tensor == original.tensor);
@@ -211,7 +214,8 @@ TEST(TensorPbTyped, NarrowTypesInInt32Data) {
   EXPECT_EQ(bf.value_as_double(1), -2.0);
 
   EXPECT_EQ(error_of(make(onnx::TensorProto::INT8, {300})), "input_0.pb: int32_data[0] = 300 is out of range for int8");
-  EXPECT_EQ(error_of(make(onnx::TensorProto::UINT8, {0, -1})), "input_0.pb: int32_data[1] = -1 is out of range for uint8");
+  EXPECT_EQ(error_of(make(onnx::TensorProto::UINT8, {0, -1})),
+            "input_0.pb: int32_data[1] = -1 is out of range for uint8");
   EXPECT_THAT(error_of(make(onnx::TensorProto::INT16, {40000})), HasSubstr("out of range for int16"));
   EXPECT_THAT(error_of(make(onnx::TensorProto::UINT16, {65536})), HasSubstr("out of range for uint16"));
   EXPECT_THAT(error_of(make(onnx::TensorProto::BOOL, {2})), HasSubstr("out of range for bool"));
@@ -415,8 +419,9 @@ assert len(t.int32_data) == 3 and not t.raw_data, t
   EXPECT_EQ(f32.name, "f32");
   EXPECT_EQ(f32.tensor.shape(), (Shape{2, 3}));
   EXPECT_EQ(values_of<float>(f32.tensor), (std::vector<float>{0, 0.25F, 0.5F, 0.75F, 1, 1.25F}));
-  EXPECT_EQ(values_of<std::int64_t>(read("i64.pb").tensor),
-            (std::vector<std::int64_t>{std::numeric_limits<std::int64_t>::min(), std::numeric_limits<std::int64_t>::max()}));
+  EXPECT_EQ(
+      values_of<std::int64_t>(read("i64.pb").tensor),
+      (std::vector<std::int64_t>{std::numeric_limits<std::int64_t>::min(), std::numeric_limits<std::int64_t>::max()}));
   EXPECT_EQ(values_of<std::uint8_t>(read("b.pb").tensor), (std::vector<std::uint8_t>{1, 0, 1}));
   EXPECT_EQ(read("b.pb").tensor.element_type(), ElementType::Bool);
   EXPECT_EQ(values_of<std::uint16_t>(read("f16.pb").tensor), (std::vector<std::uint16_t>{0x3C00, 0xC000, 0x7BFF}));
@@ -461,14 +466,16 @@ TEST_F(TensorPbPython, OnnxReadsWhatWeWrite) {
     }
     write_tensor_pb(dir_ / name, {fmt::format("in{}", k), t});
     const std::string dtype = type == ElementType::Bool ? "np.bool_" : fmt::format("np.{}", element_type_name(type));
-    const std::string expected = type == ElementType::Bool ? "(np.arange(6) % 2).astype(np.bool_).reshape(2, 3)"
-                                                           : fmt::format("np.arange(6).astype({}).reshape(2, 3)", dtype);
+    const std::string expected = type == ElementType::Bool
+                                     ? "(np.arange(6) % 2).astype(np.bool_).reshape(2, 3)"
+                                     : fmt::format("np.arange(6).astype({}).reshape(2, 3)", dtype);
     checks += fmt::format(
         "p = onnx.TensorProto()\n"
         "p.ParseFromString(open('{0}', 'rb').read())\n"
         "a = numpy_helper.to_array(p)\n"
         "e = {1}\n"
-        "assert p.name == 'in{2}' and a.dtype == e.dtype and a.shape == e.shape and np.array_equal(a, e), ('{0}', a, e)\n",
+        "assert p.name == 'in{2}' and a.dtype == e.dtype and a.shape == e.shape and np.array_equal(a, e), ('{0}', a, "
+        "e)\n",
         name, expected, k);
   }
   write_tensor_pb(dir_ / "s.pb", {"s", Tensor::from_strings({2}, {"ab", "c"})});

@@ -20,9 +20,9 @@ namespace {
 using ::testing::HasSubstr;
 
 const std::vector<ElementType> kNumericTypes{
-    ElementType::Float,  ElementType::UInt8,   ElementType::Int8,   ElementType::UInt16, ElementType::Int16,
-    ElementType::Int32,  ElementType::Int64,   ElementType::Bool,   ElementType::Float16, ElementType::Double,
-    ElementType::UInt32, ElementType::UInt64,  ElementType::BFloat16,
+    ElementType::Float,  ElementType::UInt8,  ElementType::Int8,     ElementType::UInt16,  ElementType::Int16,
+    ElementType::Int32,  ElementType::Int64,  ElementType::Bool,     ElementType::Float16, ElementType::Double,
+    ElementType::UInt32, ElementType::UInt64, ElementType::BFloat16,
 };
 
 Tensor float_tensor(Shape shape, const std::vector<float>& values) {

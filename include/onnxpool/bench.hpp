@@ -77,13 +77,13 @@ class Strategy {
 
 // How `pool` (and the grid's configurations) are made.
 struct PoolConfig {
-  int workers = 0;                // 0: automatic (plan_workers)
-  int threads = 0;                // 0: the cores divided by the workers
+  int workers = 0;  // 0: automatic (plan_workers)
+  int threads = 0;  // 0: the cores divided by the workers
   Policy policy = Policy::Dynamic;
   std::size_t batch = 1;
   bool pin = false;
-  bool spinning = false;          // the pool shares the machine between sessions: off
-  bool share_weights = true;      // workers share one copy of the weights (shared_weights.hpp)
+  bool spinning = false;      // the pool shares the machine between sessions: off
+  bool share_weights = true;  // workers share one copy of the weights (shared_weights.hpp)
   std::vector<DeviceSpec> devices;
 };
 
@@ -97,15 +97,15 @@ std::unique_ptr<Strategy> make_strategy(StrategyKind kind, Runtime& runtime, con
 std::string batched_skip_reason(const ModelInfo& info);
 
 struct SweepOptions {
-  int workers = 2;                 // W
-  std::size_t max_n = 21;          // maxN
-  std::size_t step_n = 2;          // stepN
-  std::size_t repeat = 4;          // repN: runs per N and strategy, the first discarded
+  int workers = 2;         // W
+  std::size_t max_n = 21;  // maxN
+  std::size_t step_n = 2;  // stepN
+  std::size_t repeat = 4;  // repN: runs per N and strategy, the first discarded
   std::vector<StrategyKind> strategies = default_strategies();
-  PoolConfig pool;                 // for `pool`
-  double rtol = 1e-4;              // output check against sequence
+  PoolConfig pool;     // for `pool`
+  double rtol = 1e-4;  // output check against sequence
   double atol = 1e-5;
-  int measure_repeat = 10;         // the tutorial's measure_time on one item
+  int measure_repeat = 10;  // the tutorial's measure_time on one item
   int measure_number = 10;
 };
 
@@ -126,19 +126,19 @@ struct StrategyReport {
   std::string description;
   double max_abs_error = 0.0;  // against the reference strategy, over every N
   double max_rel_error = 0.0;
-  double throughput = 0.0;     // items/s at the largest N
-  Summary latency;             // per-item service latency at the largest N (seconds)
+  double throughput = 0.0;  // items/s at the largest N
+  Summary latency;          // per-item service latency at the largest N (seconds)
 };
 
 struct SweepResult {
   SweepOptions options;
-  std::size_t n_imgs = 0;              // images made: maxN * W (so that every N fits)
-  std::string reference;               // the strategy outputs are compared against ("sequence")
-  std::vector<std::string> names;      // the strategies run, in order
+  std::size_t n_imgs = 0;          // images made: maxN * W (so that every N fits)
+  std::string reference;           // the strategy outputs are compared against ("sequence")
+  std::vector<std::string> names;  // the strategies run, in order
   std::vector<StrategyReport> strategies;
   std::vector<SweepRow> rows;
-  std::vector<std::string> notes;      // skips and remarks
-  MeasureTime measure;                 // measure_time of the reference session on one item
+  std::vector<std::string> notes;  // skips and remarks
+  MeasureTime measure;             // measure_time of the reference session on one item
 };
 
 // Runs the sweep over `images` (at least the largest N of them). Every strategy must return N results

@@ -37,13 +37,13 @@ struct GridBudget {
 };
 
 struct GridRow {
-  PoolConfig config;           // as asked (0 = automatic)
-  int workers = 0;             // as planned
+  PoolConfig config;  // as asked (0 = automatic)
+  int workers = 0;    // as planned
   int threads = 0;
-  std::size_t items = 0;       // items measured
+  std::size_t items = 0;  // items measured
   double seconds = 0.0;
-  double throughput = 0.0;     // items/s
-  Summary latency;             // per-item service latency (seconds)
+  double throughput = 0.0;  // items/s
+  Summary latency;          // per-item service latency (seconds)
 };
 
 std::vector<GridRow> run_grid(Runtime& runtime, const std::filesystem::path& model, const ModelInfo& info,

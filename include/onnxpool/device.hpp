@@ -17,10 +17,10 @@ enum class DeviceKind { Cpu, Cuda };
 
 struct DeviceSpec {
   DeviceKind kind = DeviceKind::Cpu;
-  int index = 0;     // GPU ordinal for Cuda; 0 for Cpu
-  int threads = 0;   // Cpu: intra-op threads, 0 = chosen by the pool
-  int count = 1;     // workers on this device
-  int batch = 0;     // items per run for these workers; 0 = the pool's batch
+  int index = 0;    // GPU ordinal for Cuda; 0 for Cpu
+  int threads = 0;  // Cpu: intra-op threads, 0 = chosen by the pool
+  int count = 1;    // workers on this device
+  int batch = 0;    // items per run for these workers; 0 = the pool's batch
 
   [[nodiscard]] std::string to_string() const;  // round-trips through parse_devices
   friend bool operator==(const DeviceSpec&, const DeviceSpec&) = default;

@@ -58,9 +58,9 @@ TensorSet inputs_from_files(const ModelInfo& model, const std::vector<InputFile>
 
 // A set of inputs read from a folder, with the expected outputs when the folder has them.
 struct DataSet {
-  std::string name;               // the folder's name (test_data_set_0) or "" for a flat folder
+  std::string name;  // the folder's name (test_data_set_0) or "" for a flat folder
   TensorSet inputs;
-  TensorSet expected;             // output_K.pb or <output>.npy; empty when none
+  TensorSet expected;  // output_K.pb or <output>.npy; empty when none
 };
 // `dir` is one test-data folder (input_K.pb files, or <input>.npy files named after the inputs), or a
 // folder of such folders (test_data_set_0, test_data_set_1...; sorted by their number). Inputs are

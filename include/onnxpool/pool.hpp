@@ -21,14 +21,14 @@ class Runtime;
 class Worker;
 
 struct PoolOptions {
-  std::vector<DeviceSpec> devices;   // explicit workers; empty: `workers` CPU workers
-  int workers = 0;                   // CPU workers when `devices` is empty; 0: automatic
-  int threads = 0;                   // intra-op threads per CPU worker; 0: the cores divided by the workers
+  std::vector<DeviceSpec> devices;  // explicit workers; empty: `workers` CPU workers
+  int workers = 0;                  // CPU workers when `devices` is empty; 0: automatic
+  int threads = 0;                  // intra-op threads per CPU worker; 0: the cores divided by the workers
   Policy policy = Policy::Dynamic;
-  std::size_t batch = 1;             // items a worker takes at once, stacked along the batch dim
-  bool pin = false;                  // pin each CPU worker (and its threads) to its own cores
-  std::optional<bool> spinning;      // default: on for a single worker, off when workers share cores
-  bool ort_defaults = false;         // sessions at ONNX Runtime's default threading (the tutorial's)
+  std::size_t batch = 1;         // items a worker takes at once, stacked along the batch dim
+  bool pin = false;              // pin each CPU worker (and its threads) to its own cores
+  std::optional<bool> spinning;  // default: on for a single worker, off when workers share cores
+  bool ort_defaults = false;     // sessions at ONNX Runtime's default threading (the tutorial's)
   // Several CPU workers hold the model's weights once (see shared_weights.hpp) instead of once each.
   // Not with ort_defaults: the tutorial's sessions stay as it made them.
   bool share_weights = true;

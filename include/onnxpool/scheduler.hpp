@@ -155,7 +155,7 @@ class Scheduler {
     // submit(): the caller's future. Empty for run_all's tasks: a default promise would allocate a
     // shared state and, destroyed unset, build a broken_promise exception, per item.
     std::optional<std::promise<Result>> promise;
-    Group* group = nullptr;        // run_all(): where the outcome goes instead (outlives the task)
+    Group* group = nullptr;  // run_all(): where the outcome goes instead (outlives the task)
   };
   struct Queue {
     std::deque<Task> tasks;
@@ -242,7 +242,8 @@ void Scheduler<Item, Result>::shut_down() noexcept {
   // Outside the lock: setting a promise can run continuation code of whoever waits on it.
   for (Task& task : cancelled) {
     if (task.group != nullptr) {
-      complete_in_group(task, std::nullopt, ItemError(task.index, std::string(), std::string(detail::cancelled_message)));
+      complete_in_group(task, std::nullopt,
+                        ItemError(task.index, std::string(), std::string(detail::cancelled_message)));
     } else {
       task.promise->set_exception(std::make_exception_ptr(Error(std::string(detail::cancelled_message))));
     }
@@ -450,8 +451,8 @@ void Scheduler<Item, Result>::complete_in_group(Task& task, std::optional<Result
 }
 
 template <class Item, class Result>
-void Scheduler<Item, Result>::record(std::size_t worker, std::size_t batches, std::size_t items,
-                                     std::size_t failures, double seconds) {
+void Scheduler<Item, Result>::record(std::size_t worker, std::size_t batches, std::size_t items, std::size_t failures,
+                                     double seconds) {
   std::lock_guard lock(stats_mutex_);
   WorkerStats& stats = stats_[worker];
   stats.batches += batches;

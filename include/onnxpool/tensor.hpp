@@ -119,11 +119,11 @@ using TensorSet = std::vector<NamedTensor>;
 
 // Result of comparing an actual tensor with an expected one.
 struct Comparison {
-  bool equal = false;           // element type and shape match and every element is within tolerance
-  std::string problem;          // why not, when not (type, shape, or first element out of tolerance)
-  double max_abs_error = 0.0;   // over all elements
-  double max_rel_error = 0.0;   // |a-e| / |e|, over elements with e != 0
-  std::size_t mismatches = 0;   // elements out of tolerance
+  bool equal = false;          // element type and shape match and every element is within tolerance
+  std::string problem;         // why not, when not (type, shape, or first element out of tolerance)
+  double max_abs_error = 0.0;  // over all elements
+  double max_rel_error = 0.0;  // |a-e| / |e|, over elements with e != 0
+  std::size_t mismatches = 0;  // elements out of tolerance
 };
 // |actual - expected| <= atol + rtol * |expected| per element for floating types (NaN equals NaN);
 // exact for integers, bool and strings.

@@ -18,13 +18,13 @@ class Runtime;
 class SharedWeights;
 
 struct WorkerOptions {
-  DeviceSpec device;           // cpu (CUDA workers come with the GPU support)
+  DeviceSpec device;  // cpu (CUDA workers come with the GPU support)
   // Session settings. `ort_defaults` leaves every threading option at ONNX Runtime's defaults (one
   // intra-op thread per physical core, pinned, spinning): the tutorial's sessions, kept faithfully.
   bool ort_defaults = false;
-  int intra_op_threads = 1;    // used unless ort_defaults
-  bool allow_spinning = false; // idle intra-op threads spin (burn a core) waiting for work
-  std::vector<int> cores;      // pin the worker's thread and its intra-op threads here; empty: no pinning
+  int intra_op_threads = 1;             // used unless ort_defaults
+  bool allow_spinning = false;          // idle intra-op threads spin (burn a core) waiting for work
+  std::vector<int> cores;               // pin the worker's thread and its intra-op threads here; empty: no pinning
   bool share_prepacked_weights = true;  // through the Runtime's container
   // Graph optimisation level, as ORT's enum (default: all).
   GraphOptimizationLevel optimization = GraphOptimizationLevel::ORT_ENABLE_ALL;

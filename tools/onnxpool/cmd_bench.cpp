@@ -74,7 +74,9 @@ bench::PoolConfig pool_config(const BenchArgs& args, int workers) {
   return config;
 }
 
-double mib(std::size_t bytes) { return static_cast<double>(bytes) / (1024.0 * 1024.0); }
+double mib(std::size_t bytes) {
+  return static_cast<double>(bytes) / (1024.0 * 1024.0);
+}
 
 int run_memory(const BenchArgs& args, Runtime& runtime, const ModelInfo& info, int workers) {
   const std::size_t before = bench::peak_rss_bytes();
@@ -160,7 +162,8 @@ int run_sweep_mode(const BenchArgs& args, Runtime& runtime, const ModelInfo& inf
 
 Command add_bench(CLI::App& app) {
   auto* cmd = app.add_subcommand(
-      "bench", "Benchmark: the ONNX Runtime multithreading tutorial's strategies against the pool, or a grid of configs");
+      "bench",
+      "Benchmark: the ONNX Runtime multithreading tutorial's strategies against the pool, or a grid of configs");
   cmd->footer(
       "Strategies (--strategies, default all six; the default MobileNetV2 sweep takes about a minute on 2 cores):\n"
       "  sequence           1 session at ORT default threading, items one by one\n"
@@ -180,13 +183,19 @@ Command add_bench(CLI::App& app) {
   cmd->add_option("model", args->model, "ONNX model file")->required();
   cmd->add_option("--strategies", args->strategies, "Comma-separated strategies to run (default: all)")
       ->type_name("NAME[,NAME...]");
-  cmd->add_option("--max-n", args->max_n, "maxN: N goes up to below maxN x W")->capture_default_str()->check(CLI::PositiveNumber);
-  cmd->add_option("--step", args->step_n, "stepN: N grows by stepN x W")->capture_default_str()->check(CLI::PositiveNumber);
+  cmd->add_option("--max-n", args->max_n, "maxN: N goes up to below maxN x W")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--step", args->step_n, "stepN: N grows by stepN x W")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
   cmd->add_option("--repeat", args->repeat, "repN: runs per N and strategy, the first a discarded warm-up")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
-  cmd->add_option("--csv", args->csv, "Write the results as CSV (the tutorial's columns plus imgs_per_s_*)")->type_name("FILE");
-  cmd->add_option("--json", args->json, "Write everything as JSON (machine, options, per-strategy latency)")->type_name("FILE");
+  cmd->add_option("--csv", args->csv, "Write the results as CSV (the tutorial's columns plus imgs_per_s_*)")
+      ->type_name("FILE");
+  cmd->add_option("--json", args->json, "Write everything as JSON (machine, options, per-strategy latency)")
+      ->type_name("FILE");
   cmd->add_option("--plot", args->plot, "Plot time per image vs N with gnuplot into PREFIX.png and PREFIX.svg")
       ->type_name("PREFIX");
   cmd->add_option("--grid", args->grid,
@@ -196,14 +205,20 @@ Command add_bench(CLI::App& app) {
       ->expected(1, -1);
   cmd->add_flag("--best", args->best, "With --grid: print the fastest config for throughput and for latency")
       ->needs("--grid");
-  cmd->add_option("--items", args->items, "With --grid: items per measured pass")->capture_default_str()->check(CLI::PositiveNumber);
+  cmd->add_option("--items", args->items, "With --grid: items per measured pass")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
   cmd->add_option("--duration", args->duration, "With --grid: measure each config for at least S seconds")
       ->type_name("S")
       ->check(CLI::PositiveNumber);
-  cmd->add_option("--rtol", args->rtol, "Relative tolerance of the output check against sequence")->capture_default_str();
-  cmd->add_option("--atol", args->atol, "Absolute tolerance of the output check against sequence")->capture_default_str();
-  cmd->add_flag("--memory", args->memory, "Print the peak RSS after creating the pool's W workers and running a few items");
-  cmd->add_flag("--no-share-weights", args->no_share_weights, "Each worker keeps its own copy of the weights (to measure what sharing saves)");
+  cmd->add_option("--rtol", args->rtol, "Relative tolerance of the output check against sequence")
+      ->capture_default_str();
+  cmd->add_option("--atol", args->atol, "Absolute tolerance of the output check against sequence")
+      ->capture_default_str();
+  cmd->add_flag("--memory", args->memory,
+                "Print the peak RSS after creating the pool's W workers and running a few items");
+  cmd->add_flag("--no-share-weights", args->no_share_weights,
+                "Each worker keeps its own copy of the weights (to measure what sharing saves)");
   cmd->add_flag("-q,--quiet", args->quiet, "No progress report");
   add_input_options(*cmd, args->inputs);
   add_pool_options(*cmd, args->pool);

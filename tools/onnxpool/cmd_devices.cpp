@@ -14,10 +14,14 @@ namespace {
 
 std::string device_type_name(OrtHardwareDeviceType type) {
   switch (type) {
-    case OrtHardwareDeviceType_CPU: return "CPU";
-    case OrtHardwareDeviceType_GPU: return "GPU";
-    case OrtHardwareDeviceType_NPU: return "NPU";
-    default: return "unknown";
+    case OrtHardwareDeviceType_CPU:
+      return "CPU";
+    case OrtHardwareDeviceType_GPU:
+      return "GPU";
+    case OrtHardwareDeviceType_NPU:
+      return "NPU";
+    default:
+      return "unknown";
   }
 }
 
@@ -33,8 +37,11 @@ Command add_devices(CLI::App& app) {
     const auto cpu = CpuTopology::detect();
     nlohmann::json out{{"onnxruntime_version", Runtime::version()},
                        {"providers", Runtime::available_providers()},
-                       {"cpu", {{"model", cpu.model_name}, {"physical_cores", cpu.physical_cores},
-                                {"logical_cores", cpu.logical_count()}, {"usable_cpus", cpu.logical}}}};
+                       {"cpu",
+                        {{"model", cpu.model_name},
+                         {"physical_cores", cpu.physical_cores},
+                         {"logical_cores", cpu.logical_count()},
+                         {"usable_cpus", cpu.logical}}}};
     out["ep_devices"] = nlohmann::json::array();
     for (const auto& device : runtime.env().GetEpDevices()) {
       const auto hardware = device.Device();

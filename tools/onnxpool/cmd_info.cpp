@@ -76,7 +76,8 @@ Command add_info(CLI::App& app) {
                          {"metadata", model.metadata}};
       out["opsets"] = nlohmann::json::array();
       for (const auto& opset : model.opsets) {
-        out["opsets"].push_back({{"domain", opset.domain.empty() ? "ai.onnx" : opset.domain}, {"version", opset.version}});
+        out["opsets"].push_back(
+            {{"domain", opset.domain.empty() ? "ai.onnx" : opset.domain}, {"version", opset.version}});
       }
       fmt::print("{}\n", out.dump(2));
       return 0;
@@ -86,9 +87,11 @@ Command add_info(CLI::App& app) {
     fmt::print("model:    {}\n", model.path.string());
     fmt::print("producer: {}{}\n", model.producer_name.empty() ? "unknown" : model.producer_name,
                model.producer_version.empty() ? "" : " " + model.producer_version);
-    fmt::print("graph:    {}  (IR version {}, opsets: {})\n", model.graph_name, model.ir_version, fmt::join(opsets, ", "));
+    fmt::print("graph:    {}  (IR version {}, opsets: {})\n", model.graph_name, model.ir_version,
+               fmt::join(opsets, ", "));
     // The first line of the doc string: the rest is in --json.
-    if (!model.description.empty()) fmt::print("about:    {}\n", model.description.substr(0, model.description.find('\n')));
+    if (!model.description.empty())
+      fmt::print("about:    {}\n", model.description.substr(0, model.description.find('\n')));
     print_values("inputs", model.inputs);
     print_values("outputs", model.outputs);
     fmt::print("batching: {}\n", model.batchable() ? "yes (every input and output has a symbolic first dim)"

@@ -61,14 +61,16 @@ std::vector<std::filesystem::path> item_folders(const std::filesystem::path& dir
 }
 
 // Compares every item's outputs with the expected ones; prints one line per output. True when all match.
-bool compare_outputs(const std::vector<TensorSet>& outputs, const std::vector<TensorSet>& expected,
-                     const Items& items, double rtol, double atol) {
+bool compare_outputs(const std::vector<TensorSet>& outputs, const std::vector<TensorSet>& expected, const Items& items,
+                     double rtol, double atol) {
   bool all_equal = true;
   for (std::size_t i = 0; i < outputs.size(); ++i) {
     const std::string item = items.names[i].empty() ? fmt::format("item {}", i) : items.names[i];
     for (const auto& want : expected[i]) {
-      const auto got = std::find_if(outputs[i].begin(), outputs[i].end(), [&](const auto& o) { return o.name == want.name; });
-      if (got == outputs[i].end()) throw Error(fmt::format("{}: expected output '{}' is not an output of the model", item, want.name));
+      const auto got =
+          std::find_if(outputs[i].begin(), outputs[i].end(), [&](const auto& o) { return o.name == want.name; });
+      if (got == outputs[i].end())
+        throw Error(fmt::format("{}: expected output '{}' is not an output of the model", item, want.name));
       const Comparison c = compare(want.tensor, got->tensor, rtol, atol);
       all_equal = all_equal && c.equal;
       fmt::print("compare {} / {}: max abs error {:.3g}, max rel error {:.3g}: {}\n", item, want.name, c.max_abs_error,
@@ -114,13 +116,16 @@ Command add_run(CLI::App& app) {
 
     std::vector<TensorSet> expected;
     if (!args->compare_dir.empty()) {
-      for (const auto& folder : data_set_folders(args->compare_dir)) expected.push_back(load_expected_outputs(model, folder));
+      for (const auto& folder : data_set_folders(args->compare_dir))
+        expected.push_back(load_expected_outputs(model, folder));
       if (expected.size() != items.inputs.size()) {
         throw Error(fmt::format("{}: {} sets of expected outputs for {} items", args->compare_dir, expected.size(),
                                 items.inputs.size()));
       }
       for (std::size_t i = 0; i < expected.size(); ++i) {
-        if (expected[i].empty()) throw Error(fmt::format("{}: no expected outputs (output_K.pb or <output>.npy) for item {}", args->compare_dir, i));
+        if (expected[i].empty())
+          throw Error(
+              fmt::format("{}: no expected outputs (output_K.pb or <output>.npy) for item {}", args->compare_dir, i));
       }
     }
     if (!args->output_dir.empty()) prepare_output_dir(args->output_dir);
@@ -140,7 +145,8 @@ Command add_run(CLI::App& app) {
       const auto folders = item_folders(args->output_dir, items);
       for (std::size_t i = 0; i < outputs.size(); ++i) {
         std::filesystem::create_directories(folders[i]);
-        for (const auto& output : outputs[i]) write_npy(folders[i] / (file_name_for(output.name) + ".npy"), output.tensor);
+        for (const auto& output : outputs[i])
+          write_npy(folders[i] / (file_name_for(output.name) + ".npy"), output.tensor);
       }
     }
     const bool equal = expected.empty() || compare_outputs(outputs, expected, items, args->rtol, args->atol);

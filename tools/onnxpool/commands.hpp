@@ -3,8 +3,8 @@
 // once parsing succeeded; the function returns the process exit code.
 #include <functional>
 
-#include <CLI/CLI.hpp>
 #include <onnxruntime_cxx_api.h>
+#include <CLI/CLI.hpp>
 
 namespace onnxpool::cli {
 

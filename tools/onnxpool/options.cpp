@@ -28,7 +28,8 @@ Items make_items(const ModelInfo& model, const InputArgs& args) {
 
   Items items;
   if (!args.inputs_dir.empty()) {
-    if (!args.input_files.empty() || args.random > 0) throw Error("--inputs cannot be combined with --input or --random");
+    if (!args.input_files.empty() || args.random > 0)
+      throw Error("--inputs cannot be combined with --input or --random");
     for (auto& set : load_data_sets(model, args.inputs_dir)) {
       items.inputs.push_back(std::move(set.inputs));
       items.names.push_back(set.name);

@@ -25,8 +25,8 @@ void add_input_options(CLI::App& cmd, InputArgs& args);
 // --input files and random values (seed + item index) for the other inputs.
 struct Items {
   std::vector<TensorSet> inputs;
-  std::vector<std::string> names;  // data set names ("" when random or flat); used for output folders
-  std::vector<TensorSet> expected; // from --inputs folders holding output_K files; may be empty
+  std::vector<std::string> names;   // data set names ("" when random or flat); used for output folders
+  std::vector<TensorSet> expected;  // from --inputs folders holding output_K files; may be empty
 };
 Items make_items(const ModelInfo& model, const InputArgs& args);
 
