@@ -265,17 +265,16 @@ template <class Item, class Result>
 std::future<Result> Scheduler<Item, Result>::submit(Item item) {
   std::promise<Result> promise;
   std::future<Result> future = promise.get_future();
-  Queue* queue = nullptr;
-  {
-    std::lock_guard lock(mutex_);
-    const std::size_t index = next_submit_index_++;
-    if (!stopping_) queue = &enqueue_locked(Task{std::move(item), index, std::move(promise)}, index);
-  }
-  if (queue == nullptr) {
+  std::unique_lock lock(mutex_);
+  const std::size_t index = next_submit_index_++;
+  if (stopping_) {
+    lock.unlock();
     promise.set_exception(std::make_exception_ptr(Error(std::string(detail::cancelled_message))));
-  } else {
-    queue->ready.notify_one();
+    return future;
   }
+  Queue& queue = enqueue_locked(Task{std::move(item), index, std::move(promise)}, index);
+  lock.unlock();
+  queue.ready.notify_one();
   return future;
 }
 

@@ -82,7 +82,7 @@ int run_memory(const BenchArgs& args, Runtime& runtime, const ModelInfo& info, i
   const std::size_t before = bench::peak_rss_bytes();
   const auto config = pool_config(args, workers);
   auto pool = bench::make_pool_strategy(runtime, args.model, info, config);
-  const auto items = bench_items(info, args.inputs, static_cast<std::size_t>(4 * workers));
+  const auto items = bench_items(info, args.inputs, 4 * static_cast<std::size_t>(workers));
   for (int pass = 0; pass < 2; ++pass) {
     pool->prepare(items);
     pool->run();
