@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "bench_json.hpp"
 #include "onnxpool/bench_progress.hpp"
 #include "onnxpool/cpu.hpp"
 
@@ -209,13 +210,7 @@ std::string grid_json(std::span<const GridRow> rows, const std::string& model, c
                     {"items", r.items},
                     {"seconds", r.seconds},
                     {"items_per_s", r.throughput},
-                    {"latency",
-                     {{"mean", r.latency.mean},
-                      {"p50", r.latency.p50},
-                      {"p90", r.latency.p90},
-                      {"p99", r.latency.p99},
-                      {"min", r.latency.min},
-                      {"max", r.latency.max}}}});
+                    {"latency", summary_json(r.latency)}});
   }
   j["configs"] = list;
   if (!rows.empty()) {

@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "bench_json.hpp"
 #include "onnxpool/cpu.hpp"
 #include "onnxpool/runtime.hpp"
 #include "onnxpool/tensor_io.hpp"
@@ -17,11 +18,6 @@ namespace {
 
 double per_second(std::size_t n, double seconds) {
   return seconds > 0.0 ? static_cast<double>(n) / seconds : 0.0;
-}
-
-nlohmann::json summary_json(const Summary& s) {
-  return {{"count", s.count}, {"mean", s.mean}, {"stddev", s.stddev}, {"min", s.min},
-          {"max", s.max},     {"p50", s.p50},   {"p90", s.p90},       {"p99", s.p99}};
 }
 
 // A single-quoted gnuplot string.
