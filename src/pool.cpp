@@ -101,36 +101,44 @@ std::vector<std::unique_ptr<Worker>> make_workers(Runtime& runtime, const std::f
   return workers;
 }
 
-Pool::Pool(Runtime& runtime, const std::filesystem::path& model, const PoolOptions& options)
-    : plan_(plan_workers(options, CpuTopology::detect())), workers_(make_workers(runtime, model, options, plan_)) {
-  const auto batch_of = [&](const WorkerPlan& plan) {
-    return plan.device.batch > 0 ? static_cast<std::size_t>(plan.device.batch) : options.batch;
-  };
-  const auto largest = std::max_element(plan_.begin(), plan_.end(),
-                                        [&](const auto& a, const auto& b) { return batch_of(a) < batch_of(b); });
-  if (batch_of(*largest) > 1 && !inspect_model(runtime, model).batchable()) {
+namespace {
+
+// The items a worker takes at once: its device's @BATCH, else the pool's batch.
+std::size_t batch_of(const WorkerPlan& plan, const PoolOptions& options) {
+  return plan.device.batch > 0 ? static_cast<std::size_t>(plan.device.batch) : options.batch;
+}
+
+// The workers' plan, after refusing a batch > 1 on a model that cannot stack items: before any session
+// is made, since making them (and the shared weights) is the expensive part of a pool.
+std::vector<WorkerPlan> checked_plan(Runtime& runtime, const std::filesystem::path& model, const PoolOptions& options) {
+  auto plans = plan_workers(options, CpuTopology::detect());
+  std::size_t largest = 1;
+  for (const auto& plan : plans) largest = std::max(largest, batch_of(plan, options));
+  if (largest > 1 && !inspect_model(runtime, model).batchable()) {
     throw Error(
         fmt::format("{}: batch {} needs a model whose inputs and outputs all have a symbolic first (batch) "
                     "dim; this one does not",
-                    model.filename().string(), batch_of(*largest)));
+                    model.filename().string(), largest));
   }
+  return plans;
+}
+
+}  // namespace
+
+Pool::Pool(Runtime& runtime, const std::filesystem::path& model, const PoolOptions& options)
+    : plan_(checked_plan(runtime, model, options)), workers_(make_workers(runtime, model, options, plan_)) {
   std::vector<WorkerSlot<TensorSet, TensorSet>> slots;
   for (std::size_t i = 0; i < workers_.size(); ++i) {
     Worker* w = workers_[i].get();
     slots.push_back({.name = w->name(),
-                     .max_batch = batch_of(plan_[i]),
+                     .max_batch = batch_of(plan_[i], options),
                      .on_start = [w] { w->bind_current_thread(); },
                      .run =
                          [w](std::vector<TensorSet>& batch) {
-                           if (batch.size() == 1) {  // the common case, without the stacking bookkeeping
-                             std::vector<TensorSet> result;
-                             result.push_back(w->run(batch.front()));
-                             return result;
-                           }
                            std::vector<const TensorSet*> items;
                            items.reserve(batch.size());
                            for (const auto& item : batch) items.push_back(&item);
-                           return w->run_batch(items);
+                           return w->run_batch(items);  // one item: a plain run, nothing stacked
                          }});
   }
   scheduler_ = std::make_unique<Scheduler<TensorSet, TensorSet>>(std::move(slots), options.policy);
