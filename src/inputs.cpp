@@ -212,12 +212,18 @@ Tensor random_tensor(ElementType type, const Shape& shape, std::mt19937_64& rng,
   return tensor;
 }
 
+namespace {
+
+NamedTensor random_input(const ValueInfo& input, const DimBindings& bindings, std::mt19937_64& rng) {
+  return {input.name, random_tensor(input.type, resolve_shape(input, bindings), rng, input.index_limit)};
+}
+
+}  // namespace
+
 TensorSet random_inputs(const ModelInfo& model, const DimBindings& bindings, std::uint64_t seed) {
   std::mt19937_64 rng(seed);
   TensorSet inputs;
-  for (const auto& input : model.inputs) {
-    inputs.push_back({input.name, random_tensor(input.type, resolve_shape(input, bindings), rng, input.index_limit)});
-  }
+  for (const auto& input : model.inputs) inputs.push_back(random_input(input, bindings, rng));
   return inputs;
 }
 
@@ -276,7 +282,7 @@ TensorSet inputs_from_files(const ModelInfo& model, const std::vector<InputFile>
     const auto file =
         std::find_if(files.begin(), files.end(), [&](const InputFile& f) { return f.input == input.name; });
     if (file == files.end()) {
-      inputs.push_back({input.name, random_tensor(input.type, resolve_shape(input, bindings), rng, input.index_limit)});
+      inputs.push_back(random_input(input, bindings, rng));
     } else {
       inputs.push_back({input.name, read_tensor_file(file->file).tensor});
     }

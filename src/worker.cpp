@@ -41,6 +41,13 @@ Ort::SessionOptions session_options(const WorkerOptions& options) {
   return so;
 }
 
+// The tensor an item gives for a model input; Error naming it when the item lacks it.
+const Tensor& input_of(const TensorSet& item, const std::string& name) {
+  const auto found = std::find_if(item.begin(), item.end(), [&](const NamedTensor& t) { return t.name == name; });
+  if (found == item.end()) throw Error(fmt::format("input '{}' is missing", name));
+  return found->tensor;
+}
+
 }  // namespace
 
 Worker::Worker(Runtime& runtime, const std::filesystem::path& model, WorkerOptions options, std::string name)
@@ -78,10 +85,7 @@ std::vector<Ort::Value> Worker::bind_inputs(const TensorSet& inputs, std::vector
   values.reserve(input_names_.size());
   names.clear();
   for (const auto& wanted : input_names_) {
-    const auto found =
-        std::find_if(inputs.begin(), inputs.end(), [&](const NamedTensor& t) { return t.name == wanted; });
-    if (found == inputs.end()) throw Error(fmt::format("input '{}' is missing", wanted));
-    values.push_back(to_ort_value(found->tensor));
+    values.push_back(to_ort_value(input_of(inputs, wanted)));
     names.push_back(wanted.c_str());
   }
   for (const auto& given : inputs) {
@@ -117,12 +121,7 @@ std::vector<TensorSet> Worker::run_batch(std::span<const TensorSet* const> items
   std::vector<std::int64_t> sizes;
   for (const auto& wanted : input_names_) {
     std::vector<const Tensor*> parts;
-    for (const TensorSet* item : items) {
-      const auto found =
-          std::find_if(item->begin(), item->end(), [&](const NamedTensor& t) { return t.name == wanted; });
-      if (found == item->end()) throw Error(fmt::format("input '{}' is missing", wanted));
-      parts.push_back(&found->tensor);
-    }
+    for (const TensorSet* item : items) parts.push_back(&input_of(*item, wanted));
     if (sizes.empty()) {
       for (const Tensor* part : parts) {
         if (part->shape().empty()) throw Error(fmt::format("input '{}' is a scalar: items cannot be batched", wanted));
