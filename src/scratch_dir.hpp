@@ -1,5 +1,6 @@
 #pragma once
-// A private temporary folder (mkdtemp under $TMPDIR or /tmp), removed with its contents on destruction.
+// A private temporary folder (mkdtemp under `base`, by default $TMPDIR or /tmp), removed with its
+// contents on destruction. Also the tests' TempDir.
 #include <stdlib.h>
 
 #include <cerrno>
@@ -17,8 +18,8 @@ namespace onnxpool {
 
 class ScratchDir {
  public:
-  ScratchDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "onnxpool-XXXXXX").string();
+  explicit ScratchDir(const std::filesystem::path& base = std::filesystem::temp_directory_path()) {
+    std::string pattern = (base / "onnxpool-XXXXXX").string();
     std::vector<char> buffer(pattern.begin(), pattern.end());
     buffer.push_back('\0');
     if (::mkdtemp(buffer.data()) == nullptr) {

@@ -1,51 +1,36 @@
 #pragma once
-// A fresh temporary folder for one test, removed with everything in it on destruction. Made with mkdtemp
-// under $ONNXPOOL_TEST_TMP, else the build's ONNXPOOL_TEST_TMP (set by tests/CMakeLists.txt), else /tmp.
-#include <stdlib.h>
-
+// A fresh temporary folder for one test, removed with everything in it on destruction: the library's
+// ScratchDir under $ONNXPOOL_TEST_TMP, else the build's ONNXPOOL_TEST_TMP (set by tests/CMakeLists.txt), else /tmp.
 #include <cstdlib>
 #include <filesystem>
-#include <stdexcept>
 #include <string>
-#include <system_error>
-#include <vector>
+
+#include "scratch_dir.hpp"
 
 namespace onnxpool::test {
 
 class TempDir {
  public:
-  TempDir() {
-    const std::filesystem::path base = base_folder();
-    std::filesystem::create_directories(base);
-    std::string pattern = (base / "onnxpool-test-XXXXXX").string();
-    std::vector<char> buffer(pattern.begin(), pattern.end());
-    buffer.push_back('\0');
-    if (::mkdtemp(buffer.data()) == nullptr) {
-      throw std::runtime_error("mkdtemp failed under " + base.string());
-    }
-    path_ = buffer.data();
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  ~TempDir() {
-    std::error_code ignored;  // a destructor must not throw; a leftover folder is harmless
-    std::filesystem::remove_all(path_, ignored);
-  }
+  TempDir() : dir_(make_base()) {}
 
-  [[nodiscard]] const std::filesystem::path& path() const { return path_; }
-  [[nodiscard]] std::filesystem::path operator/(const std::string& name) const { return path_ / name; }
+  [[nodiscard]] const std::filesystem::path& path() const { return dir_.path(); }
+  [[nodiscard]] std::filesystem::path operator/(const std::string& name) const { return dir_.path() / name; }
 
  private:
-  static std::filesystem::path base_folder() {
-    if (const char* env = std::getenv("ONNXPOOL_TEST_TMP"); env != nullptr && *env != '\0') return env;
+  static std::filesystem::path make_base() {
+    std::filesystem::path base = "/tmp";
+    if (const char* env = std::getenv("ONNXPOOL_TEST_TMP"); env != nullptr && *env != '\0') {
+      base = env;
+    } else {
 #ifdef ONNXPOOL_TEST_TMP
-    return ONNXPOOL_TEST_TMP;
-#else
-    return "/tmp";
+      base = ONNXPOOL_TEST_TMP;
 #endif
+    }
+    std::filesystem::create_directories(base);
+    return base;
   }
 
-  std::filesystem::path path_;
+  ScratchDir dir_;
 };
 
 }  // namespace onnxpool::test
