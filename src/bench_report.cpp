@@ -44,6 +44,30 @@ std::string sh_quote(const std::string& text) {
   return out + "'";
 }
 
+nlohmann::json shares_json(const std::vector<WorkerShare>& shares) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& w : shares) {
+    out.push_back({{"name", w.name},
+                   {"device", w.device},
+                   {"items", w.items},
+                   {"runs", w.runs},
+                   {"busy_seconds", w.busy_seconds}});
+  }
+  return out;
+}
+
+// "cpu#0 (cpu) 19 items" for each worker of a strategy with several, the strategy's name prefix dropped.
+std::string shares_line(const StrategyReport& s) {
+  std::vector<std::string> parts;
+  for (const auto& w : s.workers) {
+    const std::string prefix = s.name + ":";
+    const std::string name = w.name.starts_with(prefix) ? w.name.substr(prefix.size()) : w.name;
+    parts.push_back(fmt::format("{} ({}) {}{}", name, w.device, w.items,
+                                w.runs != w.items ? fmt::format(" in {} runs", w.runs) : std::string()));
+  }
+  return fmt::format("{}", fmt::join(parts, ", "));
+}
+
 }  // namespace
 
 MachineInfo machine_info() {
@@ -110,7 +134,8 @@ std::string sweep_json(const SweepResult& result, const MachineInfo& machine, co
                           {"max_abs_error", s.max_abs_error},
                           {"max_rel_error", s.max_rel_error},
                           {"throughput_at_max_n", s.throughput},
-                          {"latency_at_max_n", summary_json(s.latency)}});
+                          {"latency_at_max_n", summary_json(s.latency)},
+                          {"workers_at_max_n", shares_json(s.workers)}});
   }
   j["strategies"] = strategies;
   nlohmann::json rows = nlohmann::json::array();
@@ -154,6 +179,13 @@ std::string sweep_table(const SweepResult& result) {
     out += fmt::format("{:<18} {:>10.2f} {:>8.2f}x {:>9.3f} {:>9.3f} {:>9.3f} {:>11.3g}  {}\n", s.name, s.throughput,
                        base > 0.0 ? s.throughput / base : 0.0, s.latency.p50 * 1e3, s.latency.p90 * 1e3,
                        s.latency.p99 * 1e3, s.max_abs_error, s.description);
+  }
+  bool header = false;
+  for (const auto& s : result.strategies) {
+    if (s.workers.size() < 2) continue;
+    if (!header) out += "\nitems per worker in the last run at that N:\n";
+    header = true;
+    out += fmt::format("{:<18} {}\n", s.name, shares_line(s));
   }
   for (const auto& note : result.notes) out += "note: " + note + "\n";
   return out;

@@ -153,23 +153,48 @@ std::string values_note(const ItemRunner& runner) {
   return runner.path() == ItemRunner::Path::Values ? ", inputs as OrtValues, outputs pre-allocated" : "";
 }
 
-std::unique_ptr<Worker> default_worker(Runtime& runtime, const std::filesystem::path& model, const std::string& name) {
+std::unique_ptr<Worker> default_worker(Runtime& runtime, const std::filesystem::path& model, const std::string& name,
+                                       const DeviceSpec& device) {
   WorkerOptions options;
+  options.device = device;
   options.ort_defaults = true;
   return std::make_unique<Worker>(runtime, model, options, name);
+}
+
+// seq_gpu's device: the first CUDA entry of --devices, else GPU 0.
+DeviceSpec first_gpu(std::span<const DeviceSpec> devices) {
+  const auto found =
+      std::find_if(devices.begin(), devices.end(), [](const DeviceSpec& d) { return d.kind == DeviceKind::Cuda; });
+  DeviceSpec gpu = found != devices.end() ? *found : DeviceSpec{.kind = DeviceKind::Cuda};
+  gpu.count = 1;
+  gpu.batch = 0;
+  return gpu;
+}
+
+std::string device_text(const DeviceSpec& device) {
+  DeviceSpec one = device;
+  one.count = 1;
+  one.batch = 0;
+  return one.to_string();
 }
 
 // sequence, sequence_ortvalue, batched: one default session on the calling thread.
 class SingleSession final : public Strategy {
  public:
   SingleSession(std::string name, Runtime& runtime, const std::filesystem::path& model, ItemRunner::Path path,
-                bool stacked)
-      : name_(std::move(name)), worker_(default_worker(runtime, model, name_)), runner_(path), stacked_(stacked) {}
+                bool stacked, const DeviceSpec& device = {})
+      : name_(std::move(name)),
+        worker_(default_worker(runtime, model, name_, device)),
+        runner_(path),
+        stacked_(stacked) {}
 
   [[nodiscard]] std::string_view name() const override { return name_; }
   [[nodiscard]] std::string describe() const override {
-    if (stacked_) return "1 session at ORT default threading, the N items stacked into one run";
-    return std::string("1 session at ORT default threading, items one by one") + values_note(runner_);
+    const DeviceSpec& device = worker_->options().device;
+    const std::string where = device.kind == DeviceKind::Cpu ? "1 session at ORT default threading"
+                                                             : fmt::format("1 session on {}", device_text(device));
+    if (stacked_) return where + ", the N items stacked into one run";
+    return where + ", items one by one" + values_note(runner_);
   }
   void prepare(std::span<const TensorSet> items) override { runner_.prepare(items, *worker_); }
   void run() override {
@@ -183,6 +208,16 @@ class SingleSession final : public Strategy {
   }
   [[nodiscard]] std::vector<TensorSet> outputs() override { return runner_.outputs(worker_->output_names()); }
   [[nodiscard]] std::span<const double> latencies() const override { return runner_.latencies(); }
+  [[nodiscard]] std::vector<WorkerShare> shares() const override {
+    const auto latencies = runner_.latencies();
+    const double busy = stacked_ ? (latencies.empty() ? 0.0 : latencies.front())
+                                 : std::accumulate(latencies.begin(), latencies.end(), 0.0);
+    return {{.name = worker_->name(),
+             .device = device_text(worker_->options().device),
+             .items = runner_.size(),
+             .runs = stacked_ ? std::size_t{1} : runner_.size(),
+             .busy_seconds = busy}};
+  }
 
  private:
   std::string name_;
@@ -190,6 +225,32 @@ class SingleSession final : public Strategy {
   ItemRunner runner_;
   bool stacked_;
 };
+
+// "2 workers x 1 thread, dynamic, batch 1, spinning off, not pinned"; with devices of several kinds
+// "cpu:2 + cuda:0@32, dynamic".
+std::string describe_plans(const std::vector<WorkerPlan>& plans, const PoolOptions& options) {
+  const bool all_cpu =
+      std::all_of(plans.begin(), plans.end(), [](const WorkerPlan& p) { return p.device.kind == DeviceKind::Cpu; });
+  if (!all_cpu) {
+    std::vector<std::string> devices;
+    for (const auto& plan : plans) {
+      DeviceSpec one = plan.device;
+      one.count = 1;
+      one.batch = static_cast<int>(worker_batch(plan, options.batch));
+      if (one.batch == 1) one.batch = 0;
+      devices.push_back(one.to_string());
+    }
+    return fmt::format("{} {}: {}, {} split", plans.size(), options.ort_defaults ? "sessions" : "workers",
+                       fmt::join(devices, " + "), policy_name(options.policy));
+  }
+  if (options.ort_defaults) {
+    return fmt::format("{} sessions at ORT default threading, {} split", plans.size(), policy_name(options.policy));
+  }
+  const WorkerPlan& first = plans.front();
+  return fmt::format("{} workers x {} thread{}, {}, batch {}, spinning {}, {}", plans.size(), first.threads,
+                     first.threads == 1 ? "" : "s", policy_name(options.policy), options.batch,
+                     first.spinning ? "on" : "off", first.cores.empty() ? "not pinned" : "pinned");
+}
 
 // parallel, parallel_ortvalue, pool: several workers fed by the Scheduler. Items are indices.
 class Scheduled final : public Strategy {
@@ -201,19 +262,12 @@ class Scheduled final : public Strategy {
     PoolOptions made = options;
     made.share_weights = share_weights;
     workers_ = make_workers(runtime, model, made, plans, name_ + ":");
-    const WorkerPlan& first = plans.front();
-    description_ =
-        options.ort_defaults
-            ? fmt::format("{} sessions at ORT default threading, {} split{}", plans.size(), policy_name(options.policy),
-                          values_note(runner_))
-            : fmt::format("{} workers x {} thread{}, {}, batch {}, spinning {}, {}", plans.size(), first.threads,
-                          first.threads == 1 ? "" : "s", policy_name(options.policy), options.batch,
-                          first.spinning ? "on" : "off", first.cores.empty() ? "not pinned" : "pinned");
+    description_ = describe_plans(plans, options) + values_note(runner_);
     std::vector<WorkerSlot<std::size_t, char>> slots;
-    for (auto& worker : workers_) {
-      Worker* w = worker.get();
+    for (std::size_t i = 0; i < workers_.size(); ++i) {
+      Worker* w = workers_[i].get();
       slots.push_back({.name = w->name(),
-                       .max_batch = options.batch,
+                       .max_batch = worker_batch(plans[i], options.batch),
                        .on_start = [w] { w->bind_current_thread(); },
                        .run =
                            [this, w](std::vector<std::size_t>& batch) {
@@ -230,11 +284,23 @@ class Scheduled final : public Strategy {
   void run() override {
     std::vector<std::size_t> indices(runner_.size());
     std::iota(indices.begin(), indices.end(), std::size_t{0});
+    scheduler_->reset_stats();  // shares() tells the last run's
     static_cast<void>(scheduler_->run_all(std::move(indices)));
   }
   [[nodiscard]] std::vector<TensorSet> outputs() override { return runner_.outputs(workers_.front()->output_names()); }
   [[nodiscard]] std::span<const double> latencies() const override { return runner_.latencies(); }
-  [[nodiscard]] std::size_t worker_count() const { return workers_.size(); }
+  [[nodiscard]] std::vector<WorkerShare> shares() const override {
+    const auto stats = scheduler_->stats();
+    std::vector<WorkerShare> shares;
+    for (std::size_t i = 0; i < stats.size(); ++i) {
+      shares.push_back({.name = stats[i].name,
+                        .device = device_text(workers_[i]->options().device),
+                        .items = stats[i].items,
+                        .runs = stats[i].batches,
+                        .busy_seconds = stats[i].busy_seconds});
+    }
+    return shares;
+  }
 
  private:
   std::string name_;
@@ -244,9 +310,15 @@ class Scheduled final : public Strategy {
   std::unique_ptr<Scheduler<std::size_t, char>> scheduler_;  // last: its threads stop before the rest goes
 };
 
-PoolOptions tutorial_parallel(int workers) {
+// The tutorial's parallel: W default sessions with a fixed split; over the listed devices when given
+// (its CPU+GPU and multi-GPU runs), one session per entry, each taking one item at a time.
+PoolOptions tutorial_parallel(int workers, std::span<const DeviceSpec> devices) {
   PoolOptions options;
-  options.workers = workers;
+  options.workers = devices.empty() ? workers : 0;
+  for (DeviceSpec device : devices) {
+    device.batch = 0;
+    options.devices.push_back(device);
+  }
   options.policy = Policy::Static;
   options.ort_defaults = true;
   return options;
@@ -268,17 +340,42 @@ std::string_view strategy_name(StrategyKind kind) {
       return "pool";
     case StrategyKind::Batched:
       return "batched";
+    case StrategyKind::SeqCpu:
+      return "seq_cpu";
+    case StrategyKind::SeqGpu:
+      return "seq_gpu";
   }
   return "?";
 }
 
 std::vector<StrategyKind> all_strategies() {
   return {StrategyKind::Sequence,         StrategyKind::Parallel, StrategyKind::SequenceOrtValue,
+          StrategyKind::ParallelOrtValue, StrategyKind::Pool,     StrategyKind::Batched,
+          StrategyKind::SeqCpu,           StrategyKind::SeqGpu};
+}
+
+namespace {
+bool any_gpu(std::span<const DeviceSpec> devices) {
+  return std::any_of(devices.begin(), devices.end(), [](const DeviceSpec& d) { return d.kind == DeviceKind::Cuda; });
+}
+}  // namespace
+
+std::vector<StrategyKind> default_strategies(std::span<const DeviceSpec> devices) {
+  if (any_gpu(devices)) {
+    return {StrategyKind::SeqCpu, StrategyKind::SeqGpu, StrategyKind::Parallel, StrategyKind::Pool};
+  }
+  return {StrategyKind::Sequence,         StrategyKind::Parallel, StrategyKind::SequenceOrtValue,
           StrategyKind::ParallelOrtValue, StrategyKind::Pool,     StrategyKind::Batched};
 }
 
-std::vector<StrategyKind> default_strategies() {
-  return all_strategies();
+bool uses_gpu(std::span<const StrategyKind> kinds, std::span<const DeviceSpec> devices) {
+  for (const auto kind : kinds) {
+    if (kind == StrategyKind::SeqGpu) return true;
+    const bool over_devices =
+        kind == StrategyKind::Parallel || kind == StrategyKind::ParallelOrtValue || kind == StrategyKind::Pool;
+    if (over_devices && any_gpu(devices)) return true;
+  }
+  return false;
 }
 
 std::vector<StrategyKind> parse_strategies(std::string_view list) {
@@ -342,17 +439,21 @@ std::unique_ptr<Strategy> make_strategy(StrategyKind kind, Runtime& runtime, con
   const std::string name(strategy_name(kind));
   switch (kind) {
     case StrategyKind::Sequence:
+    case StrategyKind::SeqCpu:
       return std::make_unique<SingleSession>(name, runtime, model, ItemRunner::Path::Tensors, false);
+    case StrategyKind::SeqGpu:
+      return std::make_unique<SingleSession>(name, runtime, model, ItemRunner::Path::Tensors, false,
+                                             first_gpu(pool.devices));
     case StrategyKind::SequenceOrtValue:
       return std::make_unique<SingleSession>(name, runtime, model, ItemRunner::Path::Values, false);
     case StrategyKind::Batched:
       if (!info.batchable()) return nullptr;
       return std::make_unique<SingleSession>(name, runtime, model, ItemRunner::Path::Tensors, true);
     case StrategyKind::Parallel:
-      return std::make_unique<Scheduled>(name, runtime, model, tutorial_parallel(workers), true,
+      return std::make_unique<Scheduled>(name, runtime, model, tutorial_parallel(workers, pool.devices), true,
                                          ItemRunner::Path::Tensors);
     case StrategyKind::ParallelOrtValue:
-      return std::make_unique<Scheduled>(name, runtime, model, tutorial_parallel(workers), true,
+      return std::make_unique<Scheduled>(name, runtime, model, tutorial_parallel(workers, pool.devices), true,
                                          ItemRunner::Path::Values);
     case StrategyKind::Pool:
       return make_pool_strategy(runtime, model, info, pool);

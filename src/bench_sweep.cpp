@@ -74,10 +74,12 @@ SweepResult run_sweep(Runtime& runtime, const std::filesystem::path& model, cons
     entries.push_back({kind, std::move(strategy), std::move(report)});
   }
   if (entries.empty()) throw Error("no strategy can run this model");
-  // The reference: sequence when selected (the tutorial's baseline), else the first; it runs first at
-  // every N so the others can be checked as they go.
-  const auto ref =
+  // The reference: sequence (or seq_cpu, its name in the tutorial's GPU runs) when selected, the
+  // tutorial's baseline, else the first; it runs first at every N so the others are checked as they go.
+  auto ref =
       std::find_if(entries.begin(), entries.end(), [](const Entry& e) { return e.kind == StrategyKind::Sequence; });
+  if (ref == entries.end())
+    ref = std::find_if(entries.begin(), entries.end(), [](const Entry& e) { return e.kind == StrategyKind::SeqCpu; });
   if (ref != entries.end() && ref != entries.begin()) std::rotate(entries.begin(), ref, ref + 1);
   result.reference = entries.front().report.name;
   if (ref == entries.end())
@@ -123,6 +125,7 @@ SweepResult run_sweep(Runtime& runtime, const std::filesystem::path& model, cons
       if (n == sizes.back()) {
         entry.report.throughput = s.mean > 0.0 ? static_cast<double>(n) / s.mean : 0.0;
         entry.report.latency = summarize(entry.strategy->latencies());
+        entry.report.workers = entry.strategy->shares();
       }
       if (progress != nullptr) progress->advance(fmt::format("{} N={}", entry.report.name, n));
     }

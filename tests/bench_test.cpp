@@ -15,6 +15,7 @@
 #include "onnxpool/bench_progress.hpp"
 #include "onnxpool/bench_report.hpp"
 #include "onnxpool/bench_stats.hpp"
+#include "onnxpool/gpu.hpp"
 #include "onnxpool/inputs.hpp"
 #include "onnxpool/model.hpp"
 #include "onnxpool/runtime.hpp"
@@ -117,6 +118,7 @@ void expect_all_strategies_agree(const std::string& model_name) {
   PoolConfig pool;
   pool.workers = 2;
   for (const auto kind : all_strategies()) {
+    if (kind == StrategyKind::SeqGpu) continue;  // needs a GPU: gpu_test
     for (const std::size_t batch : {std::size_t{1}, std::size_t{3}}) {
       if (batch > 1 && kind != StrategyKind::Pool) continue;
       pool.batch = batch;
@@ -152,7 +154,7 @@ TEST(Sweep, EveryStrategyReturnsNResultsOnMobileNetV2) {
   Runtime runtime;
   const auto path = model_path("mobilenetv2.onnx");
   const ModelInfo info = inspect_model(runtime, path);
-  SweepOptions o = small_sweep(all_strategies());
+  SweepOptions o = small_sweep(default_strategies());
   o.max_n = 2;  // N = 1, 2: keeps the test fast
   const auto images = random_items(info, 4);
   const SweepResult r = run_sweep(runtime, path, info, images, o, nullptr);
@@ -210,6 +212,115 @@ TEST(Sweep, BatchedIsSkippedWithANoteOnABatchlessModel) {
   PoolConfig batched_pool;
   batched_pool.batch = 4;
   EXPECT_THROW(static_cast<void>(make_pool_strategy(runtime, path, info, batched_pool)), Error);
+}
+
+// --- the tutorial's GPU experiments over --devices -------------------------------------------------
+
+TEST(Devices, DefaultStrategiesAreTheGpuExperimentWithACudaDevice) {
+  EXPECT_EQ(default_strategies().size(), 6U);
+  EXPECT_EQ(default_strategies(parse_devices("cpu*2")), default_strategies());
+  EXPECT_EQ(default_strategies(parse_devices("cpu,cuda:0")),
+            (std::vector<StrategyKind>{StrategyKind::SeqCpu, StrategyKind::SeqGpu, StrategyKind::Parallel,
+                                       StrategyKind::Pool}));
+  EXPECT_EQ(parse_strategies("seq_cpu,seq_gpu"),
+            (std::vector<StrategyKind>{StrategyKind::SeqCpu, StrategyKind::SeqGpu}));
+  const std::vector<StrategyKind> cpu_only{StrategyKind::Sequence, StrategyKind::Parallel, StrategyKind::Pool};
+  EXPECT_FALSE(uses_gpu(cpu_only, parse_devices("cpu*2")));
+  EXPECT_TRUE(uses_gpu(cpu_only, parse_devices("cpu,cuda:1")));
+  EXPECT_FALSE(uses_gpu(std::vector{StrategyKind::Sequence, StrategyKind::Batched}, parse_devices("cuda:0")));
+  EXPECT_TRUE(uses_gpu(std::vector{StrategyKind::SeqGpu}, {}));
+}
+
+// parallel over a device list: one session per entry and the tutorial's fixed split imgs[i::W]; pool over
+// the same list: every item on some worker, each once. Shares are those of the last run.
+TEST(Devices, ParallelSplitsStaticallyOverTheListAndPoolCountsEveryItem) {
+  Runtime runtime;
+  const auto path = model_path("add_mul.onnx");
+  const ModelInfo info = inspect_model(runtime, path);
+  const auto items = random_items(info, 7);
+  PoolConfig config;
+  config.devices = parse_devices("cpu:1*3");
+  auto parallel = make_strategy(StrategyKind::Parallel, runtime, path, info, 2, config);
+  auto pool = make_strategy(StrategyKind::Pool, runtime, path, info, 2, config);
+  for (Strategy* strategy : {parallel.get(), pool.get()}) {
+    for (const std::size_t n : {std::size_t{7}, std::size_t{4}}) {
+      strategy->prepare(std::span(items).first(n));
+      strategy->run();
+      const auto outputs = strategy->outputs();
+      ASSERT_EQ(outputs.size(), n);
+      const auto shares = strategy->shares();
+      ASSERT_EQ(shares.size(), 3U) << strategy->name();
+      std::size_t total = 0;
+      for (const auto& share : shares) {
+        // The tutorial's sessions keep ORT's default threading, whatever the spec's threads.
+        EXPECT_EQ(share.device, strategy == parallel.get() ? "cpu" : "cpu:1") << share.name;
+        EXPECT_EQ(share.runs, share.items) << share.name;  // batch 1
+        total += share.items;
+      }
+      EXPECT_EQ(total, n) << strategy->name();
+      if (strategy == parallel.get()) {
+        for (std::size_t w = 0; w < 3; ++w) EXPECT_EQ(shares[w].items, (n + 2 - w) / 3) << "worker " << w << " N=" << n;
+      }
+    }
+  }
+  EXPECT_NE(parallel->describe().find("3 sessions"), std::string::npos) << parallel->describe();
+}
+
+TEST(Devices, ShareOfASingleSessionIsEveryItem) {
+  Runtime runtime;
+  const auto path = model_path("trivial.onnx");
+  const ModelInfo info = inspect_model(runtime, path);
+  const auto items = random_items(info, 3);
+  auto seq = make_strategy(StrategyKind::SeqCpu, runtime, path, info, 2, PoolConfig{});
+  EXPECT_EQ(seq->name(), "seq_cpu");
+  seq->prepare(items);
+  seq->run();
+  const auto shares = seq->shares();
+  ASSERT_EQ(shares.size(), 1U);
+  EXPECT_EQ(shares[0].items, 3U);
+  EXPECT_EQ(shares[0].runs, 3U);
+  EXPECT_EQ(shares[0].device, "cpu");
+}
+
+TEST(Devices, SweepReportsItemsPerWorker) {
+  Runtime runtime;
+  const auto path = model_path("add_mul.onnx");
+  const ModelInfo info = inspect_model(runtime, path);
+  const auto images = random_items(info, 6);
+  SweepOptions o = small_sweep({StrategyKind::SeqCpu, StrategyKind::Parallel, StrategyKind::Pool});
+  o.pool.devices = parse_devices("cpu:1,cpu:1");
+  o.pool.workers = 0;
+  const SweepResult r = run_sweep(runtime, path, info, images, o, nullptr);
+  EXPECT_EQ(r.reference, "seq_cpu");  // sequence's stand-in
+  ASSERT_EQ(r.strategies.size(), 3U);
+  for (const auto& s : r.strategies) {
+    std::size_t total = 0;
+    for (const auto& w : s.workers) total += w.items;
+    EXPECT_EQ(total, 4U) << s.name;  // the largest N
+  }
+  EXPECT_EQ(r.strategies[1].workers.size(), 2U);
+  EXPECT_EQ(r.strategies[1].workers[0].items, 2U);  // static: 2 and 2
+  const std::string table = sweep_table(r);
+  EXPECT_NE(table.find("items per worker"), std::string::npos) << table;
+  EXPECT_NE(table.find("cpu#1 (cpu) 2"), std::string::npos) << table;
+  const std::string json = sweep_json(r, machine_info(), "add_mul.onnx");
+  EXPECT_NE(json.find("\"workers_at_max_n\""), std::string::npos);
+}
+
+TEST(Devices, SeqGpuWithoutAGpuNamesTheReason) {
+  const GpuSupport gpu = probe_gpu();
+  if (gpu.usable()) GTEST_SKIP() << "a GPU is usable here: gpu_test covers seq_gpu";
+  Runtime runtime;
+  const auto path = model_path("trivial.onnx");
+  const ModelInfo info = inspect_model(runtime, path);
+  try {
+    static_cast<void>(make_strategy(StrategyKind::SeqGpu, runtime, path, info, 2, PoolConfig{}));
+    FAIL() << "seq_gpu made without a GPU";
+  } catch (const Error& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("cuda:0"), std::string::npos) << what;
+    EXPECT_NE(what.find(gpu.reason), std::string::npos) << what;
+  }
 }
 
 // --- writers --------------------------------------------------------------------------------------
@@ -426,6 +537,22 @@ TEST(Cli, BenchWritesCsvAndJson) {
   EXPECT_NE(read_text(dir / "log").find("sweep: 1/"), std::string::npos);
 }
 
+TEST(Cli, BenchOverDevicesPrintsItemsPerWorker) {
+  if (std::string(ONNXPOOL_CLI).empty()) GTEST_SKIP() << "CLI not built";
+  test::TempDir dir;
+  const auto model = model_path("trivial.onnx");
+  EXPECT_EQ(run_cli("bench '" + model.string() +
+                        "' -q --max-n 2 --repeat 2 --devices cpu:1,cpu:1 --strategies seq_cpu,parallel,pool",
+                    dir / "log"),
+            0)
+      << read_text(dir / "log");
+  const std::string log = read_text(dir / "log");
+  // W = the two devices: N = 1, 2; static split of N=2 gives one item each.
+  EXPECT_NE(log.find("items/s by N (W=2)"), std::string::npos) << log;
+  EXPECT_NE(log.find("parallel           cpu#0 (cpu) 1, cpu#1 (cpu) 1"), std::string::npos) << log;
+  EXPECT_NE(log.find("pool               cpu#0 (cpu:1)"), std::string::npos) << log;
+}
+
 TEST(Cli, BenchErrorsAreOneLine) {
   if (std::string(ONNXPOOL_CLI).empty()) GTEST_SKIP() << "CLI not built";
   test::TempDir dir;
@@ -435,6 +562,12 @@ TEST(Cli, BenchErrorsAreOneLine) {
       << read_text(dir / "log");
   EXPECT_EQ(run_cli("bench '" + model + "' --grid cores=1,2", dir / "log"), 1);
   EXPECT_NE(read_text(dir / "log").find("unknown key 'cores'"), std::string::npos) << read_text(dir / "log");
+  if (!probe_gpu().usable()) {
+    EXPECT_EQ(run_cli("bench '" + model + "' --devices cpu,cuda:0", dir / "log"), 1);
+    const std::string log = read_text(dir / "log");
+    EXPECT_NE(log.find("onnxpool: error: "), std::string::npos) << log;
+    EXPECT_NE(log.find("cuda:0 asked"), std::string::npos) << log;
+  }
   EXPECT_EQ(run_cli("bench '" + model_path("batchless.onnx").string() + "' --batch 4", dir / "log"), 1);
   EXPECT_NE(read_text(dir / "log").find("--batch 4"), std::string::npos) << read_text(dir / "log");
 }

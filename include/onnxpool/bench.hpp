@@ -11,6 +11,11 @@
 //  - pool: W Workers x T intra-op threads (W x T = the cores), spinning off, Policy::Dynamic, planned by
 //    plan_workers exactly as Pool plans them; with batch B a worker takes up to B queued items at once.
 //  - batched: one Worker at default threading runs all N items stacked along the batch dim.
+// The tutorial's GPU experiments, over the devices of --devices (e.g. cpu,cuda:0 or cuda:0,cuda:1):
+//  - seq_cpu: sequence under the tutorial's GPU-section name (one default CPU session, one by one).
+//  - seq_gpu: one session on the first CUDA device of the list (cuda:0 when it names none), one by one.
+//  - parallel(_ortvalue) with devices: one default session per device entry, the static split imgs[i::W]
+//    (the tutorial's CPU+GPU and multi-GPU runs); pool with devices: one worker per entry, dynamic queue.
 // The bench drives Scheduler directly rather than Pool::run_all because Pool takes its items by value:
 // copying N 600 KB images inside the timed region would charge the pool for a copy the others skip. Items
 // are indices into the caller's inputs instead.
@@ -24,6 +29,7 @@
 #include <vector>
 
 #include "onnxpool/bench_stats.hpp"
+#include "onnxpool/device.hpp"
 #include "onnxpool/model.hpp"
 #include "onnxpool/pool.hpp"
 #include "onnxpool/tensor.hpp"
@@ -36,21 +42,34 @@ namespace onnxpool::bench {
 
 class Progress;
 
-enum class StrategyKind { Sequence, Parallel, SequenceOrtValue, ParallelOrtValue, Pool, Batched };
+enum class StrategyKind { Sequence, Parallel, SequenceOrtValue, ParallelOrtValue, Pool, Batched, SeqCpu, SeqGpu };
 
 std::string_view strategy_name(StrategyKind kind);  // the CSV suffix: "sequence", "parallel_ortvalue"...
 // Comma-separated names; throws Error naming an unknown one and listing the known ones. Duplicates are
 // dropped, order kept.
 std::vector<StrategyKind> parse_strategies(std::string_view list);
 std::vector<StrategyKind> all_strategies();
-// All six: the default sweep of MobileNetV2 takes well under the 5 minutes budget on 2 cores.
-std::vector<StrategyKind> default_strategies();
+// Without a CUDA device in `devices`: the tutorial's six CPU strategies (sequence, parallel, their OrtValue
+// variants, pool, batched; the default MobileNetV2 sweep takes well under 5 minutes on 2 cores). With
+// one: its GPU experiment, seq_cpu, seq_gpu, parallel and pool over the devices.
+std::vector<StrategyKind> default_strategies(std::span<const DeviceSpec> devices = {});
+// Whether any of these strategies runs on a GPU given `devices` (seq_gpu always does).
+bool uses_gpu(std::span<const StrategyKind> kinds, std::span<const DeviceSpec> devices);
 
 // W for `parallel` and `pool` when --workers is not given: the tutorial's min(4, cores - 1), but at least
 // 2, since with one worker there is no parallelism to compare (2 cores give 1, hence 2).
 int default_workers(int cores);
 // The tutorial's N values: [1] + range(W, maxN * W, stepN * W). Throws Error when any is 0.
 std::vector<std::size_t> sweep_sizes(std::size_t workers, std::size_t max_n, std::size_t step_n);
+
+// One worker's part of a run.
+struct WorkerShare {
+  std::string name;    // "pool:cpu#0"
+  std::string device;  // its device spec, "cpu:1", "cuda:0"
+  std::size_t items = 0;
+  std::size_t runs = 0;  // session runs (fewer than items when it stacks batches)
+  double busy_seconds = 0.0;
+};
 
 // One way of running N items. Usage per measurement: prepare (untimed), run (timed), outputs (untimed).
 class Strategy {
@@ -73,6 +92,9 @@ class Strategy {
   // Seconds each item of the last run spent in the session run that computed it (for a stacked batch,
   // the batch's run): service latency, without the queueing of N items submitted at once.
   [[nodiscard]] virtual std::span<const double> latencies() const = 0;
+  // What each worker did in the last run, in worker order: with a static split every worker has its
+  // fixed share, with the dynamic queue a fast device takes more.
+  [[nodiscard]] virtual std::vector<WorkerShare> shares() const = 0;
 };
 
 // How `pool` (and the grid's configurations) are made.
@@ -89,8 +111,10 @@ struct PoolConfig {
 
 std::unique_ptr<Strategy> make_pool_strategy(Runtime& runtime, const std::filesystem::path& model,
                                              const ModelInfo& info, const PoolConfig& config);
-// Any strategy; `workers` is W for parallel*, `pool` configures `pool`. Returns nullptr for `batched` on
-// a model without a symbolic batch dim on every input and output (the caller notes the skip).
+// Any strategy; `workers` is W for parallel* (unless pool.devices lists the devices, one session each),
+// `pool` configures `pool`. Returns nullptr for `batched` on a model without a symbolic batch dim on every
+// input and output (the caller notes the skip). seq_gpu and CUDA devices without a usable GPU: Error
+// with the reason.
 std::unique_ptr<Strategy> make_strategy(StrategyKind kind, Runtime& runtime, const std::filesystem::path& model,
                                         const ModelInfo& info, int workers, const PoolConfig& pool);
 // Why `batched` cannot run this model, or "" when it can.
@@ -126,8 +150,9 @@ struct StrategyReport {
   std::string description;
   double max_abs_error = 0.0;  // against the reference strategy, over every N
   double max_rel_error = 0.0;
-  double throughput = 0.0;  // items/s at the largest N
-  Summary latency;          // per-item service latency at the largest N (seconds)
+  double throughput = 0.0;           // items/s at the largest N
+  Summary latency;                   // per-item service latency at the largest N (seconds)
+  std::vector<WorkerShare> workers;  // each worker's part of the last run at the largest N
 };
 
 struct SweepResult {

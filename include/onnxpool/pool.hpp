@@ -43,6 +43,11 @@ struct WorkerPlan {
   bool spinning = false;
 };
 
+// The items this worker takes at once: its device's @BATCH, else the pool's batch.
+[[nodiscard]] inline std::size_t worker_batch(const WorkerPlan& plan, std::size_t pool_batch) {
+  return plan.device.batch > 0 ? static_cast<std::size_t>(plan.device.batch) : pool_batch;
+}
+
 // The automatic choice when neither workers nor threads are given: throughput first, as OpenVINO's
 // throughput mode does with streams. One single-thread worker per core up to 8 cores (no intra-op
 // synchronisation at all, each core runs whole items), 2-thread workers up to 32 cores, then 4-thread

@@ -2,6 +2,7 @@
 // configurations with the best ones, or the peak memory of W workers.
 #include <unistd.h>
 
+#include <algorithm>
 #include <iostream>
 #include <memory>
 
@@ -13,6 +14,7 @@
 #include "onnxpool/bench_progress.hpp"
 #include "onnxpool/bench_report.hpp"
 #include "onnxpool/cpu.hpp"
+#include "onnxpool/device.hpp"
 #include "onnxpool/model.hpp"
 #include "onnxpool/runtime.hpp"
 #include "onnxpool/tensor_io.hpp"
@@ -38,10 +40,13 @@ struct BenchArgs {
   double duration = 0.0;
   double rtol = 1e-4;
   double atol = 1e-5;
+  bool tolerance_given = false;  // --rtol or --atol on the command line
   bool memory = false;
   bool no_share_weights = false;
   bool quiet = false;
 };
+
+constexpr double kGpuTolerance = 1e-3;
 
 void write_text(const std::string& path, const std::string& text) {
   write_file_atomically(path, std::as_bytes(std::span(text.data(), text.size())));
@@ -130,10 +135,17 @@ int run_sweep_mode(const BenchArgs& args, Runtime& runtime, const ModelInfo& inf
   options.max_n = args.max_n;
   options.step_n = args.step_n;
   options.repeat = args.repeat;
-  options.strategies = args.strategies.empty() ? bench::default_strategies() : bench::parse_strategies(args.strategies);
   options.pool = pool_config(args, workers);
+  options.strategies = args.strategies.empty() ? bench::default_strategies(options.pool.devices)
+                                               : bench::parse_strategies(args.strategies);
   options.rtol = args.rtol;
   options.atol = args.atol;
+  if (!args.tolerance_given && bench::uses_gpu(options.strategies, options.pool.devices)) {
+    // CUDA's kernels sum in other orders than the CPU's (and its convolutions may use TF32): outputs
+    // agree with the CPU's to about 1e-3, not to float rounding.
+    options.rtol = std::max(options.rtol, kGpuTolerance);
+    options.atol = std::max(options.atol, kGpuTolerance);
+  }
   if (options.pool.batch > 1 && !info.batchable()) {
     throw Error(fmt::format("--batch {}: {}", options.pool.batch, bench::batched_skip_reason(info)));
   }
@@ -172,13 +184,20 @@ Command add_bench(CLI::App& app) {
       "  parallel_ortvalue  parallel likewise\n"
       "  pool               onnxpool: W workers x T threads (W x T = cores), spinning off, dynamic queue, --batch B\n"
       "  batched            1 default session, the N items stacked into one run (skipped without a batch dim)\n"
+      "With --devices (e.g. cpu,cuda:0 or cuda:0,cuda:1), the tutorial's GPU experiment (default with a CUDA device):\n"
+      "  seq_cpu            sequence under the tutorial's GPU-section name\n"
+      "  seq_gpu            1 session on the first CUDA device of the list, items one by one\n"
+      "  parallel           one default session per device entry, static split imgs[i::W]\n"
+      "  pool               one worker per device entry (cuda:0@32 batches), dynamic queue\n"
+      "  Items per worker are printed and in --json; outputs are checked to rtol=atol=1e-3 unless given.\n"
       "W (--workers) defaults to the tutorial's min(4, cores-1), at least 2. N runs over [1] + range(W, maxN*W,\n"
       "stepN*W); each strategy runs repN times per N, the first discarded. Outputs must equal sequence's.\n"
       "Examples:\n"
       "  onnxpool bench mobilenetv2.onnx --csv out.csv --json out.json --plot out\n"
       "  onnxpool bench resnet18.onnx --strategies sequence,pool,batched --workers 4\n"
       "  onnxpool bench mobilenetv2.onnx --grid workers=1,2 threads=1-2 batch=1,4 --best\n"
-      "  onnxpool bench mobilenetv2.onnx --memory --workers 4");
+      "  onnxpool bench mobilenetv2.onnx --memory --workers 4\n"
+      "  onnxpool bench resnet18.onnx --devices cpu,cuda:0 --json gpu.json");
   auto args = std::make_shared<BenchArgs>();
   cmd->add_option("model", args->model, "ONNX model file")->required();
   cmd->add_option("--strategies", args->strategies, "Comma-separated strategies to run (default: all)")
@@ -227,7 +246,14 @@ Command add_bench(CLI::App& app) {
     Runtime runtime(ort_log_level(*cmd));
     const ModelInfo info = inspect_model(runtime, args->model);
     const int cores = CpuTopology::detect().logical_count();
-    const int workers = args->pool.workers > 0 ? args->pool.workers : bench::default_workers(cores);
+    args->tolerance_given = cmd->count("--rtol") + cmd->count("--atol") > 0;
+    // W: --workers, or one per entry of --devices (the tutorial's parallel over the devices), or the
+    // tutorial's default.
+    int workers = args->pool.workers > 0 ? args->pool.workers : bench::default_workers(cores);
+    if (!args->pool.devices.empty()) {
+      workers = 0;
+      for (const auto& device : parse_devices(args->pool.devices)) workers += device.count;
+    }
     if (args->memory) return run_memory(*args, runtime, info, workers);
     if (!args->grid.empty()) return run_grid_mode(*args, runtime, info, workers);
     return run_sweep_mode(*args, runtime, info, workers);
