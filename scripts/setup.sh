@@ -4,21 +4,33 @@
 #
 #   scripts/setup.sh          Debian packages + ONNX Runtime 1.29.0 (CPU)
 #   scripts/setup.sh --gpu    also the CUDA provider of the same version (230 MB)
+#   scripts/setup.sh --no-gpu never the CUDA provider
+# Without either, the provider is fetched when an NVIDIA driver is present (/proc/driver/nvidia or
+# libcuda.so.1 known to the loader), so that a GPU machine gets GPU support from the plain set-up.
 #
 # Prints the ONNX Runtime root (include/ + lib/) on its last line, for -DONNXRUNTIME_ROOT.
 # The cache lives in $ONNXPOOL_CACHE (default: ~/.cache/onnxpool).
 set -euo pipefail
 
-want_gpu=0
+want_gpu=auto
 for arg in "$@"; do
   case "$arg" in
     --gpu) want_gpu=1 ;;
-    -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
+    --no-gpu) want_gpu=0 ;;
+    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
     *) echo "setup.sh: unknown option '$arg'" >&2; exit 2 ;;
   esac
 done
 
 log() { echo "setup: $*" >&2; }
+
+if [ "$want_gpu" = auto ]; then
+  want_gpu=0
+  if [ -d /proc/driver/nvidia ] || { command -v ldconfig >/dev/null && ldconfig -p | grep -q 'libcuda\.so\.1'; }; then
+    want_gpu=1
+    log "NVIDIA driver found: fetching the CUDA provider too (--no-gpu to skip)"
+  fi
+fi
 
 # --- Debian packages ------------------------------------------------------------------------------
 packages=(
