@@ -785,5 +785,83 @@ TEST_P(SlowAndFastWorkers, DynamicMovesWorkOffTheSlowWorkerAndNearsTheIdealSplit
   EXPECT_LT(dynamic_wall, static_wall);
 }
 
+// ---------------------------------------------------------------------------------------------------
+// The tail: a CPU-like worker 20x slower than a GPU-like one. A greedy pull lets the slow worker take an
+// item the fast one would have done many times over before it finishes, so the whole run waits for it
+// (the tutorial's CPU+GPU result). Dynamic learns each worker's pace and leaves such items to the fast
+// worker. Asserted on item counts, not times: the decisions only need the 20x gap to survive a loaded
+// machine (a slept 1 ms may take 3, never 20).
+
+std::vector<IntSlot> slow_and_fast(std::chrono::milliseconds slow_item, std::size_t fast_batch,
+                                   std::chrono::microseconds fast_run) {
+  std::vector<IntSlot> slots(2);
+  slots[0].name = "slow";
+  slots[0].run = [slow_item](std::vector<int>& batch) {
+    std::this_thread::sleep_for(slow_item * batch.size());
+    return times_ten(batch);
+  };
+  slots[1].name = "fast";
+  slots[1].max_batch = fast_batch;
+  slots[1].run = [fast_run](std::vector<int>& batch) {
+    std::this_thread::sleep_for(fast_run);  // a GPU-like run: the same time for 1 or fast_batch items
+    return times_ten(batch);
+  };
+  return slots;
+}
+
+void expect_times_ten(const std::vector<int>& results, std::size_t count) {
+  ASSERT_EQ(results.size(), count);
+  for (std::size_t i = 0; i < count; ++i) EXPECT_EQ(results[i], static_cast<int>(i) * 10) << "item " << i;
+}
+
+TEST(DynamicTail, SlowWorkerLeavesAShortQueueToTheFastOne) {
+  IntScheduler scheduler(slow_and_fast(20ms, 1, 1000us), Policy::Dynamic);
+  expect_times_ten(scheduler.run_all(iota_items(30)), 30);  // both measured (the slow one took >= 1 item)
+  EXPECT_GE(scheduler.stats()[0].items, 1U);
+  for (int round = 0; round < 3; ++round) {
+    scheduler.reset_stats();
+    // The fast worker needs ~6 ms for all six; the slow one's first item alone takes 20 ms.
+    expect_times_ten(scheduler.run_all(iota_items(6)), 6);
+    const auto stats = scheduler.stats();
+    EXPECT_EQ(stats[0].items, 0U) << "round " << round;
+    EXPECT_EQ(stats[1].items, 6U) << "round " << round;
+  }
+}
+
+TEST(DynamicTail, SlowWorkerStillHelpsWithALongQueue) {
+  IntScheduler scheduler(slow_and_fast(20ms, 1, 1000us), Policy::Dynamic);
+  expect_times_ten(scheduler.run_all(iota_items(30)), 30);
+  scheduler.reset_stats();
+  // 200 items: ~200 ms for the fast worker alone, so the slow one has time for several items (nominally
+  // 200 / 21 = 9.5) and must take some, but none it could not finish before the fast worker ends.
+  expect_times_ten(scheduler.run_all(iota_items(200)), 200);
+  const auto stats = scheduler.stats();
+  EXPECT_GE(stats[0].items, 3U);
+  EXPECT_LE(stats[0].items, 12U);
+  EXPECT_EQ(stats[0].items + stats[1].items, 200U);
+}
+
+TEST(DynamicTail, BatchingFastWorkerTakesTheWholeShortQueue) {
+  // A GPU-like worker runs up to 8 items in 2 ms; the CPU-like one takes 10 ms per item. 16 items: two
+  // fast runs (4 ms) against one slow item (10 ms).
+  IntScheduler scheduler(slow_and_fast(10ms, 8, 2000us), Policy::Dynamic);
+  expect_times_ten(scheduler.run_all(iota_items(40)), 40);
+  for (int round = 0; round < 3; ++round) {
+    scheduler.reset_stats();
+    expect_times_ten(scheduler.run_all(iota_items(16)), 16);
+    EXPECT_EQ(scheduler.stats()[0].items, 0U) << "round " << round;
+  }
+}
+
+TEST(DynamicTail, SubmittedItemsAllCompleteWithASlowWorkerDeclining) {
+  // One item at a time through submit(): the slow worker declines, the fast one must still be woken.
+  IntScheduler scheduler(slow_and_fast(20ms, 1, 500us), Policy::Dynamic);
+  expect_times_ten(scheduler.run_all(iota_items(30)), 30);
+  for (int k = 0; k < 20; ++k) {
+    auto future = scheduler.submit(k);
+    EXPECT_EQ(get_within(future), k * 10);
+  }
+}
+
 }  // namespace
 }  // namespace onnxpool

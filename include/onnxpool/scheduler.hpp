@@ -7,8 +7,12 @@
 // Two policies:
 //  - Static: item k goes to worker (k mod W)'s own queue, the split fixed up front (the tutorial's
 //    imgs[i::W]); the slowest worker bounds the wall time.
-//  - Dynamic: one shared queue; the first free worker pulls the next items (up to its max_batch of those
-//    already queued, never waiting for more), so fast workers take more.
+//  - Dynamic: one shared queue; a free worker pulls the next items (up to its max_batch of those already
+//    queued, never waiting for more), so fast workers take more. At the tail it looks ahead: each worker's
+//    seconds per item are learnt from its runs, and a free worker declines the queue's items when the
+//    others would finish all of them sooner without it (a CPU worker does not take the last item a GPU
+//    would have done in a fraction of the time, which would make the whole run wait for the CPU). See
+//    decide().
 //
 // Failures stay with their item: a batch that throws (or returns the wrong number of results) is retried
 // item by item on the same worker, and a failed item's future throws ItemError naming item and worker. A
@@ -16,9 +20,10 @@
 // "on_start failed: <cause>". `run` may call submit() but must not call run_all() on its own scheduler
 // (it would wait for items queued behind itself).
 //
-// Locking: one mutex guards every queue, the stop flag and the submission counter; each queue has its
-// own condition variable so a static submit wakes only the worker it is for. Statistics have their own
-// mutex so reading them never contends with the queues.
+// Locking: one mutex guards every queue, the stop flag, the submission counter and the workers' paces;
+// under Static each queue has its own condition variable so a submit wakes only the worker it is for,
+// under Dynamic each worker has one so that a worker declining items can wake the one it leaves them to.
+// Statistics have their own mutex so reading them never contends with the queues.
 #include <algorithm>
 #include <chrono>
 #include <condition_variable>
@@ -161,6 +166,22 @@ class Scheduler {
     std::deque<Task> tasks;
     std::condition_variable ready;  // signalled when tasks arrive or the scheduler stops
   };
+  // What Dynamic knows of a worker's speed and state (guarded by mutex_).
+  struct Pace {
+    double seconds_per_item = 0.0;  // moving average over its runs; 0: not measured yet
+    bool busy = false;              // inside a batch taken at `started`, expected to last `expected` s
+    std::chrono::steady_clock::time_point started{};
+    double expected = 0.0;
+    bool waiting = false;       // blocked on its condition variable
+    bool start_failed = false;  // fails items at once: never counted on, never holds items back
+  };
+  // Dynamic's choice for a free worker: how many of the queued items to take (0: leave them to `better`,
+  // and look again at `recheck`).
+  struct Decision {
+    std::size_t take = 0;
+    std::size_t better = 0;
+    std::chrono::steady_clock::time_point recheck{};
+  };
   // A call of `run`: its results, or the reason it failed.
   struct Attempt {
     std::vector<Result> results;
@@ -171,6 +192,18 @@ class Scheduler {
   Queue& queue_of_worker(std::size_t worker) { return *queues_[policy_ == Policy::Static ? worker : 0]; }
   // Caller holds mutex_. Returns the queue the task went to.
   Queue& enqueue_locked(Task task, std::size_t position);
+  // Dynamic, caller holds mutex_: what `worker` should take of `queued` items now.
+  Decision decide(std::size_t worker, std::chrono::steady_clock::time_point now, std::size_t queued) const;
+  // Dynamic, caller holds mutex_: the makespan (seconds from now) of `items` spread over `others` (worker,
+  // seconds until free) by earliest finish; `first` gets the worker that takes the first chunk.
+  double makespan(std::vector<std::pair<std::size_t, double>> others, std::size_t items, std::size_t* first) const;
+  // Dynamic: blocks until `worker` should take items (returns how many) or the scheduler stops (0).
+  std::size_t wait_for_items(std::unique_lock<std::mutex>& lock, std::size_t worker);
+  // Dynamic, caller holds mutex_: the waiting worker with the best known pace (unmeasured first), other
+  // than `except`; workers_.size() when none waits. The caller notifies it after unlocking, so that it
+  // does not wake only to block on the mutex still held.
+  std::size_t best_waiting(std::size_t except) const;
+  void learn(std::size_t worker, double seconds, std::size_t items);
   void worker_loop(std::size_t worker);
   void execute(std::size_t worker, std::vector<Task>& tasks, std::vector<Item>& batch);
   void execute_one(std::size_t worker, std::vector<Item>& single, Task& task);
@@ -188,7 +221,8 @@ class Scheduler {
   std::vector<std::unique_ptr<Queue>> queues_;  // one per worker (Static) or one shared (Dynamic)
   bool stopping_ = false;
   std::size_t next_submit_index_ = 0;
-  std::size_t idle_workers_ = 0;  // waiting for items; a worker wakes another only when one is idle
+  std::vector<Pace> pace_;                                      // Dynamic: per worker
+  std::vector<std::unique_ptr<std::condition_variable>> wake_;  // Dynamic: per worker
 
   mutable std::mutex stats_mutex_;
   std::vector<WorkerStats> stats_;
@@ -209,6 +243,8 @@ Scheduler<Item, Result>::Scheduler(std::vector<Slot> workers, Policy policy)
   const std::size_t queue_count = policy_ == Policy::Static ? workers_.size() : 1;
   queues_.reserve(queue_count);
   for (std::size_t i = 0; i < queue_count; ++i) queues_.push_back(std::make_unique<Queue>());
+  pace_.resize(workers_.size());
+  for (std::size_t i = 0; i < workers_.size(); ++i) wake_.push_back(std::make_unique<std::condition_variable>());
   stats_.reserve(workers_.size());
   for (const Slot& slot : workers_) stats_.push_back(WorkerStats{.name = slot.name});
 
@@ -239,6 +275,7 @@ void Scheduler<Item, Result>::shut_down() noexcept {
     }
   }
   for (auto& queue : queues_) queue->ready.notify_all();
+  for (auto& wake : wake_) wake->notify_all();
   // Outside the lock: setting a promise can run continuation code of whoever waits on it.
   for (Task& task : cancelled) {
     if (task.group != nullptr) {
@@ -273,6 +310,12 @@ std::future<Result> Scheduler<Item, Result>::submit(Item item) {
     return future;
   }
   Queue& queue = enqueue_locked(Task{std::move(item), index, std::move(promise)}, index);
+  if (policy_ == Policy::Dynamic) {
+    const std::size_t wake = best_waiting(workers_.size());
+    lock.unlock();
+    if (wake < workers_.size()) wake_[wake]->notify_one();
+    return future;
+  }
   lock.unlock();
   queue.ready.notify_one();
   return future;
@@ -297,7 +340,11 @@ std::vector<Result> Scheduler<Item, Result>::run_all(std::vector<Item> items) {
       group.errors[i].emplace(i, std::string(), std::string(detail::cancelled_message));
     }
   } else {
-    for (auto& queue : queues_) queue->ready.notify_all();
+    if (policy_ == Policy::Static) {
+      for (auto& queue : queues_) queue->ready.notify_all();
+    } else {
+      for (auto& wake : wake_) wake->notify_one();  // every waiting worker decides for itself
+    }
     // Wait for every item, even after a failure, so no item is still running when this returns.
     std::unique_lock lock(group.mutex);
     group.all_done.wait(lock, [&] { return group.remaining == 0; });
@@ -333,28 +380,42 @@ void Scheduler<Item, Result>::worker_loop(std::size_t worker) {
   std::vector<Item> batch;
   tasks.reserve(slot.max_batch);
   batch.reserve(slot.max_batch);
+  double ran_seconds = 0.0;  // the last batch, learnt under the lock taken for the next one
   for (;;) {
     tasks.clear();
-    bool more_left = false;
+    std::size_t wake = workers_.size();
     {
       std::unique_lock lock(mutex_);
-      ++idle_workers_;
-      queue.ready.wait(lock, [&] { return stopping_ || !queue.tasks.empty(); });
-      --idle_workers_;
-      if (stopping_) return;  // shut_down() cancels what is still queued
-      // Take what is already queued, up to max_batch; never wait for more to fill a batch.
-      const std::size_t take = std::min(slot.max_batch, queue.tasks.size());
+      std::size_t take = 0;
+      if (policy_ == Policy::Dynamic) {
+        Pace& pace = pace_[worker];
+        pace.start_failed = !start_failure.empty();
+        if (pace.busy && !pace.start_failed) learn(worker, ran_seconds, batch.size());
+        pace.busy = false;
+        take = wait_for_items(lock, worker);
+        if (take == 0) return;  // stopping: shut_down() cancels what is still queued
+        pace.busy = true;
+        pace.started = std::chrono::steady_clock::now();
+        pace.expected = pace.seconds_per_item * static_cast<double>(take);
+      } else {
+        queue.ready.wait(lock, [&] { return stopping_ || !queue.tasks.empty(); });
+        if (stopping_) return;  // shut_down() cancels what is still queued
+        // Take what is already queued, up to max_batch; never wait for more to fill a batch.
+        take = std::min(slot.max_batch, queue.tasks.size());
+      }
       for (std::size_t i = 0; i < take; ++i) {
         tasks.push_back(std::move(queue.tasks.front()));
         queue.tasks.pop_front();
       }
-      more_left = !queue.tasks.empty() && idle_workers_ > 0;
+      // A shared queue with items left: make sure a waiting worker looks at them.
+      if (policy_ == Policy::Dynamic && !queue.tasks.empty()) wake = best_waiting(worker);
     }
-    // A shared queue with items left and a worker idle: make sure it is awake to take them.
-    if (more_left && policy_ == Policy::Dynamic) queue.ready.notify_one();
+    if (wake < workers_.size()) wake_[wake]->notify_one();
 
     if (start_failure.empty()) {
+      const auto start = std::chrono::steady_clock::now();
       execute(worker, tasks, batch);
+      ran_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     } else {
       for (Task& task : tasks) {
         record(worker, 0, 1, 1, 0.0);
@@ -362,6 +423,135 @@ void Scheduler<Item, Result>::worker_loop(std::size_t worker) {
       }
     }
   }
+}
+
+template <class Item, class Result>
+std::size_t Scheduler<Item, Result>::wait_for_items(std::unique_lock<std::mutex>& lock, std::size_t worker) {
+  Queue& queue = *queues_.front();
+  Pace& pace = pace_[worker];
+  std::condition_variable& wake = *wake_[worker];
+  for (;;) {
+    if (stopping_) return 0;
+    if (queue.tasks.empty()) {
+      pace.waiting = true;
+      wake.wait(lock);
+      pace.waiting = false;
+      continue;
+    }
+    const Decision decision = decide(worker, std::chrono::steady_clock::now(), queue.tasks.size());
+    if (decision.take > 0) return decision.take;
+    // Left to a faster worker: make sure it is awake, and look again when the situation may have
+    // changed (a busy worker is due to finish) in case the estimates were wrong.
+    if (pace_[decision.better].waiting) wake_[decision.better]->notify_one();
+    pace.waiting = true;
+    wake.wait_until(lock, decision.recheck);
+    pace.waiting = false;
+  }
+}
+
+template <class Item, class Result>
+std::size_t Scheduler<Item, Result>::best_waiting(std::size_t except) const {
+  std::size_t best = workers_.size();
+  for (std::size_t w = 0; w < workers_.size(); ++w) {
+    if (w == except || !pace_[w].waiting) continue;
+    // Unmeasured workers first (they must run to be measured), then the fastest.
+    const auto key = [&](std::size_t v) { return pace_[v].seconds_per_item; };
+    if (best == workers_.size() || key(w) < key(best)) best = w;
+  }
+  return best;
+}
+
+template <class Item, class Result>
+void Scheduler<Item, Result>::learn(std::size_t worker, double seconds, std::size_t items) {
+  if (items == 0) return;
+  // An exponential moving average: recent runs count most (clocks and caches warm up, a GPU settles),
+  // one outlier does not decide. 0.3 forgets a sample's weight to 3% within ten runs.
+  constexpr double weight = 0.3;
+  const double sample = seconds / static_cast<double>(items);
+  double& average = pace_[worker].seconds_per_item;
+  average = average > 0.0 ? (1.0 - weight) * average + weight * sample : sample;
+  if (average <= 0.0) average = 1e-9;  // measured, however fast
+}
+
+template <class Item, class Result>
+double Scheduler<Item, Result>::makespan(std::vector<std::pair<std::size_t, double>> others, std::size_t items,
+                                         std::size_t* first) const {
+  double end = 0.0;
+  bool first_chunk = true;
+  while (items > 0) {
+    // The next chunk goes to whoever would finish it first, as the free workers would pull it.
+    std::size_t pick = 0;
+    double pick_end = 0.0;
+    for (std::size_t i = 0; i < others.size(); ++i) {
+      const std::size_t v = others[i].first;
+      const auto chunk = static_cast<double>(std::min(workers_[v].max_batch, items));
+      const double finish = others[i].second + pace_[v].seconds_per_item * chunk;
+      if (i == 0 || finish < pick_end) {
+        pick = i;
+        pick_end = finish;
+      }
+    }
+    const std::size_t v = others[pick].first;
+    items -= std::min(workers_[v].max_batch, items);
+    others[pick].second = pick_end;
+    end = std::max(end, pick_end);
+    if (first_chunk && first != nullptr) *first = v;
+    first_chunk = false;
+  }
+  return end;
+}
+
+template <class Item, class Result>
+auto Scheduler<Item, Result>::decide(std::size_t worker, std::chrono::steady_clock::time_point now,
+                                     std::size_t queued) const -> Decision {
+  const Pace& mine = pace_[worker];
+  Decision decision{.take = std::min(workers_[worker].max_batch, queued), .better = worker, .recheck = now};
+  // Unmeasured or failed workers take what they can: the first must run to be measured, the second
+  // fails its items at once rather than holding them.
+  if (mine.start_failed || mine.seconds_per_item <= 0.0) return decision;
+
+  // The others that can be counted on, with the seconds until each is free. A worker past its expected
+  // finish is assumed to need as long again as it has run so far.
+  std::vector<std::pair<std::size_t, double>> others;
+  double rate = 0.0;
+  double soonest_busy = -1.0;
+  double earliest_other = -1.0;  // the soonest any other would finish its first chunk of the queue
+  for (std::size_t v = 0; v < pace_.size(); ++v) {
+    const Pace& p = pace_[v];
+    if (v == worker || p.start_failed || p.seconds_per_item <= 0.0) continue;
+    double free_in = 0.0;
+    if (p.busy) {
+      const double elapsed = std::chrono::duration<double>(now - p.started).count();
+      free_in = elapsed < p.expected ? p.expected - elapsed : elapsed;
+      soonest_busy = soonest_busy < 0.0 ? free_in : std::min(soonest_busy, free_in);
+    }
+    others.emplace_back(v, free_in);
+    rate += 1.0 / p.seconds_per_item;
+    const double first_chunk =
+        free_in + p.seconds_per_item * static_cast<double>(std::min(workers_[v].max_batch, queued));
+    earliest_other = earliest_other < 0.0 ? first_chunk : std::min(earliest_other, first_chunk);
+  }
+  if (others.empty()) return decision;
+
+  const double mine_done = mine.seconds_per_item * static_cast<double>(decision.take);
+  // The one that would finish first takes, as a greedy pull would; this also guarantees that among
+  // free workers someone always takes.
+  if (mine_done <= earliest_other) return decision;
+  // Cheap test first: even sharing the rest perfectly, the others stay busy past this batch's end,
+  // so taking it cannot make the run longer.
+  const double rest = static_cast<double>(queued - decision.take);
+  if (rest / rate >= mine_done) return decision;
+  // Near the tail: compare the makespan with and without this worker's batch.
+  std::size_t better = worker;
+  const double without = makespan(others, queued, &better);
+  const double with = std::max(mine_done, makespan(others, queued - decision.take, nullptr));
+  if (with <= without) return decision;
+  // Look again when a busy worker is due (1 ms when none is busy), at least 50 us on.
+  const double wait = std::max(50e-6, soonest_busy < 0.0 ? 1e-3 : soonest_busy);
+  return {.take = 0,
+          .better = better,
+          .recheck = now + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                               std::chrono::duration<double>(wait))};
 }
 
 template <class Item, class Result>
