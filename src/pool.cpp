@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "onnxpool/gpu.hpp"
 #include "onnxpool/model.hpp"
 #include "onnxpool/runtime.hpp"
 #include "onnxpool/shared_weights.hpp"
@@ -86,6 +87,11 @@ std::vector<std::unique_ptr<Worker>> make_workers(Runtime& runtime, const std::f
     scratch.emplace();
     shared = std::make_shared<SharedWeights>(runtime, model, scratch->path() / "optimized.onnx");
   }
+  // The GPU probe (driver, devices, provider library) is done once for all the pool's CUDA workers.
+  std::shared_ptr<const GpuSupport> gpu;
+  if (std::any_of(plans.begin(), plans.end(), [](const auto& p) { return p.device.kind == DeviceKind::Cuda; })) {
+    gpu = std::make_shared<const GpuSupport>(probe_gpu());
+  }
   std::vector<std::unique_ptr<Worker>> workers;
   for (const auto& plan : plans) {
     WorkerOptions worker;
@@ -96,6 +102,7 @@ std::vector<std::unique_ptr<Worker>> make_workers(Runtime& runtime, const std::f
     worker.cores = plan.cores;
     worker.share_prepacked_weights = options.share_weights;
     if (plan.device.kind == DeviceKind::Cpu) worker.shared_weights = shared;
+    if (plan.device.kind == DeviceKind::Cuda) worker.gpu = gpu;
     workers.push_back(std::make_unique<Worker>(runtime, model, worker, name_prefix + plan.name));
   }
   return workers;

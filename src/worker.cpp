@@ -1,7 +1,14 @@
 #include "onnxpool/worker.hpp"
 
-#include <fmt/format.h>
+#include <algorithm>
+#include <memory>
+#include <utility>
 
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "device_inputs.hpp"
+#include "io_binding.hpp"
 #include "onnxpool/cpu.hpp"
 #include "onnxpool/gpu.hpp"
 #include "onnxpool/ort_value.hpp"
@@ -48,12 +55,34 @@ const Tensor& input_of(const TensorSet& item, const std::string& name) {
   return found->tensor;
 }
 
+// Error("<count> <what> values given, the model has <n> <what>s (<names>)") when the counts differ.
+void check_count(std::size_t given, const std::vector<std::string>& names, const char* what) {
+  if (given == names.size()) return;
+  throw Error(fmt::format("{} {} value{} given, the model has {} {}{} ({})", given, what, given == 1 ? "" : "s",
+                          names.size(), what, names.size() == 1 ? "" : "s", fmt::join(names, ", ")));
+}
+
+// Runs `call` with the worker named in front of any Error or ONNX Runtime exception, for calls the
+// caller makes directly (the pool's scheduler names the worker of run() itself).
+template <class Call>
+auto in_worker(const std::string& worker, Call&& call) -> decltype(call()) {
+  try {
+    return guard_ort("ONNX Runtime", std::forward<Call>(call));
+  } catch (const Error& e) {
+    throw Error(fmt::format("worker {}: {}", worker, e.what()));
+  }
+}
+
 }  // namespace
 
 Worker::Worker(Runtime& runtime, const std::filesystem::path& model, WorkerOptions options, std::string name)
-    : name_(std::move(name)), options_(std::move(options)) {
+    : name_(std::move(name)), options_(std::move(options)), runtime_(&runtime) {
   const std::string context = fmt::format("worker {} ({})", name_, model.filename().string());
-  if (options_.device.kind == DeviceKind::Cuda) require_gpu(probe_gpu(), options_.device.index, context);
+  const bool cuda = options_.device.kind == DeviceKind::Cuda;
+  if (cuda) {
+    if (!options_.gpu) options_.gpu = std::make_shared<const GpuSupport>(probe_gpu());
+    require_gpu(*options_.gpu, options_.device.index, context);
+  }
   if (!options_.ort_defaults && options_.intra_op_threads < 1) {
     throw Error(fmt::format("{}: intra-op threads must be >= 1, not {}", context, options_.intra_op_threads));
   }
@@ -74,7 +103,26 @@ Worker::Worker(Runtime& runtime, const std::filesystem::path& model, WorkerOptio
   }
   for (const auto& n : input_names_) input_name_ptrs_.push_back(n.c_str());
   for (const auto& n : output_names_) output_name_ptrs_.push_back(n.c_str());
+  // A CUDA session always binds, so that its outputs land in pinned host memory from the session's own
+  // allocator; CPU workers bind when asked (to measure the same path on CPU).
+  if (cuda || options_.io_binding) {
+    binding_ = guard_ort(
+        context, [&] { return std::make_unique<BoundRunner>(session_, input_names_, output_names_, options_.device); });
+  }
 }
+
+DeviceInputs* Worker::device_inputs() const {
+  // Prepared at first use rather than with the session: preparing registers the CUDA provider library
+  // with the Runtime's environment (see device_inputs.hpp), which workers that never use the OrtValue
+  // path (a pool's run()) have no need of. A worker is used by one thread at a time, so no lock.
+  if (options_.device.kind != DeviceKind::Cuda) return nullptr;
+  if (!device_inputs_) {
+    device_inputs_ = std::make_unique<DeviceInputs>(runtime_->env(), session_, *options_.gpu, input_names_);
+  }
+  return device_inputs_.get();
+}
+
+Worker::~Worker() = default;
 
 void Worker::bind_current_thread() const {
   if (!options_.cores.empty()) pin_current_thread({options_.cores.front()});
@@ -99,6 +147,7 @@ std::vector<Ort::Value> Worker::bind_inputs(const TensorSet& inputs, std::vector
 TensorSet Worker::run(const TensorSet& inputs) {
   std::vector<const char*> names;
   auto values = bind_inputs(inputs, names);
+  if (binding_) return guard_ort("ONNX Runtime", [&] { return binding_->run(values); });
   auto outputs = guard_ort("ONNX Runtime", [&] {
     return session_.Run(Ort::RunOptions{nullptr}, names.data(), values.data(), values.size(), output_name_ptrs_.data(),
                         output_name_ptrs_.size());
@@ -150,6 +199,45 @@ std::vector<Ort::Value> Worker::run_values(std::span<const Ort::Value> inputs) {
   return guard_ort("ONNX Runtime", [&] {
     return session_.Run(Ort::RunOptions{nullptr}, input_name_ptrs_.data(), inputs.data(), inputs.size(),
                         output_name_ptrs_.data(), output_name_ptrs_.size());
+  });
+}
+
+std::vector<Ort::Value> Worker::resident_inputs(const TensorSet& item) {
+  std::vector<const char*> names;
+  auto values = in_worker(name_, [&] { return bind_inputs(item, names); });
+  DeviceInputs* device = device_inputs();
+  if (device != nullptr && device->available()) {
+    try {
+      device->copy_to_device(values);
+    } catch (const Error& e) {
+      // Host values keep the results right (the session copies them to the GPU on each run); the
+      // worker stops trying, and inputs_on_device() turns false so a measurement can say so.
+      device->disable(e.what());
+    }
+  }
+  return values;
+}
+
+bool Worker::inputs_on_device() const {
+  const DeviceInputs* device = device_inputs();
+  return device != nullptr && device->available();
+}
+
+std::string Worker::inputs_on_host_reason() const {
+  const DeviceInputs* device = device_inputs();
+  return device != nullptr ? device->problem() : std::string{};
+}
+
+void Worker::run_values_into(std::span<const Ort::Value> inputs, std::span<Ort::Value> outputs) {
+  in_worker(name_, [&] {
+    check_count(inputs.size(), input_names_, "input");
+    check_count(outputs.size(), output_names_, "output");
+    if (binding_) {
+      binding_->run_into(inputs, outputs);
+    } else {
+      session_.Run(Ort::RunOptions{nullptr}, input_name_ptrs_.data(), inputs.data(), inputs.size(),
+                   output_name_ptrs_.data(), outputs.data(), outputs.size());
+    }
   });
 }
 

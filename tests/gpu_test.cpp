@@ -7,6 +7,7 @@
 
 #include "model_paths.hpp"
 #include "onnxpool/inputs.hpp"
+#include "onnxpool/ort_value.hpp"
 #include "onnxpool/pool.hpp"
 #include "onnxpool/runtime.hpp"
 #include "onnxpool/worker.hpp"
@@ -59,6 +60,23 @@ TEST(CudaWorker, FailsWithOneLineWhenNoGpu) {
     EXPECT_THAT(message, HasSubstr("worker cuda0#0"));
     EXPECT_THAT(message, HasSubstr("cuda:0 asked, but " + gpu.reason));
     EXPECT_EQ(message.find('\n'), std::string::npos);
+  }
+}
+
+TEST(CudaWorker, UsesTheProbeItIsGiven) {
+  // A pool probes once and hands the result to its CUDA workers: the worker must judge by it (here a
+  // made-up verdict) rather than probe again.
+  auto given = std::make_shared<GpuSupport>();
+  given->reason = "the pool's probe said no";
+  Runtime runtime;
+  WorkerOptions options;
+  options.device = parse_devices("cuda:0").front();
+  options.gpu = given;
+  try {
+    Worker worker(runtime, model_path("add_mul.onnx"), options, "cuda0#0");
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("cuda:0 asked, but the pool's probe said no"));
   }
 }
 
@@ -133,6 +151,85 @@ TEST_F(OnGpu, TwoWorkersOnOneGpu) {
     const auto sum = outputs[i][0].tensor.data<float>();
     for (std::size_t j = 0; j < a.size(); ++j) EXPECT_FLOAT_EQ(sum[j], a[j] + b[j]);
   }
+}
+
+WorkerOptions cuda_options() {
+  WorkerOptions options;
+  options.device = parse_devices("cuda:0").front();
+  return options;
+}
+
+// Run through the CUDA worker's IoBinding (host inputs, outputs to pinned memory): several inputs and
+// outputs, every element type, batches.
+TEST_F(OnGpu, IoBindingRunsMatchCpuForSeveralInputsEveryTypeAndBatches) {
+  DimBindings n;
+  n.bind_dim("n=7");
+  for (const auto& [file, bindings] :
+       std::vector<std::pair<const char*, DimBindings>>{{"add_mul.onnx", {}}, {"types.onnx", n}}) {
+    const ModelInfo model = inspect_model(runtime, model_path(file));
+    Worker cpu(runtime, model_path(file), WorkerOptions{}, "cpu");
+    Worker cuda(runtime, model_path(file), cuda_options(), "cuda0#0");
+    EXPECT_TRUE(cuda.uses_io_binding());
+    std::vector<TensorSet> expected;
+    std::vector<TensorSet> actual;
+    for (std::uint64_t seed = 0; seed < 3; ++seed) {
+      const auto item = random_inputs(model, bindings, seed);
+      expected.push_back(cpu.run(item));
+      actual.push_back(cuda.run(item));
+    }
+    SCOPED_TRACE(file);
+    expect_close(expected, actual);
+  }
+  const auto items = items_for(runtime, "mobilenetv2.onnx", 3);
+  std::vector<const TensorSet*> batch;
+  for (const auto& item : items) batch.push_back(&item);
+  Worker cpu(runtime, model_path("mobilenetv2.onnx"), WorkerOptions{}, "cpu");
+  Worker cuda(runtime, model_path("mobilenetv2.onnx"), cuda_options(), "cuda0#0");
+  expect_close(cpu.run_batch(batch), cuda.run_batch(batch));
+}
+
+// The OrtValue path on a GPU: inputs copied once into GPU memory, run twice into host buffers.
+TEST_F(OnGpu, ResidentInputsRunIntoMatchCpu) {
+  for (const char* file : {"mobilenetv2.onnx", "add_mul.onnx"}) {
+    const auto items = items_for(runtime, file, 3);
+    Worker cpu(runtime, model_path(file), WorkerOptions{}, "cpu");
+    Worker cuda(runtime, model_path(file), cuda_options(), "cuda0#0");
+    std::vector<TensorSet> expected;
+    std::vector<TensorSet> actual;
+    for (const auto& item : items) {
+      expected.push_back(cpu.run(item));
+      const auto values = cuda.resident_inputs(item);
+      for (int repeat = 0; repeat < 2; ++repeat) {
+        TensorSet out;
+        std::vector<Ort::Value> views;
+        for (const auto& output : expected.back()) {
+          out.push_back({output.name, Tensor(output.tensor.element_type(), output.tensor.shape())});
+        }
+        for (auto& output : out) views.push_back(to_ort_value(output.tensor));
+        cuda.run_values_into(values, views);
+        actual.push_back(std::move(out));
+      }
+      TensorSet again = expected.back();  // one expectation per repeat
+      expected.push_back(std::move(again));
+    }
+    SCOPED_TRACE(file);
+    expect_close(expected, actual);
+  }
+}
+
+// Where resident_inputs puts the inputs on a GPU: in its memory, unless ONNX Runtime's environment
+// cannot copy there (then this fails with the reason: the benchmark would measure host-to-device copies).
+TEST_F(OnGpu, ResidentInputsLiveInGpuMemory) {
+  const auto items = items_for(runtime, "mobilenetv2.onnx", 1);
+  Worker cuda(runtime, model_path("mobilenetv2.onnx"), cuda_options(), "cuda0#0");
+  ASSERT_TRUE(cuda.inputs_on_device()) << cuda.inputs_on_host_reason();
+  const auto values = cuda.resident_inputs(items[0]);
+  ASSERT_TRUE(cuda.inputs_on_device()) << "the copy failed: " << cuda.inputs_on_host_reason();
+  ASSERT_EQ(values.size(), 1U);
+  const auto memory = values[0].GetTensorMemoryInfo();
+  EXPECT_EQ(memory.GetDeviceType(), OrtMemoryInfoDeviceType_GPU);
+  EXPECT_EQ(memory.GetDeviceId(), 0);
+  EXPECT_EQ(values[0].GetTensorTypeAndShapeInfo().GetShape(), items[0][0].tensor.shape());
 }
 
 }  // namespace

@@ -1,0 +1,160 @@
+#include "device_inputs.hpp"
+
+#include <array>
+#include <string_view>
+#include <utility>
+
+#include <fmt/format.h>
+
+#include "onnxpool/error.hpp"
+#include "onnxpool/gpu.hpp"
+
+namespace onnxpool {
+namespace {
+
+// The name under which a worker registers the CUDA provider library with its environment.
+constexpr const char* kRegistrationName = "onnxpool.cuda";
+// The name the provider library gives its EP devices (the classic provider's name, too).
+constexpr std::string_view kCudaEp = "CUDAExecutionProvider";
+
+std::string one_line(std::string text) {
+  for (auto& c : text) {
+    if (c == '\n' || c == '\r') c = ' ';
+  }
+  return text;
+}
+
+bool cuda_listed(const Ort::Env& env) {
+  for (const auto& device : env.GetEpDevices()) {
+    if (device.EpName() == kCudaEp) return true;
+  }
+  return false;
+}
+
+std::string describe(Ort::ConstMemoryInfo memory) {
+  return fmt::format("'{}' memory of GPU {}", memory.GetAllocatorName(), memory.GetDeviceId());
+}
+
+// Strings (and non-tensor values) never live in GPU memory: ONNX Runtime keeps them for CPU kernels.
+bool device_capable(const Ort::Session& session, std::size_t input) {
+  const auto type = session.GetInputTypeInfo(input);
+  return type.GetONNXType() == ONNX_TYPE_TENSOR &&
+         type.GetTensorTypeAndShapeInfo().GetElementType() != ONNX_TENSOR_ELEMENT_DATA_TYPE_STRING;
+}
+
+// The environment's shared allocator for `memory`. When there is none, registers the CUDA provider
+// library with the environment (unless some library already lists CUDA devices there) and looks again.
+// Null, with `problem` saying why, when there is still none.
+OrtAllocator* shared_allocator(Ort::Env& env, Ort::ConstMemoryInfo memory, const GpuSupport& gpu,
+                               std::string& problem) {
+  if (OrtAllocator* found = env.GetSharedAllocator(memory); found != nullptr) return found;
+  if (gpu.provider.empty()) {
+    problem = "the CUDA provider library was not found, so it cannot be registered with ONNX Runtime's environment";
+    return nullptr;
+  }
+  if (cuda_listed(env)) {
+    problem = fmt::format("ONNX Runtime's environment has CUDA devices but no allocator for {}", describe(memory));
+    return nullptr;
+  }
+  std::string refused;
+  try {
+    env.RegisterExecutionProviderLibrary(kRegistrationName, gpu.provider.native());
+  } catch (const Ort::Exception& e) {
+    refused = one_line(e.what());  // perhaps registered meanwhile by a worker on another thread: look again
+  }
+  if (OrtAllocator* found = env.GetSharedAllocator(memory); found != nullptr) return found;
+  problem = refused.empty() ? fmt::format(
+                                  "the CUDA provider library, registered with ONNX Runtime's environment, gave no "
+                                  "allocator for {} (it lists {} CUDA device(s))",
+                                  describe(memory), cuda_listed(env) ? "some" : "no")
+                            : fmt::format("registering {} with ONNX Runtime's environment failed: {}",
+                                          gpu.provider.string(), refused);
+  return nullptr;
+}
+
+// One float copied into memory from `allocator`: whether the environment can copy there at all (its data
+// transfer comes with the registered library), found once rather than at the first item.
+std::string check_copy(const Ort::Env& env, OrtAllocator* allocator) {
+  std::array<float, 1> one{1.0F};
+  const std::array<std::int64_t, 1> shape{1};
+  const auto cpu = Ort::MemoryInfo::CreateCpu(OrtDeviceAllocator, OrtMemTypeDefault);
+  const auto host = Ort::Value::CreateTensor<float>(cpu, one.data(), one.size(), shape.data(), shape.size());
+  auto device = Ort::Value::CreateTensor(allocator, shape.data(), shape.size(), ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT);
+  const Ort::Status status = env.CopyTensor(host, device, nullptr);
+  if (status.IsOK()) return {};
+  return fmt::format("ONNX Runtime's environment cannot copy into GPU memory: {}", one_line(status.GetErrorMessage()));
+}
+
+}  // namespace
+
+DeviceInputs::DeviceInputs(Ort::Env& env, const Ort::Session& session, const GpuSupport& gpu,
+                           const std::vector<std::string>& input_names)
+    : env_(&env), names_(input_names) {
+  try {
+    // Where the session reads each input once its graph is partitioned: GPU memory for inputs of CUDA
+    // kernels, host memory for those of CPU kernels (shape inputs, strings).
+    const auto locations = session.GetMemoryInfoForInputs();
+    std::vector<OrtAllocator*> allocators(locations.size(), nullptr);
+    OrtAllocator* some = nullptr;
+    for (std::size_t i = 0; i < locations.size(); ++i) {
+      if (locations[i].GetDeviceType() != OrtMemoryInfoDeviceType_GPU ||
+          locations[i].GetDeviceMemoryType() != OrtDeviceMemoryType_DEFAULT || !device_capable(session, i)) {
+        continue;
+      }
+      allocators[i] = shared_allocator(env, locations[i], gpu, problem_);
+      if (allocators[i] == nullptr) return;
+      some = allocators[i];
+    }
+    if (some == nullptr) {
+      problem_ = "the session reads every input from host memory";
+      return;
+    }
+    problem_ = check_copy(env, some);
+    if (problem_.empty()) allocators_ = std::move(allocators);
+  } catch (const Ort::Exception& e) {
+    problem_ = one_line(e.what());
+  }
+}
+
+void DeviceInputs::copy_to_device(std::vector<Ort::Value>& values) const {
+  if (!available()) return;
+  if (values.size() != allocators_.size()) {
+    throw Error(fmt::format("{} input values given, the model has {} inputs", values.size(), allocators_.size()));
+  }
+  // Copies are made aside and swapped in only when all succeeded, so a failure leaves `values` usable.
+  std::vector<Ort::Value> copies;
+  std::vector<bool> copied(values.size(), false);
+  copies.reserve(values.size());
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    copies.emplace_back(nullptr);
+    if (allocators_[i] == nullptr) continue;
+    try {
+      if (values[i].GetTensorMemoryInfo().GetDeviceType() == OrtMemoryInfoDeviceType_GPU) continue;  // there already
+      const auto info = values[i].GetTensorTypeAndShapeInfo();
+      const auto shape = info.GetShape();
+      copies[i] = Ort::Value::CreateTensor(allocators_[i], shape.data(), shape.size(), info.GetElementType());
+      if (info.GetElementCount() != 0) {
+        // No stream: the provider's data transfer copies synchronously, so the copy is complete (and
+        // visible to the session's own stream) when this returns: nothing to synchronise before a run.
+        const Ort::Status status = env_->CopyTensor(values[i], copies[i], nullptr);
+        if (!status.IsOK()) {
+          throw Error(fmt::format("input '{}': copy into GPU memory failed: {}", names_[i],
+                                  one_line(status.GetErrorMessage())));
+        }
+      }
+    } catch (const Ort::Exception& e) {
+      throw Error(fmt::format("input '{}': copy into GPU memory failed: {}", names_[i], one_line(e.what())));
+    }
+    copied[i] = true;
+  }
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    if (copied[i]) values[i] = std::move(copies[i]);
+  }
+}
+
+void DeviceInputs::disable(std::string why) {
+  allocators_.clear();
+  problem_ = std::move(why);
+}
+
+}  // namespace onnxpool
