@@ -29,9 +29,10 @@ const TensorSet::value_type& find_input(const TensorSet& item, const std::string
   return *found;
 }
 
-// The tutorial's OrtValue path, one item: its inputs as Ort::Value views made before timing, and its
+// The tutorial's OrtValue path, one item: its inputs as Ort::Values made before timing where the worker
+// that will run it reads them (views on a CPU worker, copies in GPU memory on a CUDA worker), and its
 // outputs pre-allocated (shapes learnt from one untimed probe run per distinct input shapes) and bound
-// as views, so the timed run neither converts inputs nor allocates or copies outputs.
+// as views, so the timed run neither converts nor copies inputs, nor allocates outputs.
 struct ValueItem {
   std::vector<Ort::Value> inputs;
   std::vector<Tensor> outputs;
@@ -47,14 +48,16 @@ class ItemRunner {
   enum class Path { Tensors, Values };
   explicit ItemRunner(Path path) : path_(path) {}
 
-  void prepare(std::span<const TensorSet> items, Worker& probe) {
+  // `owners`: the worker that will run item i is owners[i mod owners.size()] (one worker, or the
+  // static split's); its OrtValues are made for that worker's device.
+  void prepare(std::span<const TensorSet> items, std::span<const std::unique_ptr<Worker>> owners) {
     items_ = items;
     outputs_.assign(items.size(), TensorSet{});
     latencies_.assign(items.size(), 0.0);
     values_.clear();
     if (path_ != Path::Values) return;
     values_.resize(items.size());
-    for (std::size_t i = 0; i < items.size(); ++i) prepare_values(items[i], probe, values_[i]);
+    for (std::size_t i = 0; i < items.size(); ++i) prepare_values(items[i], *owners[i % owners.size()], values_[i]);
   }
 
   void run(Worker& worker, std::span<const std::size_t> indices) {
@@ -101,11 +104,8 @@ class ItemRunner {
  private:
   void prepare_values(const TensorSet& item, Worker& probe, ValueItem& v) {
     std::vector<Shape> signature;
-    for (const auto& name : probe.input_names()) {
-      const Tensor& tensor = find_input(item, name).tensor;
-      v.inputs.push_back(to_ort_value(tensor));
-      signature.push_back(tensor.shape());
-    }
+    for (const auto& name : probe.input_names()) signature.push_back(find_input(item, name).tensor.shape());
+    v.inputs = probe.resident_inputs(item);
     auto known = output_layouts_.find(signature);
     if (known == output_layouts_.end()) {
       // One untimed run tells the output types and shapes for inputs of these shapes.
@@ -127,16 +127,9 @@ class ItemRunner {
     if (v.output_values.empty()) {
       v.allocated = worker.run_values(v.inputs);
     } else {
-      // Session::Run writing into the bound output buffers: the tutorial's run_with_ort_values with
-      // its outputs given.
-      std::vector<const char*> inputs;
-      for (const auto& name : worker.input_names()) inputs.push_back(name.c_str());
-      std::vector<const char*> outputs;
-      for (const auto& name : worker.output_names()) outputs.push_back(name.c_str());
-      guard_ort("ONNX Runtime", [&] {
-        worker.session().Run(Ort::RunOptions{nullptr}, inputs.data(), v.inputs.data(), v.inputs.size(), outputs.data(),
-                             v.output_values.data(), v.output_values.size());
-      });
+      // A run writing into the bound output buffers: the tutorial's run_with_ort_values with its
+      // outputs given.
+      worker.run_values_into(v.inputs, v.output_values);
     }
     latencies_[i] = seconds_since(start);
   }
@@ -151,6 +144,13 @@ class ItemRunner {
 
 std::string values_note(const ItemRunner& runner) {
   return runner.path() == ItemRunner::Path::Values ? ", inputs as OrtValues, outputs pre-allocated" : "";
+}
+
+// Where a CUDA worker's OrtValue inputs live, for the report: "" for CPU workers and the Tensors path.
+std::string residence_note(const ItemRunner& runner, const Worker& worker) {
+  if (runner.path() != ItemRunner::Path::Values || worker.options().device.kind != DeviceKind::Cuda) return {};
+  if (worker.inputs_on_device()) return fmt::format(" ({}: inputs in GPU memory)", worker.name());
+  return fmt::format(" ({}: inputs stay in host memory: {})", worker.name(), worker.inputs_on_host_reason());
 }
 
 std::unique_ptr<Worker> default_worker(Runtime& runtime, const std::filesystem::path& model, const std::string& name,
@@ -194,9 +194,9 @@ class SingleSession final : public Strategy {
     const std::string where = device.kind == DeviceKind::Cpu ? "1 session at ORT default threading"
                                                              : fmt::format("1 session on {}", device_text(device));
     if (stacked_) return where + ", the N items stacked into one run";
-    return where + ", items one by one" + values_note(runner_);
+    return where + ", items one by one" + values_note(runner_) + residence_note(runner_, *worker_);
   }
-  void prepare(std::span<const TensorSet> items) override { runner_.prepare(items, *worker_); }
+  void prepare(std::span<const TensorSet> items) override { runner_.prepare(items, std::span(&worker_, 1)); }
   void run() override {
     std::vector<std::size_t> indices(runner_.size());
     std::iota(indices.begin(), indices.end(), std::size_t{0});
@@ -279,8 +279,14 @@ class Scheduled final : public Strategy {
   }
 
   [[nodiscard]] std::string_view name() const override { return name_; }
-  [[nodiscard]] std::string describe() const override { return description_; }
-  void prepare(std::span<const TensorSet> items) override { runner_.prepare(items, *workers_.front()); }
+  [[nodiscard]] std::string describe() const override {
+    std::string text = description_;
+    for (const auto& worker : workers_) text += residence_note(runner_, *worker);
+    return text;
+  }
+  // The static split sends item i to worker i mod W, so its values are made for that worker; under the
+  // dynamic queue only the Tensors path is used (any worker may take any item).
+  void prepare(std::span<const TensorSet> items) override { runner_.prepare(items, workers_); }
   void run() override {
     std::vector<std::size_t> indices(runner_.size());
     std::iota(indices.begin(), indices.end(), std::size_t{0});

@@ -45,7 +45,11 @@ std::vector<WorkerPlan> plan_workers(const PoolOptions& options, const CpuTopolo
   }
   const int cpu_workers = static_cast<int>(
       std::count_if(specs.begin(), specs.end(), [](const auto& s) { return s.kind == DeviceKind::Cpu; }));
-  const int default_threads = std::max(1, cores / std::max(1, cpu_workers));
+  // Each CUDA worker's thread launches its kernels and copies: it keeps a core of its own, or CPU
+  // workers' intra-op threads on every core would make the GPU wait for its feeder.
+  const int cuda_workers = static_cast<int>(specs.size()) - cpu_workers;
+  const int cpu_cores = cores > cuda_workers ? cores - cuda_workers : cores;
+  const int default_threads = std::max(1, cpu_cores / std::max(1, cpu_workers));
   const bool spinning = options.spinning.value_or(specs.size() == 1);
 
   std::vector<WorkerPlan> plans;
@@ -110,17 +114,12 @@ std::vector<std::unique_ptr<Worker>> make_workers(Runtime& runtime, const std::f
 
 namespace {
 
-// The items a worker takes at once: its device's @BATCH, else the pool's batch.
-std::size_t batch_of(const WorkerPlan& plan, const PoolOptions& options) {
-  return plan.device.batch > 0 ? static_cast<std::size_t>(plan.device.batch) : options.batch;
-}
-
 // The workers' plan, after refusing a batch > 1 on a model that cannot stack items: before any session
 // is made, since making them (and the shared weights) is the expensive part of a pool.
 std::vector<WorkerPlan> checked_plan(Runtime& runtime, const std::filesystem::path& model, const PoolOptions& options) {
   auto plans = plan_workers(options, CpuTopology::detect());
   std::size_t largest = 1;
-  for (const auto& plan : plans) largest = std::max(largest, batch_of(plan, options));
+  for (const auto& plan : plans) largest = std::max(largest, worker_batch(plan, options.batch));
   if (largest > 1 && !inspect_model(runtime, model).batchable()) {
     throw Error(
         fmt::format("{}: batch {} needs a model whose inputs and outputs all have a symbolic first (batch) "
@@ -138,7 +137,7 @@ Pool::Pool(Runtime& runtime, const std::filesystem::path& model, const PoolOptio
   for (std::size_t i = 0; i < workers_.size(); ++i) {
     Worker* w = workers_[i].get();
     slots.push_back({.name = w->name(),
-                     .max_batch = batch_of(plan_[i], options),
+                     .max_batch = worker_batch(plan_[i], options.batch),
                      .on_start = [w] { w->bind_current_thread(); },
                      .run =
                          [w](std::vector<TensorSet>& batch) {

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include "model_paths.hpp"
+#include "onnxpool/bench.hpp"
 #include "onnxpool/inputs.hpp"
 #include "onnxpool/ort_value.hpp"
 #include "onnxpool/pool.hpp"
@@ -151,6 +152,36 @@ TEST_F(OnGpu, TwoWorkersOnOneGpu) {
     const auto sum = outputs[i][0].tensor.data<float>();
     for (std::size_t j = 0; j < a.size(); ++j) EXPECT_FLOAT_EQ(sum[j], a[j] + b[j]);
   }
+}
+
+// The tutorial's GPU experiment in bench: every strategy over cpu,cuda:0 agrees with seq_cpu to 1e-3, each
+// returns N results, and every item is counted on some worker.
+TEST_F(OnGpu, BenchStrategiesOverCpuAndGpuAgreeWithSeqCpu) {
+  const auto path = model_path("mobilenetv2.onnx");
+  const ModelInfo info = inspect_model(runtime, path);
+  const auto images = items_for(runtime, "mobilenetv2.onnx", 8);
+  bench::SweepOptions o;
+  o.workers = 2;
+  o.max_n = 4;  // N = 1, 2, 6
+  o.step_n = 2;
+  o.repeat = 2;
+  o.strategies = {bench::StrategyKind::SeqCpu, bench::StrategyKind::SeqGpu, bench::StrategyKind::Parallel,
+                  bench::StrategyKind::ParallelOrtValue, bench::StrategyKind::Pool};
+  o.pool.devices = parse_devices("cpu,cuda:0");
+  o.rtol = 1e-3;
+  o.atol = 1e-3;
+  o.measure_repeat = 2;
+  o.measure_number = 2;
+  const auto r = bench::run_sweep(runtime, path, info, images, o, nullptr);  // throws on a mismatch
+  EXPECT_EQ(r.reference, "seq_cpu");
+  ASSERT_EQ(r.strategies.size(), 5U);
+  for (const auto& s : r.strategies) {
+    std::size_t total = 0;
+    for (const auto& w : s.workers) total += w.items;
+    EXPECT_EQ(total, r.rows.back().n) << s.name;
+  }
+  EXPECT_THAT(r.strategies[1].description, HasSubstr("cuda:0"));
+  EXPECT_THAT(r.strategies[3].description, HasSubstr("inputs in GPU memory"));
 }
 
 WorkerOptions cuda_options() {

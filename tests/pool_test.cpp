@@ -241,6 +241,21 @@ TEST(PlanWorkers, DefaultsFillTheCoresAndPinningIsDisjoint) {
   EXPECT_EQ(plans[0].threads, 2);
   EXPECT_EQ(plans[2].threads, 8 / 3);
   EXPECT_EQ(plans[2].name, "cpu#2");
+
+  // CUDA workers keep a core each for their feeding thread; the CPU workers share the rest.
+  PoolOptions mixed;
+  mixed.devices = parse_devices("cpu,cuda:0");
+  plans = plan_workers(mixed, cpu);
+  ASSERT_EQ(plans.size(), 2U);
+  EXPECT_EQ(plans[0].threads, 7);
+  EXPECT_EQ(plans[1].name, "cuda0#0");
+  mixed.devices = parse_devices("cpu*2,cuda:0*2@32");
+  plans = plan_workers(mixed, cpu);
+  ASSERT_EQ(plans.size(), 4U);
+  EXPECT_EQ(plans[0].threads, 3);
+  EXPECT_EQ(plans[3].name, "cuda0#1");
+  EXPECT_EQ(worker_batch(plans[3], 1), 32U);
+  EXPECT_EQ(worker_batch(plans[0], 4), 4U);
 }
 
 TEST(PlanWorkers, BadRequestsAreErrors) {
