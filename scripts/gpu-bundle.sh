@@ -11,7 +11,10 @@ scripts/build.sh
 rm -rf .gpu/bundle && mkdir -p .gpu/bundle/tests .gpu/bundle/models
 cmake --install build --prefix .gpu/bundle >/dev/null
 cp build/tests/gpu_test build/tests/pool_test .gpu/bundle/tests/
-cp build/models/mobilenetv2.onnx build/models/add_mul.onnx build/models/trivial.onnx .gpu/bundle/models/
+# The models gpu_test and the measurements use (types.onnx: every element type through the IoBinding).
+cp build/models/mobilenetv2.onnx build/models/add_mul.onnx build/models/trivial.onnx build/models/types.onnx \
+  .gpu/bundle/models/
+cp -r build/models/add_mul build/models/types .gpu/bundle/models/
 # resnet18.onnx (47 MB) travels alone, like a provider part.
 cp build/models/resnet18.onnx .gpu/resnet18.onnx
 rm -f .gpu/bundle/lib/libonnxruntime_providers_cuda.so .gpu/cuda.part.*
