@@ -7,13 +7,10 @@
 #include <fmt/format.h>
 
 #include "onnxpool/error.hpp"
-#include "onnxpool/gpu.hpp"
 
 namespace onnxpool {
 namespace {
 
-// The name under which a worker registers the CUDA provider library with its environment.
-constexpr const char* kRegistrationName = "onnxpool.cuda";
 // The name the provider library gives its EP devices (the classic provider's name, too).
 constexpr std::string_view kCudaEp = "CUDAExecutionProvider";
 
@@ -42,33 +39,13 @@ bool device_capable(const Ort::Session& session, std::size_t input) {
          type.GetTensorTypeAndShapeInfo().GetElementType() != ONNX_TENSOR_ELEMENT_DATA_TYPE_STRING;
 }
 
-// The environment's shared allocator for `memory`. When there is none, registers the CUDA provider
-// library with the environment (unless some library already lists CUDA devices there) and looks again.
-// Null, with `problem` saying why, when there is still none.
-OrtAllocator* shared_allocator(Ort::Env& env, Ort::ConstMemoryInfo memory, const GpuSupport& gpu,
-                               std::string& problem) {
+// The environment's shared allocator for `memory`: the CUDA provider library, registered with the
+// environment before the worker's session was made (Runtime::cuda_devices), provides it. Null, with
+// `problem` saying why, when there is none.
+OrtAllocator* shared_allocator(Ort::Env& env, Ort::ConstMemoryInfo memory, std::string& problem) {
   if (OrtAllocator* found = env.GetSharedAllocator(memory); found != nullptr) return found;
-  if (gpu.provider.empty()) {
-    problem = "the CUDA provider library was not found, so it cannot be registered with ONNX Runtime's environment";
-    return nullptr;
-  }
-  if (cuda_listed(env)) {
-    problem = fmt::format("ONNX Runtime's environment has CUDA devices but no allocator for {}", describe(memory));
-    return nullptr;
-  }
-  std::string refused;
-  try {
-    env.RegisterExecutionProviderLibrary(kRegistrationName, gpu.provider.native());
-  } catch (const Ort::Exception& e) {
-    refused = one_line(e.what());  // perhaps registered meanwhile by a worker on another thread: look again
-  }
-  if (OrtAllocator* found = env.GetSharedAllocator(memory); found != nullptr) return found;
-  problem = refused.empty() ? fmt::format(
-                                  "the CUDA provider library, registered with ONNX Runtime's environment, gave no "
-                                  "allocator for {} (it lists {} CUDA device(s))",
-                                  describe(memory), cuda_listed(env) ? "some" : "no")
-                            : fmt::format("registering {} with ONNX Runtime's environment failed: {}",
-                                          gpu.provider.string(), refused);
+  problem = fmt::format("ONNX Runtime's environment has {} but no shared allocator for {}",
+                        cuda_listed(env) ? "CUDA devices" : "no CUDA device", describe(memory));
   return nullptr;
 }
 
@@ -87,8 +64,7 @@ std::string check_copy(const Ort::Env& env, OrtAllocator* allocator) {
 
 }  // namespace
 
-DeviceInputs::DeviceInputs(Ort::Env& env, const Ort::Session& session, const GpuSupport& gpu,
-                           const std::vector<std::string>& input_names)
+DeviceInputs::DeviceInputs(Ort::Env& env, const Ort::Session& session, const std::vector<std::string>& input_names)
     : env_(&env), names_(input_names) {
   try {
     // Where the session reads each input once its graph is partitioned: GPU memory for inputs of CUDA
@@ -101,7 +77,7 @@ DeviceInputs::DeviceInputs(Ort::Env& env, const Ort::Session& session, const Gpu
           locations[i].GetDeviceMemoryType() != OrtDeviceMemoryType_DEFAULT || !device_capable(session, i)) {
         continue;
       }
-      allocators[i] = shared_allocator(env, locations[i], gpu, problem_);
+      allocators[i] = shared_allocator(env, locations[i], problem_);
       if (allocators[i] == nullptr) return;
       some = allocators[i];
     }

@@ -3,17 +3,12 @@
 // header, no link against CUDA, so the library builds and runs where CUDA is absent.
 //
 // The route (ONNX Runtime 1.23+): the environment's shared allocator for the GPU's memory allocates the
-// device tensor, and Ort::Env::CopyTensors copies the host tensor into it. Both come from an execution
-// provider library registered with the environment (RegisterExecutionProviderLibrary), not from a
-// session's provider: a session made with AppendExecutionProvider_CUDA_V2 keeps its allocators and its
-// data transfer to itself. The CUDA provider library that sessions already load
-// (libonnxruntime_providers_cuda.so) exports CreateEpFactories, and its factory provides the shared
-// allocators and the data transfer (onnxruntime/core/providers/cuda/cuda_provider_factory.cc; ONNX
-// Runtime's own test, onnxruntime/test/shared_lib/test_data_copy.cc, registers it for exactly this).
-// So the first time a CUDA worker needs device copies, that library is registered with its environment
-// (unless some library already lists CUDA devices there), and sessions keep the classic provider. Everything that can
-// go wrong on that route (no device listed by the library, no allocator, a failing copy) leaves the inputs in host
-// memory, which ONNX Runtime copies to the GPU on each run: slower, never wrong.
+// device tensor, and Ort::Env::CopyTensors copies the host tensor into it. Both come from the CUDA
+// provider library registered with the environment (Runtime::cuda_devices, which every CUDA worker's
+// session goes through), as ONNX Runtime's own test of device copies does
+// (onnxruntime/test/shared_lib/test_data_copy.cc). Everything that can go wrong on that route (no
+// allocator, a failing copy) leaves the inputs in host memory, which ONNX Runtime copies to the GPU on
+// each run: slower, never wrong.
 #include <span>
 #include <string>
 #include <vector>
@@ -22,8 +17,6 @@
 
 namespace onnxpool {
 
-struct GpuSupport;
-
 class DeviceInputs {
  public:
   // No input goes to a device (CPU workers).
@@ -31,8 +24,7 @@ class DeviceInputs {
   // For a session on a CUDA GPU: which of its inputs it reads from GPU memory, and the environment's
   // allocator for that memory, checked with one small copy. Never throws for a missing route: problem()
   // then says why the inputs stay in host memory. `input_names` are the session's, in its order.
-  DeviceInputs(Ort::Env& env, const Ort::Session& session, const GpuSupport& gpu,
-               const std::vector<std::string>& input_names);
+  DeviceInputs(Ort::Env& env, const Ort::Session& session, const std::vector<std::string>& input_names);
 
   // True when copy_to_device() puts at least one input in GPU memory.
   [[nodiscard]] bool available() const { return !allocators_.empty(); }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <memory>
+#include <unordered_map>
 #include <utility>
 
 #include <fmt/format.h>
@@ -20,15 +21,24 @@ namespace onnxpool {
 namespace {
 
 // A CUDA worker: ONNX Runtime's CUDA provider on the chosen GPU, one session (so one stream) per worker.
-void append_cuda(Ort::SessionOptions& so, int device_id) {
-  Ort::CUDAProviderOptions cuda;  // loads the provider library; throws when it cannot
-  cuda.Update({{"device_id", std::to_string(device_id)}});
-  so.AppendExecutionProvider_CUDA_V2(*cuda);
+// The provider comes in as an execution provider library registered with the environment (see
+// Runtime::cuda_devices for why not the classic CUDA options); the session takes the GPU's EP device,
+// whose options carry its CUDA ordinal.
+void append_cuda(Ort::SessionOptions& so, Runtime& runtime, const GpuSupport& gpu, int device_id) {
+  const auto devices = runtime.cuda_devices(gpu.provider);
+  if (static_cast<std::size_t>(device_id) >= devices.size()) {
+    throw Error(devices.empty()
+                    ? fmt::format("ONNX Runtime's CUDA provider offers no device (the driver lists {} GPU{})",
+                                  gpu.gpus.size(), gpu.gpus.size() == 1 ? "" : "s")
+                    : fmt::format("ONNX Runtime's CUDA provider offers {} device{}, so no cuda:{}", devices.size(),
+                                  devices.size() == 1 ? "" : "s", device_id));
+  }
+  so.AppendExecutionProvider_V2(runtime.env(), {devices[static_cast<std::size_t>(device_id)]},
+                                std::unordered_map<std::string, std::string>{});
 }
 
 Ort::SessionOptions session_options(const WorkerOptions& options) {
   Ort::SessionOptions so;
-  if (options.device.kind == DeviceKind::Cuda) append_cuda(so, options.device.index);
   if (options.ort_defaults) return so;  // exactly what a default InferenceSession gets
   so.SetGraphOptimizationLevel(options.optimization);
   so.SetIntraOpNumThreads(options.intra_op_threads);
@@ -87,6 +97,14 @@ Worker::Worker(Runtime& runtime, const std::filesystem::path& model, WorkerOptio
     throw Error(fmt::format("{}: intra-op threads must be >= 1, not {}", context, options_.intra_op_threads));
   }
   auto so = guard_ort(context, [&] { return session_options(options_); });
+  if (cuda) {
+    try {
+      guard_ort(context, [&] { append_cuda(so, runtime, *options_.gpu, options_.device.index); });
+    } catch (const Error& e) {
+      const std::string what = e.what();
+      throw Error(what.starts_with(context) ? what : fmt::format("{}: {}", context, what));
+    }
+  }
   const auto& source = options_.shared_weights ? options_.shared_weights->optimized_model() : model;
   if (options_.shared_weights) options_.shared_weights->apply(so);
   session_ = guard_ort(context, [&] {
@@ -117,7 +135,7 @@ DeviceInputs* Worker::device_inputs() const {
   // path (a pool's run()) have no need of. A worker is used by one thread at a time, so no lock.
   if (options_.device.kind != DeviceKind::Cuda) return nullptr;
   if (!device_inputs_) {
-    device_inputs_ = std::make_unique<DeviceInputs>(runtime_->env(), session_, *options_.gpu, input_names_);
+    device_inputs_ = std::make_unique<DeviceInputs>(runtime_->env(), session_, input_names_);
   }
   return device_inputs_.get();
 }

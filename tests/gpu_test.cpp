@@ -2,6 +2,8 @@
 // the probe's reason, and asking for cuda:K must fail with one clear line naming it.
 #include "onnxpool/gpu.hpp"
 
+#include <iostream>
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -79,6 +81,41 @@ TEST(CudaWorker, UsesTheProbeItIsGiven) {
   } catch (const Error& e) {
     EXPECT_THAT(e.what(), HasSubstr("cuda:0 asked, but the pool's probe said no"));
   }
+}
+
+TEST(CudaWorker, ProviderThatCannotLoadFailsWithOneLine) {
+  // Past the probe, up to the provider's loading: the worker registers libonnxruntime_providers_cuda.so
+  // with the environment and looks for the GPU among its EP devices. Where that cannot work (the library
+  // absent, or present without the driver or CUDA libraries it links, or no GPU), the worker fails with
+  // one line naming itself and the reason, and the process goes on.
+  const auto real = probe_gpu();
+  if (real.usable()) GTEST_SKIP() << "a GPU is usable here: the provider loads";
+  auto forced = std::make_shared<GpuSupport>(real);
+  forced->reason.clear();
+  if (forced->provider.empty()) forced->provider = forced->onnxruntime_dir / "libonnxruntime_providers_cuda.so";
+  forced->driver = true;
+  forced->gpus = {"a GPU the probe did not see"};
+  Runtime runtime;
+  WorkerOptions options;
+  options.device = parse_devices("cuda:0").front();
+  options.gpu = forced;
+  try {
+    Worker worker(runtime, model_path("add_mul.onnx"), options, "cuda0#0");
+    FAIL() << "a CUDA session was made without a GPU";
+  } catch (const Error& e) {
+    const std::string message = e.what();
+    EXPECT_THAT(message, HasSubstr("worker cuda0#0 (add_mul.onnx)"));
+    // Without the library or the driver it links, registration fails naming the library; with both
+    // (a stand-in driver) but no GPU, the registered provider offers no device.
+    EXPECT_THAT(message, ::testing::AnyOf(HasSubstr("could not register the CUDA provider: Failed to load library"),
+                                          HasSubstr("CUDA provider offers no device")));
+    EXPECT_EQ(message.find('\n'), std::string::npos) << message;
+    std::cerr << "provider load failure: " << message << "\n";
+  }
+  // The process is still sound: a CPU worker runs.
+  Worker cpu(runtime, model_path("add_mul.onnx"), WorkerOptions{}, "cpu");
+  const ModelInfo info = inspect_model(runtime, model_path("add_mul.onnx"));
+  EXPECT_EQ(cpu.run(random_inputs(info, {}, 1)).size(), info.outputs.size());
 }
 
 // --- on a machine with a GPU ---------------------------------------------------------------------

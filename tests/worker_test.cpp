@@ -328,8 +328,7 @@ TEST(DeviceInputs, ASessionReadingHostMemoryKeepsTheValues) {
   const auto model = model_path("add_mul.onnx");
   const auto items = random_items(runtime, model, 1);
   Worker worker(runtime, model, cpu_options(true), "cpu#0");
-  const GpuSupport no_gpu;
-  const DeviceInputs inputs(runtime.env(), worker.session(), no_gpu, worker.input_names());
+  const DeviceInputs inputs(runtime.env(), worker.session(), worker.input_names());
   EXPECT_FALSE(inputs.available());
   EXPECT_EQ(inputs.problem(), "the session reads every input from host memory");
   auto values = worker.resident_inputs(items[0]);

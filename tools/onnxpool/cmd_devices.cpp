@@ -6,6 +6,7 @@
 
 #include "commands.hpp"
 #include "onnxpool/cpu.hpp"
+#include "onnxpool/error.hpp"
 #include "onnxpool/gpu.hpp"
 #include "onnxpool/runtime.hpp"
 
@@ -35,6 +36,19 @@ Command add_devices(CLI::App& app) {
   return [json, cmd] {
     Runtime runtime(ort_log_level(*cmd));
     const auto cpu = CpuTopology::detect();
+    const auto gpu = probe_gpu();
+    // With a usable GPU, the CUDA provider is registered first so that its EP devices are listed (and
+    // a provider that cannot be registered says why here rather than at the first `run`).
+    std::string cuda_ep_problem;
+    std::size_t cuda_ep_devices = 0;
+    if (gpu.usable()) {
+      try {
+        cuda_ep_devices = runtime.cuda_devices(gpu.provider).size();
+        if (cuda_ep_devices == 0) cuda_ep_problem = "ONNX Runtime's CUDA provider offers no device";
+      } catch (const Error& e) {
+        cuda_ep_problem = e.what();
+      }
+    }
     nlohmann::json out{{"onnxruntime_version", Runtime::version()},
                        {"providers", Runtime::available_providers()},
                        {"cpu",
@@ -52,9 +66,9 @@ Command add_devices(CLI::App& app) {
                                    {"vendor_id", hardware.VendorId()},
                                    {"device_id", hardware.DeviceId()}});
     }
-    const auto gpu = probe_gpu();
-    out["cuda"] = {{"usable", gpu.usable()},
-                   {"reason", gpu.reason},
+    out["cuda"] = {{"usable", gpu.usable() && cuda_ep_problem.empty()},
+                   {"reason", gpu.usable() ? cuda_ep_problem : gpu.reason},
+                   {"ep_devices", cuda_ep_devices},
                    {"provider_library", gpu.provider.string()},
                    {"driver", gpu.driver},
                    {"driver_version", gpu.driver_version},
@@ -75,9 +89,11 @@ Command add_devices(CLI::App& app) {
                  device["vendor_id"].get<std::uint32_t>(), device["device_id"].get<std::uint32_t>());
     }
     if (gpu.usable()) {
-      fmt::print("CUDA:       driver {}.{}, provider {}\n", gpu.driver_version / 1000, gpu.driver_version % 1000 / 10,
-                 gpu.provider.string());
+      fmt::print("CUDA:       driver {}.{}, provider {} ({} EP device{})\n", gpu.driver_version / 1000,
+                 gpu.driver_version % 1000 / 10, gpu.provider.string(), cuda_ep_devices,
+                 cuda_ep_devices == 1 ? "" : "s");
       for (std::size_t i = 0; i < gpu.gpus.size(); ++i) fmt::print("  cuda:{}  {}\n", i, gpu.gpus[i]);
+      if (!cuda_ep_problem.empty()) fmt::print("  but CUDA workers cannot run: {}\n", cuda_ep_problem);
     } else {
       fmt::print("CUDA:       unavailable: {}\n", gpu.reason);
     }
