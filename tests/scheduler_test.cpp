@@ -853,6 +853,31 @@ TEST(DynamicTail, BatchingFastWorkerTakesTheWholeShortQueue) {
   }
 }
 
+TEST(DynamicTail, AWarmUpRunIsForgottenAtOnce) {
+  // A GPU-like worker whose first run is slow (loading kernels), then 1 ms per item, beside a steady
+  // 20 ms worker. Once it has run fast, its pace must be the fast one, not an average still inflated by
+  // the warm-up: then the steady worker leaves it a short queue it does in 6 ms.
+  std::vector<IntSlot> slots(2);
+  slots[0].name = "warming";
+  slots[0].run = [first = true](std::vector<int>& batch) mutable {
+    std::this_thread::sleep_for(first ? std::chrono::milliseconds(100) : 1ms * static_cast<int>(batch.size()));
+    first = false;
+    return times_ten(batch);
+  };
+  slots[1].name = "steady";
+  slots[1].run = [](std::vector<int>& batch) {
+    std::this_thread::sleep_for(20ms * batch.size());
+    return times_ten(batch);
+  };
+  IntScheduler scheduler(std::move(slots), Policy::Dynamic);
+  expect_times_ten(scheduler.run_all(iota_items(2)), 2);  // one each: both measured, warming at 100 ms
+  expect_times_ten(scheduler.run_all(iota_items(8)), 8);  // a long enough queue: warming runs fast
+  ASSERT_GE(scheduler.stats()[0].items, 3U) << "the warming worker ran after its warm-up";
+  scheduler.reset_stats();
+  expect_times_ten(scheduler.run_all(iota_items(6)), 6);
+  EXPECT_EQ(scheduler.stats()[1].items, 0U);
+}
+
 TEST(DynamicTail, SubmittedItemsAllCompleteWithASlowWorkerDeclining) {
   // One item at a time through submit(): the slow worker declines, the fast one must still be woken.
   IntScheduler scheduler(slow_and_fast(20ms, 1, 500us), Policy::Dynamic);

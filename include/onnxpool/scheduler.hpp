@@ -469,7 +469,14 @@ void Scheduler<Item, Result>::learn(std::size_t worker, double seconds, std::siz
   constexpr double weight = 0.3;
   const double sample = seconds / static_cast<double>(items);
   double& average = pace_[worker].seconds_per_item;
-  average = average > 0.0 ? (1.0 - weight) * average + weight * sample : sample;
+  if (average <= 0.0 || sample < average / 4.0) {
+    // First run, or a run four times faster than the average: a warm-up run is behind (a GPU's first
+    // run loads kernels and tunes convolutions, seconds long). Averaging it away would take many runs,
+    // during which the worker would decline items it is in fact fast at.
+    average = sample;
+  } else {
+    average = (1.0 - weight) * average + weight * sample;
+  }
   if (average <= 0.0) average = 1e-9;  // measured, however fast
 }
 
