@@ -22,6 +22,9 @@ echo "== driver"; nvidia-smi || echo "nvidia-smi failed"
 echo "== provider's libraries (CUDA 13: cudart, cuBLAS, cuBLASLt, cuRAND, cuFFT, cuDNN)"
 ldd "$bundle/lib/libonnxruntime_providers_cuda.so" | tee "$out/provider_ldd.txt" | grep -E "not found|cuda|cublas|cudnn" || true
 echo "== devices"; "$cli" devices; "$cli" devices --json > "$out/devices.json"
+# ONNX Runtime's own log of the provider's registration and device discovery (/sys/class/drm, then the
+# PCI bus): where a CUDA EP device is missing, this says why.
+"$cli" -vv devices > "$out/devices_verbose.txt" 2>&1
 echo "== GPU tests"; "$bundle/tests/gpu_test" --gtest_output="xml:$out/gpu_test.xml"
 echo "== pool tests"; "$bundle/tests/pool_test" --gtest_brief=1
 gpus=$(nvidia-smi -L 2>/dev/null | grep -c '^GPU' || true)

@@ -62,6 +62,17 @@ TEST(CliDevices, ListsTheCpuProvider) {
   EXPECT_GE(json["cpu"]["logical_cores"].get<int>(), 1);
 }
 
+TEST(CliDevices, VerbosityShowsOnnxRuntimesOwnLog) {
+  // Quiet by default; -vv shows ONNX Runtime's device discovery (how a missing GPU is diagnosed).
+  const auto quiet = run_cli("devices");
+  ASSERT_EQ(quiet.status, 0) << quiet.err;
+  EXPECT_EQ(quiet.err, "");
+  const auto verbose = run_cli("-vv devices");
+  ASSERT_EQ(verbose.status, 0) << verbose.err;
+  EXPECT_THAT(verbose.err, HasSubstr("Discovered OrtHardwareDevice"));
+  EXPECT_EQ(verbose.out, quiet.out);
+}
+
 TEST(CliRun, TwoWorkersWriteTheSameOutputsAsOne) {
   test::TempDir dir;
   const auto model = q(model_path("mobilenetv2.onnx"));

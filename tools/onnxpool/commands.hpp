@@ -17,11 +17,14 @@ inline constexpr int kExitUsage = 2;
 inline constexpr int kExitMismatch = 3;
 
 // ONNX Runtime's own log level for the commands: only fatal messages, since every error reaches the
-// user as onnxpool's one line anyway; warnings and more with the global --verbose flag.
+// user as onnxpool's one line anyway; warnings and errors with the global -v, everything ONNX Runtime
+// says (device discovery, provider loading, partitioning) with -vv.
 inline OrtLoggingLevel ort_log_level(const CLI::App& app) {
   const auto* root = &app;
   while (root->get_parent() != nullptr) root = root->get_parent();
-  return root->get_option("--verbose")->as<bool>() ? ORT_LOGGING_LEVEL_WARNING : ORT_LOGGING_LEVEL_FATAL;
+  const std::size_t verbosity = root->get_option("--verbose")->count();
+  if (verbosity == 0) return ORT_LOGGING_LEVEL_FATAL;
+  return verbosity == 1 ? ORT_LOGGING_LEVEL_WARNING : ORT_LOGGING_LEVEL_VERBOSE;
 }
 
 Command add_info(CLI::App& app);

@@ -22,7 +22,9 @@ int main(int argc, char** argv) {
   if (std::getenv("MALLOC_ARENA_MAX") == nullptr) mallopt(M_ARENA_MAX, 1);
   CLI::App app{"onnxpool: run one ONNX model over many inputs as fast as the machine allows (ONNX Runtime)"};
   app.require_subcommand(1);
-  app.add_flag("-v,--verbose")->description("Show ONNX Runtime's warnings and errors as it logs them");
+  app.add_flag("-v,--verbose")
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
+      ->description("Show ONNX Runtime's warnings and errors as it logs them; -vv: all of its log");
   app.footer(
       "Examples:\n"
       "  onnxpool info model.onnx\n"
