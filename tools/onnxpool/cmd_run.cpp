@@ -7,7 +7,9 @@
 #include <fmt/format.h>
 
 #include "commands.hpp"
+#include "onnxpool/device.hpp"
 #include "onnxpool/model.hpp"
+#include "onnxpool/pool.hpp"
 #include "onnxpool/runtime.hpp"
 #include "onnxpool/tensor_io.hpp"
 #include "options.hpp"
@@ -157,9 +159,16 @@ Command add_run(CLI::App& app) {
                  static_cast<double>(count) / seconds, plan.size(), policy_name(pool.policy()), options.batch);
       const auto stats = pool.stats();
       for (std::size_t w = 0; w < stats.size(); ++w) {
-        fmt::print("  {:<8} {:>2} threads{}  {:>5} items  {:>4} runs  busy {:.3f} s\n", stats[w].name, plan[w].threads,
-                   plan[w].cores.empty() ? "" : fmt::format(" on cores {}", fmt::join(plan[w].cores, ",")),
-                   stats[w].items, stats[w].batches, stats[w].busy_seconds);
+        // What the worker is: "1 thread", "2 threads on cores 0,1", "GPU 0"; then its batch when it stacks.
+        const auto& p = plan[w];
+        std::string what = p.device.kind == DeviceKind::Cuda
+                               ? fmt::format("GPU {}", p.device.index)
+                               : fmt::format("{} thread{}", p.threads, p.threads == 1 ? "" : "s");
+        if (!p.cores.empty()) what += fmt::format(" on cores {}", fmt::join(p.cores, ","));
+        const std::size_t batch = worker_batch(p, options.batch);
+        if (batch > 1) what += fmt::format(", batch {}", batch);
+        fmt::print("  {:<8} {:<20} {:>5} items  {:>4} runs  busy {:.3f} s\n", stats[w].name, what, stats[w].items,
+                   stats[w].batches, stats[w].busy_seconds);
       }
     }
     return equal ? 0 : kExitMismatch;
