@@ -3,6 +3,10 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <sstream>
+#include <string>
+#include <vector>
+
 #include "cli_util.hpp"
 #include "model_paths.hpp"
 #include "onnxpool/tensor_io.hpp"
@@ -130,6 +134,28 @@ TEST(CliRun, BatchedRunsAndNamedItemFolders) {
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_EQ(files_under(dir.path()).size(), 10U);
   EXPECT_TRUE(std::filesystem::exists(dir / "item_4" / "prod.npy"));
+}
+
+TEST(CliRun, EachWorkerSaysWhatItIsAndHowManyItemsItTook) {
+  const auto r = run_cli("run " + q(model_path("add_mul.onnx")) + " --random 6 --devices cpu:1,cpu:1@3");
+  ASSERT_EQ(r.status, 0) << r.err;
+  std::istringstream lines(r.out);
+  std::string line;
+  std::getline(lines, line);
+  EXPECT_THAT(line, StartsWith("6 items in ")) << r.out;
+  std::size_t total = 0;
+  std::vector<std::string> workers;
+  while (std::getline(lines, line)) {
+    workers.push_back(line);
+    const auto at = line.find(" items");
+    ASSERT_NE(at, std::string::npos) << line;
+    const auto start = line.find_last_of(' ', at - 1) + 1;
+    total += std::stoul(line.substr(start, at - start));
+  }
+  ASSERT_EQ(workers.size(), 2U) << r.out;
+  EXPECT_THAT(workers[0], StartsWith("  cpu#0    1 thread "));
+  EXPECT_THAT(workers[1], HasSubstr("1 thread, batch 3"));
+  EXPECT_EQ(total, 6U) << r.out;
 }
 
 // One bad input: exit status 1, exactly one line on stderr starting "onnxpool: error:" and naming
