@@ -66,4 +66,6 @@ for model in mobilenetv2 resnet18; do
 done
 # The CPU strategies on the GPU machine's cores (target: pool >= 1.5x sequence on MobileNetV2).
 bench cpu mobilenetv2 --strategies sequence,parallel,pool
+# The figures and the targets in one page (also runnable later, where the results come back).
+command -v python3 >/dev/null && python3 bench/summarize_gpu.py "$out" > /dev/null
 echo "results in $out"
