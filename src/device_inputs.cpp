@@ -1,32 +1,15 @@
 #include "device_inputs.hpp"
 
 #include <array>
-#include <string_view>
 #include <utility>
 
 #include <fmt/format.h>
 
 #include "onnxpool/error.hpp"
+#include "ort_error.hpp"
 
 namespace onnxpool {
 namespace {
-
-// The name the provider library gives its EP devices (the classic provider's name, too).
-constexpr std::string_view kCudaEp = "CUDAExecutionProvider";
-
-std::string one_line(std::string text) {
-  for (auto& c : text) {
-    if (c == '\n' || c == '\r') c = ' ';
-  }
-  return text;
-}
-
-bool cuda_listed(const Ort::Env& env) {
-  for (const auto& device : env.GetEpDevices()) {
-    if (device.EpName() == kCudaEp) return true;
-  }
-  return false;
-}
 
 std::string describe(Ort::ConstMemoryInfo memory) {
   return fmt::format("'{}' memory of GPU {}", memory.GetAllocatorName(), memory.GetDeviceId());
@@ -44,8 +27,7 @@ bool device_capable(const Ort::Session& session, std::size_t input) {
 // `problem` saying why, when there is none.
 OrtAllocator* shared_allocator(Ort::Env& env, Ort::ConstMemoryInfo memory, std::string& problem) {
   if (OrtAllocator* found = env.GetSharedAllocator(memory); found != nullptr) return found;
-  problem = fmt::format("ONNX Runtime's environment has {} but no shared allocator for {}",
-                        cuda_listed(env) ? "CUDA devices" : "no CUDA device", describe(memory));
+  problem = fmt::format("ONNX Runtime's environment has no shared allocator for {}", describe(memory));
   return nullptr;
 }
 

@@ -10,17 +10,34 @@
 
 namespace onnxpool {
 
+// ONNX Runtime's messages may span lines; onnxpool reports one.
+inline std::string one_line(std::string text) {
+  for (auto& c : text) {
+    if (c == '\n' || c == '\r') c = ' ';
+  }
+  return text;
+}
+
 // Runs `call`; an Ort::Exception becomes Error("<context>: <ONNX Runtime's message>"), on one line.
 template <class Call>
 auto guard_ort(const std::string& context, Call&& call) -> decltype(call()) {
   try {
     return std::forward<Call>(call)();
   } catch (const Ort::Exception& e) {
-    std::string message = e.what();
-    for (auto& c : message) {
-      if (c == '\n' || c == '\r') c = ' ';
-    }
-    throw Error(fmt::format("{}: {}", context, message));
+    throw Error(fmt::format("{}: {}", context, one_line(e.what())));
+  }
+}
+
+// Runs `call`; an Ort::Exception or an Error becomes Error("<context>: <message>"), on one line: for
+// calls that fail either inside ONNX Runtime or in onnxpool's own checks around it.
+template <class Call>
+auto with_context(const std::string& context, Call&& call) -> decltype(call()) {
+  try {
+    return std::forward<Call>(call)();
+  } catch (const Ort::Exception& e) {
+    throw Error(fmt::format("{}: {}", context, one_line(e.what())));
+  } catch (const Error& e) {
+    throw Error(fmt::format("{}: {}", context, e.what()));
   }
 }
 

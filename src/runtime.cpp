@@ -2,10 +2,12 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <string_view>
 
 #include <fmt/format.h>
 
 #include "onnxpool/error.hpp"
+#include "ort_error.hpp"
 
 namespace onnxpool {
 namespace {
@@ -13,12 +15,6 @@ namespace {
 // The name the CUDA provider library gives its EP devices (the classic provider's name, too).
 constexpr std::string_view kCudaEp = "CUDAExecutionProvider";
 constexpr const char* kRegistrationName = "onnxpool.cuda";
-
-std::string one_line(std::string text) {
-  std::replace_if(
-      text.begin(), text.end(), [](char c) { return c == '\n' || c == '\r'; }, ' ');
-  return text;
-}
 
 // The CUDA ordinal the provider gave an EP device (its "device_id" option), or -1 when it gave none.
 int ordinal_of(const Ort::ConstEpDevice& device) {

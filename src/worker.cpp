@@ -76,11 +76,7 @@ void check_count(std::size_t given, const std::vector<std::string>& names, const
 // caller makes directly (the pool's scheduler names the worker of run() itself).
 template <class Call>
 auto in_worker(const std::string& worker, Call&& call) -> decltype(call()) {
-  try {
-    return guard_ort("ONNX Runtime", std::forward<Call>(call));
-  } catch (const Error& e) {
-    throw Error(fmt::format("worker {}: {}", worker, e.what()));
-  }
+  return with_context("worker " + worker, [&] { return guard_ort("ONNX Runtime", std::forward<Call>(call)); });
 }
 
 }  // namespace
@@ -97,14 +93,7 @@ Worker::Worker(Runtime& runtime, const std::filesystem::path& model, WorkerOptio
     throw Error(fmt::format("{}: intra-op threads must be >= 1, not {}", context, options_.intra_op_threads));
   }
   auto so = guard_ort(context, [&] { return session_options(options_); });
-  if (cuda) {
-    try {
-      guard_ort(context, [&] { append_cuda(so, runtime, *options_.gpu, options_.device.index); });
-    } catch (const Error& e) {
-      const std::string what = e.what();
-      throw Error(what.starts_with(context) ? what : fmt::format("{}: {}", context, what));
-    }
-  }
+  if (cuda) with_context(context, [&] { append_cuda(so, runtime, *options_.gpu, options_.device.index); });
   const auto& source = options_.shared_weights ? options_.shared_weights->optimized_model() : model;
   if (options_.shared_weights) options_.shared_weights->apply(so);
   session_ = guard_ort(context, [&] {
@@ -130,9 +119,9 @@ Worker::Worker(Runtime& runtime, const std::filesystem::path& model, WorkerOptio
 }
 
 DeviceInputs* Worker::device_inputs() const {
-  // Prepared at first use rather than with the session: preparing registers the CUDA provider library
-  // with the Runtime's environment (see device_inputs.hpp), which workers that never use the OrtValue
-  // path (a pool's run()) have no need of. A worker is used by one thread at a time, so no lock.
+  // Prepared at first use rather than with the session: preparing looks up the GPU's shared allocator
+  // and makes a trial copy, which workers that never use the OrtValue path (a pool's run()) have no
+  // need of. A worker is used by one thread at a time, so no lock.
   if (options_.device.kind != DeviceKind::Cuda) return nullptr;
   if (!device_inputs_) {
     device_inputs_ = std::make_unique<DeviceInputs>(runtime_->env(), session_, input_names_);
@@ -211,9 +200,7 @@ std::vector<TensorSet> Worker::run_batch(std::span<const TensorSet* const> items
 }
 
 std::vector<Ort::Value> Worker::run_values(std::span<const Ort::Value> inputs) {
-  if (inputs.size() != input_names_.size()) {
-    throw Error(fmt::format("{} input values given, the model has {} inputs", inputs.size(), input_names_.size()));
-  }
+  check_count(inputs.size(), input_names_, "input");
   return guard_ort("ONNX Runtime", [&] {
     return session_.Run(Ort::RunOptions{nullptr}, input_name_ptrs_.data(), inputs.data(), inputs.size(),
                         output_name_ptrs_.data(), output_name_ptrs_.size());
