@@ -23,12 +23,6 @@ double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
-const TensorSet::value_type& find_input(const TensorSet& item, const std::string& name) {
-  const auto found = std::find_if(item.begin(), item.end(), [&](const NamedTensor& t) { return t.name == name; });
-  if (found == item.end()) throw Error(fmt::format("input '{}' is missing", name));
-  return *found;
-}
-
 // The tutorial's OrtValue path, one item: its inputs as Ort::Values made before timing where the worker
 // that will run it reads them (views on a CPU worker, copies in GPU memory on a CUDA worker), and its
 // outputs pre-allocated (shapes learnt from one untimed probe run per distinct input shapes) and bound
@@ -103,9 +97,9 @@ class ItemRunner {
 
  private:
   void prepare_values(const TensorSet& item, Worker& probe, ValueItem& v) {
-    std::vector<Shape> signature;
-    for (const auto& name : probe.input_names()) signature.push_back(find_input(item, name).tensor.shape());
     v.inputs = probe.resident_inputs(item);
+    std::vector<Shape> signature;
+    for (const auto& value : v.inputs) signature.push_back(value.GetTensorTypeAndShapeInfo().GetShape());
     auto known = output_layouts_.find(signature);
     if (known == output_layouts_.end()) {
       // One untimed run tells the output types and shapes for inputs of these shapes.
