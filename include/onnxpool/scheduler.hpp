@@ -205,8 +205,9 @@ class Scheduler {
   std::size_t best_waiting(std::size_t except) const;
   void learn(std::size_t worker, double seconds, std::size_t items);
   void worker_loop(std::size_t worker);
-  void execute(std::size_t worker, std::vector<Task>& tasks, std::vector<Item>& batch);
-  void execute_one(std::size_t worker, std::vector<Item>& single, Task& task);
+  // Both return the seconds spent inside `run` (retries included): what the worker's pace is learnt from.
+  double execute(std::size_t worker, std::vector<Task>& tasks, std::vector<Item>& batch);
+  double execute_one(std::size_t worker, std::vector<Item>& single, Task& task);
   Attempt attempt(std::size_t worker, std::vector<Item>& batch);
   void record(std::size_t worker, std::size_t batches, std::size_t items, std::size_t failures, double seconds);
   void fail(std::size_t worker, Task& task, const std::string& cause);
@@ -381,6 +382,10 @@ void Scheduler<Item, Result>::worker_loop(std::size_t worker) {
   tasks.reserve(slot.max_batch);
   batch.reserve(slot.max_batch);
   double ran_seconds = 0.0;  // the last batch, learnt under the lock taken for the next one
+  if (policy_ == Policy::Dynamic && !start_failure.empty()) {
+    const std::lock_guard lock(mutex_);
+    pace_[worker].start_failed = true;
+  }
   for (;;) {
     tasks.clear();
     std::size_t wake = workers_.size();
@@ -389,7 +394,6 @@ void Scheduler<Item, Result>::worker_loop(std::size_t worker) {
       std::size_t take = 0;
       if (policy_ == Policy::Dynamic) {
         Pace& pace = pace_[worker];
-        pace.start_failed = !start_failure.empty();
         if (pace.busy && !pace.start_failed) learn(worker, ran_seconds, batch.size());
         pace.busy = false;
         take = wait_for_items(lock, worker);
@@ -413,9 +417,7 @@ void Scheduler<Item, Result>::worker_loop(std::size_t worker) {
     if (wake < workers_.size()) wake_[wake]->notify_one();
 
     if (start_failure.empty()) {
-      const auto start = std::chrono::steady_clock::now();
-      execute(worker, tasks, batch);
-      ran_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      ran_seconds = execute(worker, tasks, batch);
     } else {
       for (Task& task : tasks) {
         record(worker, 0, 1, 1, 0.0);
@@ -517,28 +519,29 @@ auto Scheduler<Item, Result>::decide(std::size_t worker, std::chrono::steady_clo
   // fails its items at once rather than holding them.
   if (mine.start_failed || mine.seconds_per_item <= 0.0) return decision;
 
-  // The others that can be counted on, with the seconds until each is free. A worker past its expected
-  // finish is assumed to need as long again as it has run so far.
-  std::vector<std::pair<std::size_t, double>> others;
+  // The others that can be counted on (measured, started fine), and the seconds until each is free. A
+  // worker past its expected finish is assumed to need as long again as it has run so far.
+  const auto counted = [&](std::size_t v) {
+    return v != worker && !pace_[v].start_failed && pace_[v].seconds_per_item > 0.0;
+  };
+  const auto free_in = [&](const Pace& p) {
+    if (!p.busy) return 0.0;
+    const double elapsed = std::chrono::duration<double>(now - p.started).count();
+    return elapsed < p.expected ? p.expected - elapsed : elapsed;
+  };
   double rate = 0.0;
   double soonest_busy = -1.0;
   double earliest_other = -1.0;  // the soonest any other would finish its first chunk of the queue
   for (std::size_t v = 0; v < pace_.size(); ++v) {
+    if (!counted(v)) continue;
     const Pace& p = pace_[v];
-    if (v == worker || p.start_failed || p.seconds_per_item <= 0.0) continue;
-    double free_in = 0.0;
-    if (p.busy) {
-      const double elapsed = std::chrono::duration<double>(now - p.started).count();
-      free_in = elapsed < p.expected ? p.expected - elapsed : elapsed;
-      soonest_busy = soonest_busy < 0.0 ? free_in : std::min(soonest_busy, free_in);
-    }
-    others.emplace_back(v, free_in);
+    const double free = free_in(p);
+    if (p.busy) soonest_busy = soonest_busy < 0.0 ? free : std::min(soonest_busy, free);
     rate += 1.0 / p.seconds_per_item;
-    const double first_chunk =
-        free_in + p.seconds_per_item * static_cast<double>(std::min(workers_[v].max_batch, queued));
+    const double first_chunk = free + p.seconds_per_item * static_cast<double>(std::min(workers_[v].max_batch, queued));
     earliest_other = earliest_other < 0.0 ? first_chunk : std::min(earliest_other, first_chunk);
   }
-  if (others.empty()) return decision;
+  if (rate == 0.0) return decision;  // no other to count on
 
   const double mine_done = mine.seconds_per_item * static_cast<double>(decision.take);
   // The one that would finish first takes, as a greedy pull would; this also guarantees that among
@@ -548,7 +551,12 @@ auto Scheduler<Item, Result>::decide(std::size_t worker, std::chrono::steady_clo
   // so taking it cannot make the run longer.
   const double rest = static_cast<double>(queued - decision.take);
   if (rest / rate >= mine_done) return decision;
-  // Near the tail: compare the makespan with and without this worker's batch.
+  // Near the tail (the only place that needs the list, so the common path above allocates nothing):
+  // compare the makespan with and without this worker's batch.
+  std::vector<std::pair<std::size_t, double>> others;
+  for (std::size_t v = 0; v < pace_.size(); ++v) {
+    if (counted(v)) others.emplace_back(v, free_in(pace_[v]));
+  }
   std::size_t better = worker;
   const double without = makespan(others, queued, &better);
   const double with = std::max(mine_done, makespan(others, queued - decision.take, nullptr));
@@ -580,32 +588,31 @@ auto Scheduler<Item, Result>::attempt(std::size_t worker, std::vector<Item>& bat
 }
 
 template <class Item, class Result>
-void Scheduler<Item, Result>::execute(std::size_t worker, std::vector<Task>& tasks, std::vector<Item>& batch) {
+double Scheduler<Item, Result>::execute(std::size_t worker, std::vector<Task>& tasks, std::vector<Item>& batch) {
   batch.clear();
   for (Task& task : tasks) batch.push_back(std::move(task.item));
 
-  if (batch.size() == 1) {
-    execute_one(worker, batch, tasks[0]);
-    return;
-  }
+  if (batch.size() == 1) return execute_one(worker, batch, tasks[0]);
   Attempt whole = attempt(worker, batch);
   if (whole.error.empty()) {
     // Stats before promises: whoever waits on the last future then sees complete stats.
     record(worker, 1, batch.size(), 0, whole.seconds);
     for (std::size_t i = 0; i < tasks.size(); ++i) succeed(tasks[i], std::move(whole.results[i]));
-    return;
+    return whole.seconds;
   }
   // The batch failed as a whole: retry item by item so one bad item fails alone.
   record(worker, 1, 0, 0, whole.seconds);
+  double seconds = whole.seconds;
   for (std::size_t i = 0; i < tasks.size(); ++i) {
     std::vector<Item> single;
     single.push_back(std::move(batch[i]));
-    execute_one(worker, single, tasks[i]);
+    seconds += execute_one(worker, single, tasks[i]);
   }
+  return seconds;
 }
 
 template <class Item, class Result>
-void Scheduler<Item, Result>::execute_one(std::size_t worker, std::vector<Item>& single, Task& task) {
+double Scheduler<Item, Result>::execute_one(std::size_t worker, std::vector<Item>& single, Task& task) {
   Attempt one = attempt(worker, single);
   if (one.error.empty()) {
     record(worker, 1, 1, 0, one.seconds);
@@ -614,6 +621,7 @@ void Scheduler<Item, Result>::execute_one(std::size_t worker, std::vector<Item>&
     record(worker, 1, 1, 1, one.seconds);
     fail(worker, task, one.error);
   }
+  return one.seconds;
 }
 
 template <class Item, class Result>
