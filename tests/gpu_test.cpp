@@ -49,21 +49,33 @@ TEST(GpuProbe, IndexBeyondTheGpusIsNamed) {
   EXPECT_THROW(require_gpu(gpu, 0, "w"), Error);
 }
 
+// A worker on cuda:0, judging by `gpu` (null: it probes by itself).
+WorkerOptions cuda_options(std::shared_ptr<const GpuSupport> gpu = nullptr) {
+  WorkerOptions options;
+  options.device = parse_devices("cuda:0").front();
+  options.gpu = std::move(gpu);
+  return options;
+}
+
+// The error making a CUDA worker "cuda0#0" on add_mul.onnx gives; a test failure when it is made.
+std::string cuda_worker_error(Runtime& runtime, std::shared_ptr<const GpuSupport> gpu = nullptr) {
+  try {
+    const Worker worker(runtime, model_path("add_mul.onnx"), cuda_options(std::move(gpu)), "cuda0#0");
+  } catch (const Error& e) {
+    return e.what();
+  }
+  ADD_FAILURE() << "a CUDA worker was made";
+  return {};
+}
+
 TEST(CudaWorker, FailsWithOneLineWhenNoGpu) {
   const auto gpu = probe_gpu();
   if (gpu.usable()) GTEST_SKIP() << "a GPU is usable here: " << gpu.gpus.front();
   Runtime runtime;
-  WorkerOptions options;
-  options.device = parse_devices("cuda:0").front();
-  try {
-    Worker worker(runtime, model_path("add_mul.onnx"), options, "cuda0#0");
-    FAIL() << "no error";
-  } catch (const Error& e) {
-    const std::string message = e.what();
-    EXPECT_THAT(message, HasSubstr("worker cuda0#0"));
-    EXPECT_THAT(message, HasSubstr("cuda:0 asked, but " + gpu.reason));
-    EXPECT_EQ(message.find('\n'), std::string::npos);
-  }
+  const std::string message = cuda_worker_error(runtime);
+  EXPECT_THAT(message, HasSubstr("worker cuda0#0"));
+  EXPECT_THAT(message, HasSubstr("cuda:0 asked, but " + gpu.reason));
+  EXPECT_EQ(message.find('\n'), std::string::npos);
 }
 
 TEST(CudaWorker, UsesTheProbeItIsGiven) {
@@ -72,15 +84,7 @@ TEST(CudaWorker, UsesTheProbeItIsGiven) {
   auto given = std::make_shared<GpuSupport>();
   given->reason = "the pool's probe said no";
   Runtime runtime;
-  WorkerOptions options;
-  options.device = parse_devices("cuda:0").front();
-  options.gpu = given;
-  try {
-    Worker worker(runtime, model_path("add_mul.onnx"), options, "cuda0#0");
-    FAIL() << "no error";
-  } catch (const Error& e) {
-    EXPECT_THAT(e.what(), HasSubstr("cuda:0 asked, but the pool's probe said no"));
-  }
+  EXPECT_THAT(cuda_worker_error(runtime, given), HasSubstr("cuda:0 asked, but the pool's probe said no"));
 }
 
 TEST(CudaWorker, ProviderThatCannotLoadFailsWithOneLine) {
@@ -96,22 +100,14 @@ TEST(CudaWorker, ProviderThatCannotLoadFailsWithOneLine) {
   forced->driver = true;
   forced->gpus = {"a GPU the probe did not see"};
   Runtime runtime;
-  WorkerOptions options;
-  options.device = parse_devices("cuda:0").front();
-  options.gpu = forced;
-  try {
-    Worker worker(runtime, model_path("add_mul.onnx"), options, "cuda0#0");
-    FAIL() << "a CUDA session was made without a GPU";
-  } catch (const Error& e) {
-    const std::string message = e.what();
-    EXPECT_THAT(message, HasSubstr("worker cuda0#0 (add_mul.onnx)"));
-    // Without the library or the driver it links, registration fails naming the library; with both
-    // (a stand-in driver) but no GPU, the registered provider offers no device.
-    EXPECT_THAT(message, ::testing::AnyOf(HasSubstr("could not register the CUDA provider: Failed to load library"),
-                                          HasSubstr("CUDA provider offers no device")));
-    EXPECT_EQ(message.find('\n'), std::string::npos) << message;
-    std::cerr << "provider load failure: " << message << "\n";
-  }
+  const std::string message = cuda_worker_error(runtime, forced);
+  EXPECT_THAT(message, HasSubstr("worker cuda0#0 (add_mul.onnx)"));
+  // Without the library or the driver it links, registration fails naming the library; with both (a
+  // stand-in driver) but no GPU, the registered provider offers no device.
+  EXPECT_THAT(message, ::testing::AnyOf(HasSubstr("could not register the CUDA provider: Failed to load library"),
+                                        HasSubstr("CUDA provider offers no device")));
+  EXPECT_EQ(message.find('\n'), std::string::npos) << message;
+  std::cerr << "provider load failure: " << message << "\n";
   // The process is still sound: a CPU worker runs.
   Worker cpu(runtime, model_path("add_mul.onnx"), WorkerOptions{}, "cpu");
   const ModelInfo info = inspect_model(runtime, model_path("add_mul.onnx"));
@@ -150,9 +146,7 @@ void expect_close(const std::vector<TensorSet>& expected, const std::vector<Tens
 TEST_F(OnGpu, CudaWorkerMatchesCpu) {
   const auto items = items_for(runtime, "mobilenetv2.onnx", 4);
   Worker cpu(runtime, model_path("mobilenetv2.onnx"), WorkerOptions{}, "cpu");
-  WorkerOptions options;
-  options.device = parse_devices("cuda:0").front();
-  Worker cuda(runtime, model_path("mobilenetv2.onnx"), options, "cuda0#0");
+  Worker cuda(runtime, model_path("mobilenetv2.onnx"), cuda_options(), "cuda0#0");
   std::vector<TensorSet> expected;
   std::vector<TensorSet> actual;
   for (const auto& item : items) {
@@ -219,12 +213,6 @@ TEST_F(OnGpu, BenchStrategiesOverCpuAndGpuAgreeWithSeqCpu) {
   }
   EXPECT_THAT(r.strategies[1].description, HasSubstr("cuda:0"));
   EXPECT_THAT(r.strategies[3].description, HasSubstr("inputs in GPU memory"));
-}
-
-WorkerOptions cuda_options() {
-  WorkerOptions options;
-  options.device = parse_devices("cuda:0").front();
-  return options;
 }
 
 // Run through the CUDA worker's IoBinding (host inputs, outputs to pinned memory): several inputs and
