@@ -9,15 +9,16 @@
 #include <fmt/format.h>
 
 #include "commands.hpp"
-#include "onnxpool/bench.hpp"
-#include "onnxpool/bench_grid.hpp"
-#include "onnxpool/bench_progress.hpp"
-#include "onnxpool/bench_report.hpp"
-#include "onnxpool/cpu.hpp"
-#include "onnxpool/device.hpp"
-#include "onnxpool/model.hpp"
-#include "onnxpool/runtime.hpp"
-#include "onnxpool/tensor_io.hpp"
+#include "onnxpool/bench/grid.hpp"
+#include "onnxpool/bench/measure.hpp"
+#include "onnxpool/bench/report.hpp"
+#include "onnxpool/bench/strategies.hpp"
+#include "onnxpool/pipeline/progress.hpp"
+#include "onnxpool/runtime/cpu.hpp"
+#include "onnxpool/runtime/device.hpp"
+#include "onnxpool/runtime/model.hpp"
+#include "onnxpool/runtime/runtime.hpp"
+#include "onnxpool/tensor/tensor_io.hpp"
 #include "options.hpp"
 
 namespace onnxpool::cli {
@@ -26,7 +27,7 @@ namespace {
 struct BenchArgs {
   std::string model;
   InputArgs inputs;
-  PoolArgs pool;
+  PoolFlags pool;
   std::string strategies;
   std::size_t max_n = 21;
   std::size_t step_n = 2;
@@ -65,16 +66,13 @@ std::vector<TensorSet> bench_items(const ModelInfo& model, InputArgs args, std::
   return make_items(model, args).inputs;
 }
 
-bench::PoolConfig pool_config(const BenchArgs& args, int workers) {
-  const PoolOptions options = to_pool_options(args.pool);
-  bench::PoolConfig config;
-  config.devices = options.devices;
-  config.workers = options.devices.empty() ? workers : 0;
-  config.threads = args.pool.threads;
-  config.policy = options.policy;
-  config.batch = options.batch;
-  config.pin = options.pin;
-  config.spinning = options.spinning.value_or(false);
+// The pool's configuration from the flags: W workers unless --devices lists them, spinning off unless
+// asked (the pool shares the machine between sessions), one copy of the weights unless
+// --no-share-weights.
+PoolConfig bench_pool_config(const BenchArgs& args, int workers) {
+  PoolConfig config = pool_config(args.pool);
+  if (config.devices.empty()) config.workers = workers;
+  config.spinning = config.spinning.value_or(false);
   config.share_weights = !args.no_share_weights;
   return config;
 }
@@ -85,35 +83,31 @@ double mib(std::size_t bytes) {
 
 int run_memory(const BenchArgs& args, Runtime& runtime, const ModelInfo& info, int workers) {
   const std::size_t before = bench::peak_rss_bytes();
-  const auto config = pool_config(args, workers);
-  auto pool = bench::make_pool_strategy(runtime, args.model, info, config);
+  const auto config = bench_pool_config(args, workers);
+  auto pool = bench::make_pool_strategy(runtime, args.model, config);
   const auto items = bench_items(info, args.inputs, 4 * static_cast<std::size_t>(workers));
-  for (int pass = 0; pass < 2; ++pass) {
-    pool->prepare(items);
-    pool->run();
-  }
+  // The first pass allocates what a run keeps (arenas, prepared outputs); the second shows they are reused.
+  static_cast<void>(bench::measure({.prepare = [&](bool) { pool->prepare(items); }, .run = [&](bool) { pool->run(); }},
+                                   {.warmup = 1, .timed = 1}));
   fmt::print("peak_rss_mib={:.1f} before_sessions_mib={:.1f} workers={} shared_weights={} ({})\n",
-             mib(bench::peak_rss_bytes()), mib(before), workers, config.share_weights ? "yes" : "no", pool->describe());
+             mib(bench::peak_rss_bytes()), mib(before), workers, config.share_weights ? "yes" : "no", pool->setup());
   return 0;
 }
 
 int run_grid_mode(const BenchArgs& args, Runtime& runtime, const ModelInfo& info, int workers) {
   std::vector<bench::GridAxis> axes;
   for (const auto& spec : args.grid) axes.push_back(bench::parse_grid_axis(spec));
-  bench::PoolConfig base = pool_config(args, workers);
-  base.workers = args.pool.workers;  // automatic unless --workers or the grid says
+  PoolConfig base = bench_pool_config(args, workers);
+  base.workers = args.pool.config.workers;  // automatic unless --workers or the grid says
   const auto configs = bench::expand_grid(axes, base);
-  for (const auto& c : configs) {
-    if (c.batch > 1 && !info.batchable()) {
-      throw Error(fmt::format("--grid batch={}: {}", c.batch, bench::batched_skip_reason(info)));
-    }
-  }
+  // Every configuration refused now, before the first is measured.
+  for (const auto& config : configs) config.check_for(info);
   const bench::GridBudget budget{.items = args.items, .duration = args.duration, .warmup = 1};
   const auto items = bench_items(info, args.inputs, args.items);
   std::vector<bench::GridRow> rows;
   {
-    bench::Progress progress(std::cerr, "grid", configs.size(), ::isatty(STDERR_FILENO) == 1);
-    rows = bench::run_grid(runtime, args.model, info, items, configs, budget, args.quiet ? nullptr : &progress);
+    Progress progress(std::cerr, "grid", configs.size(), ::isatty(STDERR_FILENO) == 1);
+    rows = bench::run_grid(runtime, args.model, items, configs, budget, args.quiet ? nullptr : &progress);
   }
   fmt::print("{}", bench::grid_table(rows));
   if (args.best) {
@@ -130,24 +124,23 @@ int run_grid_mode(const BenchArgs& args, Runtime& runtime, const ModelInfo& info
 }
 
 int run_sweep_mode(const BenchArgs& args, Runtime& runtime, const ModelInfo& info, int workers) {
-  bench::SweepOptions options;
-  options.workers = workers;
-  options.max_n = args.max_n;
-  options.step_n = args.step_n;
-  options.repeat = args.repeat;
-  options.pool = pool_config(args, workers);
-  options.strategies = args.strategies.empty() ? bench::default_strategies(options.pool.devices)
-                                               : bench::parse_strategies(args.strategies);
-  options.rtol = args.rtol;
-  options.atol = args.atol;
+  const PoolConfig pool = bench_pool_config(args, workers);
+  bench::SweepOptions options{
+      .workers = workers,
+      .max_n = args.max_n,
+      .step_n = args.step_n,
+      .repeat = args.repeat,
+      .strategies =
+          args.strategies.empty() ? bench::default_strategies(pool.devices) : bench::parse_strategies(args.strategies),
+      .pool = pool,
+      .rtol = args.rtol,
+      .atol = args.atol,
+  };
   if (!args.tolerance_given && bench::uses_gpu(options.strategies, options.pool.devices)) {
     // CUDA's kernels sum in other orders than the CPU's (and its convolutions may use TF32): outputs
     // agree with the CPU's to about 1e-3, not to float rounding.
     options.rtol = std::max(options.rtol, kGpuTolerance);
     options.atol = std::max(options.atol, kGpuTolerance);
-  }
-  if (options.pool.batch > 1 && !info.batchable()) {
-    throw Error(fmt::format("--batch {}: {}", options.pool.batch, bench::batched_skip_reason(info)));
   }
   const auto sizes = bench::sweep_sizes(static_cast<std::size_t>(workers), args.max_n, args.step_n);
   const auto images = bench_items(info, args.inputs, args.max_n * static_cast<std::size_t>(workers));
@@ -155,7 +148,7 @@ int run_sweep_mode(const BenchArgs& args, Runtime& runtime, const ModelInfo& inf
   bench::SweepResult result;
   {
     const std::size_t steps = sizes.size() * options.strategies.size();
-    bench::Progress progress(std::cerr, "sweep", steps, ::isatty(STDERR_FILENO) == 1);
+    Progress progress(std::cerr, "sweep", steps, ::isatty(STDERR_FILENO) == 1);
     result = bench::run_sweep(runtime, args.model, info, images, options, args.quiet ? nullptr : &progress);
   }
   fmt::print("{}", bench::sweep_table(result));
@@ -249,7 +242,7 @@ Command add_bench(CLI::App& app) {
     args->tolerance_given = cmd->count("--rtol") + cmd->count("--atol") > 0;
     // W: --workers, or one per entry of --devices (the tutorial's parallel over the devices), or the
     // tutorial's default.
-    int workers = args->pool.workers > 0 ? args->pool.workers : bench::default_workers(cores);
+    int workers = args->pool.config.workers > 0 ? args->pool.config.workers : bench::default_workers(cores);
     if (!args->pool.devices.empty()) {
       workers = 0;
       for (const auto& device : parse_devices(args->pool.devices)) workers += device.count;

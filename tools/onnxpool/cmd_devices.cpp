@@ -5,10 +5,10 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.hpp"
-#include "onnxpool/cpu.hpp"
 #include "onnxpool/error.hpp"
-#include "onnxpool/gpu.hpp"
-#include "onnxpool/runtime.hpp"
+#include "onnxpool/runtime/cpu.hpp"
+#include "onnxpool/runtime/gpu.hpp"
+#include "onnxpool/runtime/runtime.hpp"
 
 namespace onnxpool::cli {
 namespace {

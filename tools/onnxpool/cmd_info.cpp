@@ -4,8 +4,8 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.hpp"
-#include "onnxpool/model.hpp"
-#include "onnxpool/runtime.hpp"
+#include "onnxpool/runtime/model.hpp"
+#include "onnxpool/runtime/runtime.hpp"
 
 namespace onnxpool::cli {
 namespace {

@@ -1,17 +1,18 @@
 // onnxpool run MODEL ...: runs every item through the pool, writes the outputs as .npy, compares them
 // with expected outputs, and prints a throughput summary.
-#include <chrono>
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 
 #include <fmt/format.h>
 
 #include "commands.hpp"
-#include "onnxpool/device.hpp"
-#include "onnxpool/model.hpp"
-#include "onnxpool/pool.hpp"
-#include "onnxpool/runtime.hpp"
-#include "onnxpool/tensor_io.hpp"
+#include "onnxpool/bench/measure.hpp"
+#include "onnxpool/pool/pool.hpp"
+#include "onnxpool/runtime/device.hpp"
+#include "onnxpool/runtime/model.hpp"
+#include "onnxpool/runtime/runtime.hpp"
+#include "onnxpool/tensor/tensor_io.hpp"
 #include "options.hpp"
 
 namespace onnxpool::cli {
@@ -20,7 +21,7 @@ namespace {
 struct RunArgs {
   std::string model;
   InputArgs inputs;
-  PoolArgs pool;
+  PoolFlags pool;
   std::string output_dir;
   std::string compare_dir;
   double rtol = 1e-4;
@@ -113,7 +114,7 @@ Command add_run(CLI::App& app) {
   return [args, cmd] {
     Runtime runtime(ort_log_level(*cmd));
     const ModelInfo model = inspect_model(runtime, args->model);
-    const PoolOptions options = to_pool_options(args->pool);
+    const PoolConfig config = pool_config(args->pool);
     Items items = make_items(model, args->inputs);
 
     std::vector<TensorSet> expected;
@@ -132,16 +133,24 @@ Command add_run(CLI::App& app) {
     }
     if (!args->output_dir.empty()) prepare_output_dir(args->output_dir);
 
-    Pool pool(runtime, args->model, options);
-    if (args->warmup > 0) {
-      const auto n = std::min(items.inputs.size(), static_cast<std::size_t>(args->warmup));
-      static_cast<void>(pool.run_all({items.inputs.begin(), items.inputs.begin() + static_cast<std::ptrdiff_t>(n)}));
-      pool.reset_stats();
-    }
+    Pool pool(runtime, args->model, config);
+    // --warmup N: one untimed pass over the first N items, whose work the printed counters leave out.
+    const auto warm_items = std::min(items.inputs.size(), static_cast<std::size_t>(args->warmup));
+    std::vector<TensorSet> outputs;
+    const auto pass = [&](bool warmup) {
+      if (warmup) {
+        static_cast<void>(
+            pool.run_all({items.inputs.begin(), items.inputs.begin() + static_cast<std::ptrdiff_t>(warm_items)}));
+      } else {
+        outputs = pool.run_all(items.inputs);
+      }
+    };
+    const auto prepare = [&](bool warmup) {
+      if (!warmup && args->warmup > 0) pool.reset_stats();
+    };
     const std::size_t count = items.inputs.size();
-    const auto start = std::chrono::steady_clock::now();
-    const auto outputs = pool.run_all(items.inputs);
-    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    const double seconds =
+        bench::measure({.prepare = prepare, .run = pass}, {.warmup = args->warmup > 0 ? 1U : 0U, .timed = 1}).front();
 
     if (!args->output_dir.empty()) {
       const auto folders = item_folders(args->output_dir, items);
@@ -156,7 +165,7 @@ Command add_run(CLI::App& app) {
     if (!args->quiet) {
       const auto& plan = pool.plan();
       fmt::print("{} items in {:.3f} s: {:.2f} items/s ({} workers, {} policy, batch {})\n", count, seconds,
-                 static_cast<double>(count) / seconds, plan.size(), policy_name(pool.policy()), options.batch);
+                 static_cast<double>(count) / seconds, plan.size(), policy_name(pool.policy()), config.batch);
       const auto stats = pool.stats();
       for (std::size_t w = 0; w < stats.size(); ++w) {
         // What the worker is: "1 thread", "2 threads on cores 0,1", "GPU 0"; then its batch when it stacks.
@@ -165,10 +174,9 @@ Command add_run(CLI::App& app) {
                                ? fmt::format("GPU {}", p.device.index)
                                : fmt::format("{} thread{}", p.threads, p.threads == 1 ? "" : "s");
         if (!p.cores.empty()) what += fmt::format(" on cores {}", fmt::join(p.cores, ","));
-        const std::size_t batch = worker_batch(p, options.batch);
-        if (batch > 1) what += fmt::format(", batch {}", batch);
+        if (p.batch > 1) what += fmt::format(", batch {}", p.batch);
         fmt::print("  {:<8} {:<20} {:>5} items  {:>4} runs  busy {:.3f} s\n", stats[w].name, what, stats[w].items,
-                   stats[w].batches, stats[w].busy_seconds);
+                   stats[w].runs, stats[w].busy_seconds);
       }
     }
     return equal ? 0 : kExitMismatch;

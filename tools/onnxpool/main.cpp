@@ -12,6 +12,7 @@
 
 #include "commands.hpp"
 #include "onnxpool/error.hpp"
+#include "onnxpool/pool/pool_config.hpp"
 
 int main(int argc, char** argv) {
   using namespace onnxpool::cli;
@@ -49,6 +50,11 @@ int main(int argc, char** argv) {
   }
   try {
     for (const auto* sub : app.get_subcommands()) return commands.at(sub->get_name())();
+  } catch (const onnxpool::ConfigError& e) {
+    // The library names the field; the CLI names its flag (`--batch 4: ...`).
+    std::fflush(stdout);
+    fmt::print(stderr, "onnxpool: error: --{} {}: {}\n", e.field(), e.value(), e.what());
+    return kExitError;
   } catch (const std::exception& e) {
     std::fflush(stdout);
     fmt::print(stderr, "onnxpool: error: {}\n", e.what());

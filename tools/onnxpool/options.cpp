@@ -47,39 +47,36 @@ Items make_items(const ModelInfo& model, const InputArgs& args) {
   return items;
 }
 
-void add_pool_options(CLI::App& cmd, PoolArgs& args) {
-  cmd.add_option("-w,--workers", args.workers, "CPU workers (sessions); default: automatic for this machine")
+void add_pool_options(CLI::App& cmd, PoolFlags& flags) {
+  PoolConfig& config = flags.config;
+  auto* workers =
+      cmd.add_option("-w,--workers", config.workers, "CPU workers (sessions); default: automatic for this machine")
+          ->check(CLI::Range(1, 1 << 20));
+  cmd.add_option("-t,--threads", config.threads, "Intra-op threads per CPU worker; default: cores / workers")
       ->check(CLI::Range(1, 1 << 20));
-  cmd.add_option("-t,--threads", args.threads, "Intra-op threads per CPU worker; default: cores / workers")
-      ->check(CLI::Range(1, 1 << 20));
-  cmd.add_option("--policy", args.policy,
+  cmd.add_option("--policy", flags.policy,
                  "static: items split round robin up front (the tutorial); dynamic: a free worker pulls the next")
       ->capture_default_str();
-  cmd.add_option("--devices", args.devices,
+  cmd.add_option("--devices", flags.devices,
                  "Workers by device: cpu, cpu:THREADS, cuda:ID, each optionally *COUNT, comma-separated "
                  "(e.g. cpu:2*2 or cpu,cuda:0)")
-      ->type_name("SPEC[,SPEC...]");
-  cmd.add_option("-b,--batch", args.batch, "Items a worker stacks into one run (needs a symbolic batch dim)")
+      ->type_name("SPEC[,SPEC...]")
+      ->excludes(workers);
+  cmd.add_option("-b,--batch", config.batch, "Items a worker stacks into one run (needs a symbolic batch dim)")
       ->capture_default_str()
       ->check(CLI::Range(1, 1 << 20));
-  cmd.add_flag("--pin", args.pin, "Pin each CPU worker and its threads to its own cores");
-  cmd.add_option("--spinning", args.spinning, "Intra-op threads spin while idle (default: on for 1 worker, else off)")
+  cmd.add_flag("--pin", config.pin, "Pin each CPU worker and its threads to its own cores");
+  cmd.add_option("--spinning", flags.spinning, "Intra-op threads spin while idle (default: on for 1 worker, else off)")
       ->check(CLI::IsMember({"on", "off"}));
 }
 
-PoolOptions to_pool_options(const PoolArgs& args) {
-  PoolOptions options;
-  options.workers = args.workers;
-  options.threads = args.threads;
-  options.policy = parse_policy(args.policy);
-  if (!args.devices.empty()) {
-    if (args.workers > 0) throw Error("--devices and --workers cannot be combined (use cpu*W in --devices)");
-    options.devices = parse_devices(args.devices);
-  }
-  options.batch = args.batch;
-  options.pin = args.pin;
-  if (!args.spinning.empty()) options.spinning = args.spinning == "on";
-  return options;
+PoolConfig pool_config(const PoolFlags& flags) {
+  PoolConfig config = flags.config;
+  config.policy = parse_policy(flags.policy);
+  if (!flags.devices.empty()) config.devices = parse_devices(flags.devices);
+  if (!flags.spinning.empty()) config.spinning = flags.spinning == "on";
+  config.validate();
+  return config;
 }
 
 }  // namespace onnxpool::cli

@@ -6,8 +6,9 @@
 
 #include <CLI/CLI.hpp>
 
-#include "onnxpool/inputs.hpp"
-#include "onnxpool/pool.hpp"
+#include "onnxpool/pipeline/inputs.hpp"
+#include "onnxpool/pool/pool_config.hpp"
+#include "onnxpool/runtime/model.hpp"
 
 namespace onnxpool::cli {
 
@@ -30,16 +31,16 @@ struct Items {
 };
 Items make_items(const ModelInfo& model, const InputArgs& args);
 
-struct PoolArgs {
-  int workers = 0;
-  int threads = 0;
+// The pool flags fill one PoolConfig directly; the few that arrive as text (policy, devices, spinning)
+// are kept beside it and converted once, by pool_config(), which also names the flag of a rule the
+// library's validate() refuses.
+struct PoolFlags {
+  PoolConfig config;
   std::string policy = "dynamic";
   std::string devices;
-  std::size_t batch = 1;
-  bool pin = false;
   std::string spinning;  // "", "on", "off"
 };
-void add_pool_options(CLI::App& cmd, PoolArgs& args);
-PoolOptions to_pool_options(const PoolArgs& args);
+void add_pool_options(CLI::App& cmd, PoolFlags& flags);
+PoolConfig pool_config(const PoolFlags& flags);
 
 }  // namespace onnxpool::cli

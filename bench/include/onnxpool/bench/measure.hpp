@@ -1,0 +1,34 @@
+#pragma once
+// The one measurement loop of `onnxpool bench` and `onnxpool run --warmup`, as onnxruntime_perf_test's
+// PerformanceRunner has one (RunOneIteration<isWarmup>, RunRepeatedTimes, RunFixDuration): the sweep,
+// the grid, `bench --memory`, `run --warmup` and the tutorial's measure_time differ only in what a pass
+// does and how many passes they make, so they time passes the same way.
+#include <cstddef>
+#include <functional>
+#include <vector>
+
+namespace onnxpool::bench {
+
+// What one pass does. `prepare` readies it (OrtValue views, pre-allocated outputs) and `record` collects
+// what it produced (per-item latencies): both untimed, so only `run` is measured. Warm-up passes call
+// prepare and run with warmup = true (a caller may warm up on fewer items) and are neither timed nor
+// recorded.
+struct Pass {
+  std::function<void(bool warmup)> prepare = {};  // may be empty
+  std::function<void(bool warmup)> run;
+  std::function<void()> record = {};  // may be empty
+};
+
+// How many passes: `warmup` untimed ones, then `timed` timed ones and, when `duration` > 0, more until
+// the timed ones add up to `duration` seconds.
+struct Repetitions {
+  std::size_t warmup = 0;
+  std::size_t timed = 1;
+  double duration = 0.0;
+};
+
+// Runs the passes; returns each timed pass's seconds, in order. Throws Error when no pass would be
+// timed (timed 0 without a duration).
+std::vector<double> measure(const Pass& pass, const Repetitions& repetitions);
+
+}  // namespace onnxpool::bench

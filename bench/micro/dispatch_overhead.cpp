@@ -1,0 +1,103 @@
+// Dispatch overhead of the pool: trivial.onnx (y = x + 1 on 4 floats, a few microseconds of ONNX Runtime
+// work) run through Pool::run_all against bare loops on the calling thread, all with one worker of one
+// intra-op thread, so the difference is what the pool adds per item: the queue, the futures, the hand-off
+// to the worker thread.
+//
+//   BM_BareSessionRun   Session::Run on pre-made Ort::Values (the floor: ONNX Runtime alone)
+//   BM_BareWorkerRun    Worker::run: Session::Run plus the Tensor <-> Ort::Value conversions the pool
+//                       also does (the fair baseline for the pool's items/s)
+//   BM_PoolRunAll       Pool::run_all of a block of items, moved in (made before the clock runs)
+//
+// Counters: items_per_s (rate) and us_per_item. Overhead per item = pool us_per_item - worker us_per_item.
+#include <benchmark/benchmark.h>
+
+#include <filesystem>
+#include <vector>
+
+#include "onnxpool/pipeline/inputs.hpp"
+#include "onnxpool/pool/pool.hpp"
+#include "onnxpool/runtime/model.hpp"
+#include "onnxpool/runtime/runtime.hpp"
+#include "onnxpool/runtime/worker.hpp"
+#include "onnxpool/tensor/ort_value.hpp"
+
+namespace {
+
+constexpr std::int64_t kBlock = 256;  // items per benchmark iteration
+
+std::filesystem::path model_path() {
+  return std::filesystem::path(ONNXPOOL_MODEL_DIR) / "trivial.onnx";
+}
+
+void set_counters(benchmark::State& state, std::int64_t items) {
+  state.SetItemsProcessed(items);
+  state.counters["items_per_s"] = benchmark::Counter(static_cast<double>(items), benchmark::Counter::kIsRate);
+  state.counters["us_per_item"] =
+      benchmark::Counter(static_cast<double>(items) * 1e-6, benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+}
+
+onnxpool::WorkerPlan one_thread() {
+  return onnxpool::WorkerPlan{.name = "bare", .threads = 1};
+}
+
+void BM_BareSessionRun(benchmark::State& state) {
+  onnxpool::Runtime runtime;
+  const auto info = onnxpool::inspect_model(runtime, model_path());
+  onnxpool::Worker worker(runtime, model_path(), one_thread());
+  const auto item = onnxpool::random_inputs(info, {}, 1);
+  // Inputs as values and outputs pre-allocated: nothing but Session::Run in the loop.
+  auto prepared = worker.prepare(item);
+  std::int64_t items = 0;
+  for (auto _ : state) {
+    for (std::int64_t i = 0; i < kBlock; ++i) worker.run(prepared);
+    items += kBlock;
+  }
+  set_counters(state, items);
+}
+
+void BM_BareWorkerRun(benchmark::State& state) {
+  onnxpool::Runtime runtime;
+  const auto info = onnxpool::inspect_model(runtime, model_path());
+  onnxpool::Worker worker(runtime, model_path(), one_thread());
+  const auto item = onnxpool::random_inputs(info, {}, 1);
+  std::int64_t items = 0;
+  for (auto _ : state) {
+    for (std::int64_t i = 0; i < kBlock; ++i) benchmark::DoNotOptimize(worker.run(item));
+    items += kBlock;
+  }
+  set_counters(state, items);
+}
+
+void BM_PoolRunAll(benchmark::State& state) {
+  onnxpool::Runtime runtime;
+  const auto info = onnxpool::inspect_model(runtime, model_path());
+  onnxpool::PoolConfig options;
+  options.workers = static_cast<int>(state.range(0));
+  options.threads = 1;
+  options.spinning = false;
+  options.batch = static_cast<std::size_t>(state.range(1));
+  onnxpool::Pool pool(runtime, model_path(), options);
+  const std::vector<onnxpool::TensorSet> block(kBlock, onnxpool::random_inputs(info, {}, 1));
+  std::int64_t items = 0;
+  for (auto _ : state) {
+    // The items are made before the clock runs, as a caller who has them moves them in; the bare
+    // loops reuse one item and make none either.
+    state.PauseTiming();
+    auto copy = block;
+    state.ResumeTiming();
+    benchmark::DoNotOptimize(pool.run_all(std::move(copy)));
+    items += kBlock;
+  }
+  set_counters(state, items);
+}
+
+}  // namespace
+
+BENCHMARK(BM_BareSessionRun)->UseRealTime();
+BENCHMARK(BM_BareWorkerRun)->UseRealTime();
+// Args: workers, batch. One worker, batch 1: the same thread count and work as the bare loops. Two
+// workers: the pool on both cores. Batch 8: a worker takes 8 queued items per hand-off (stacked into one
+// run), which amortises the per-hand-off cost.
+BENCHMARK(BM_PoolRunAll)->Args({1, 1})->Args({2, 1})->Args({1, 8})->Args({2, 8})->UseRealTime();
+
+BENCHMARK_MAIN();

@@ -1,0 +1,42 @@
+#pragma once
+// A progress report for long runs and benchmarks, on stderr: a tqdm-like bar rewritten in place when stderr is a
+// terminal ("sweep  45%|#####     | 9/20 [00:04<00:05, 2.10 it/s] pool N=14"), one plain line per
+// step otherwise (logs and CI keep every step, never carriage returns).
+#include <chrono>
+#include <cstddef>
+#include <ostream>
+#include <string>
+#include <string_view>
+
+namespace onnxpool {
+
+// "00:07", "1:02:03" (hours only when needed), as tqdm prints.
+std::string format_clock(double seconds);
+
+class Progress {
+ public:
+  // `terminal`: rewrite one line in place; otherwise print a line per step.
+  Progress(std::ostream& out, std::string label, std::size_t total, bool terminal);
+  Progress(const Progress&) = delete;
+  Progress& operator=(const Progress&) = delete;
+  ~Progress();
+
+  // One more step done; `detail` names it ("pool N=14").
+  void advance(std::string_view detail, std::size_t steps = 1);
+  // Ends the bar's line (terminal mode). Called by the destructor if not before.
+  void finish();
+
+  // The text of the report after `done` steps in `elapsed` seconds (for the tests and for advance).
+  [[nodiscard]] std::string render(std::size_t done, double elapsed, std::string_view detail) const;
+
+ private:
+  std::ostream& out_;
+  std::string label_;
+  std::size_t total_;
+  bool terminal_;
+  std::size_t done_ = 0;
+  bool finished_ = false;
+  std::chrono::steady_clock::time_point start_;
+};
+
+}  // namespace onnxpool

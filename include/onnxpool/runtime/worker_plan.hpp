@@ -1,0 +1,31 @@
+#pragma once
+// What one worker is: the single description a Worker is made from, derived from a PoolConfig by
+// plan_workers (or written by hand for a lone session). Printing a pool's plan and making its workers
+// read the same values.
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include <onnxruntime_cxx_api.h>
+
+#include "onnxpool/runtime/device.hpp"
+
+namespace onnxpool {
+
+struct WorkerPlan {
+  std::string name = "worker";  // "cpu#0", "cuda0#1"; names the worker in every error
+  DeviceSpec device{};          // its device (count 1); CUDA workers come with the GPU support
+  std::size_t batch = 1;        // items it takes at once, stacked along the batch dim
+  // Session settings. `ort_defaults` leaves every threading option at ONNX Runtime's defaults (one
+  // intra-op thread per physical core, pinned, spinning): the tutorial's sessions, kept faithfully.
+  bool ort_defaults = false;
+  int threads = 1;                      // intra-op threads (unless ort_defaults)
+  std::vector<int> cores{};             // pin the worker's thread and its intra-op threads here; empty: no pinning
+  bool spinning = false;                // idle intra-op threads spin (burn a core) waiting for work
+  bool share_prepacked_weights = true;  // through the Runtime's container
+  GraphOptimizationLevel optimization = GraphOptimizationLevel::ORT_ENABLE_ALL;
+  // Bind inputs and outputs with Ort::IoBinding: always on for CUDA workers, CPU workers may opt in.
+  bool io_binding = false;
+};
+
+}  // namespace onnxpool

@@ -1,0 +1,134 @@
+#pragma once
+// A queue policy: where queued tasks wait and which of them a free worker takes next. The scheduler's
+// worker loop runs whichever policy it was given without knowing which (as taskflow's executor runs a
+// partitioner, and Triton's core keeps the queue and the choice of instance apart from running a batch):
+// it asks next() for its tasks (blocking), runs them, and passes the batch's size and time into the next
+// call.
+//
+// The base class owns what both policies share: the mutex that guards every queue, the stop flag, the
+// submission counter and whatever the policy keeps (the dynamic policy's paces); one condition variable
+// per worker, the one that worker sleeps on; and the producer side, which queues under the lock and
+// notifies after releasing it so that a woken worker does not block on the mutex still held. A policy
+// implements the hooks below, each called with the mutex held.
+//
+// `Task` only needs to be movable; the policy never looks inside it.
+#include <condition_variable>
+#include <cstddef>
+#include <deque>
+#include <mutex>
+#include <utility>
+#include <vector>
+
+namespace onnxpool::detail {
+
+template <class Task>
+class QueuePolicy {
+ public:
+  using Lock = std::unique_lock<std::mutex>;
+  // A worker's last batch, learnt from under the lock its next take holds anyway. Zero items: none (the
+  // first take).
+  struct LastBatch {
+    std::size_t items = 0;
+    double seconds = 0.0;  // inside `run`, retries included
+  };
+
+  virtual ~QueuePolicy() = default;
+  QueuePolicy(const QueuePolicy&) = delete;
+  QueuePolicy& operator=(const QueuePolicy&) = delete;
+  QueuePolicy(QueuePolicy&&) = delete;
+  QueuePolicy& operator=(QueuePolicy&&) = delete;
+
+  [[nodiscard]] std::size_t worker_count() const noexcept { return wake_.size(); }
+
+  // Queues one task, made by `make(position)` under the lock from the running counter over all push()
+  // calls (the static policy sends it to worker position mod W), and wakes the worker it is for. After
+  // stop() it returns false without calling `make`; the counter still advances.
+  template <class Make>
+  bool push(Make&& make) {
+    Lock lock(mutex_);
+    const std::size_t position = next_position_++;
+    if (stopping_) return false;
+    enqueue(make(position), position);
+    const std::size_t wake = worker_to_wake(position);
+    lock.unlock();
+    if (wake < worker_count()) wake_[wake].notify_one();
+    return true;
+  }
+  // Queues `count` tasks, made by `make(0..count-1)` at positions 0..count-1, in one critical section so
+  // that they sit together in the queues (full batches) and no concurrent push interleaves with them;
+  // then wakes every worker to look. After stop() it returns false without calling `make`.
+  template <class Make>
+  bool push_all(std::size_t count, Make&& make) {
+    {
+      const std::lock_guard lock(mutex_);
+      if (stopping_) return false;
+      for (std::size_t i = 0; i < count; ++i) enqueue(make(i), i);
+    }
+    for (std::condition_variable& wake : wake_) wake.notify_one();  // a worker is each one's only waiter
+    return true;
+  }
+
+  // Blocks until `worker` has tasks to run (moved into `tasks`, 1..its max_batch of them, in queue
+  // order) and returns true, or until stop() and returns false. `last` is its previous batch.
+  bool next(std::size_t worker, const LastBatch& last, std::vector<Task>& tasks) {
+    tasks.clear();
+    std::size_t wake = worker_count();
+    {
+      Lock lock(mutex_);
+      wake = take(lock, worker, last, tasks);
+    }
+    if (wake < worker_count()) wake_[wake].notify_one();
+    return !tasks.empty();
+  }
+
+  // The worker's on_start failed: it will fail each item it takes at once.
+  void mark_start_failed(std::size_t worker) {
+    const std::lock_guard lock(mutex_);
+    start_failed(worker);
+  }
+
+  // Takes no more tasks and wakes every worker so that next() returns false once its batch is done.
+  // Returns the tasks still queued, in queue order per queue, for the caller to cancel.
+  std::vector<Task> stop() {
+    std::vector<Task> queued;
+    {
+      const std::lock_guard lock(mutex_);
+      stopping_ = true;
+      drain(queued);
+    }
+    for (std::condition_variable& wake : wake_) wake.notify_all();
+    return queued;
+  }
+
+ protected:
+  explicit QueuePolicy(std::size_t workers) : wake_(workers) {}
+
+  // The hooks; the caller holds the mutex (`lock` where the hook may wait on it).
+  virtual void enqueue(Task&& task, std::size_t position) = 0;
+  // The worker to wake for the task just queued at `position`; worker_count() for none.
+  [[nodiscard]] virtual std::size_t worker_to_wake(std::size_t position) const = 0;
+  // Waits (on worker_cv(worker), through `lock`) until the worker should take tasks, moves them into
+  // `tasks` and returns the worker to wake for what it left queued (worker_count() for none); returns
+  // with `tasks` empty only when stopping.
+  virtual std::size_t take(Lock& lock, std::size_t worker, const LastBatch& last, std::vector<Task>& tasks) = 0;
+  virtual void drain(std::vector<Task>& out) = 0;
+  virtual void start_failed(std::size_t /*worker*/) {}
+
+  [[nodiscard]] bool stopping() const noexcept { return stopping_; }
+  std::condition_variable& worker_cv(std::size_t worker) { return wake_[worker]; }
+
+  static void move_front(std::deque<Task>& from, std::size_t count, std::vector<Task>& to) {
+    for (std::size_t i = 0; i < count; ++i) {
+      to.push_back(std::move(from.front()));
+      from.pop_front();
+    }
+  }
+
+ private:
+  std::mutex mutex_;
+  bool stopping_ = false;          // guarded by mutex_
+  std::size_t next_position_ = 0;  // guarded by mutex_
+  std::vector<std::condition_variable> wake_;
+};
+
+}  // namespace onnxpool::detail

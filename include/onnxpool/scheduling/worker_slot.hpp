@@ -1,0 +1,46 @@
+#pragma once
+// What a scheduler's worker is (WorkerSlot: a name, a batch limit and a function that runs a batch) and
+// what it has done (WorkerStats).
+#include <cstddef>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace onnxpool {
+
+template <class Item, class Result>
+struct WorkerSlot {
+  std::string name;                // e.g. "cpu#1"; appears in error messages
+  std::size_t max_batch = 1;       // at most this many items handed to `run` at once
+  std::function<void()> on_start;  // optional; runs once on the worker's own thread before any item
+  // Runs a batch (1..max_batch items, in submission order) and returns exactly one Result per item, in
+  // the same order. The batch is passed by reference and must be left intact (not moved from): if `run`
+  // throws or returns the wrong number of results for a batch of several items, the scheduler retries
+  // those same items one by one.
+  std::function<std::vector<Result>(std::vector<Item>& batch)> run;
+};
+
+struct WorkerStats {
+  std::string name;
+  std::size_t items = 0;      // items completed on this worker, successes and failures
+  std::size_t runs = 0;       // calls to `run`, retries of a failed batch's items included
+  std::size_t failures = 0;   // items that failed
+  double busy_seconds = 0.0;  // steady_clock time spent inside `run`
+};
+
+namespace detail {
+// Throw Error when the slots cannot make a scheduler: none at all, or a slot (named by its position and
+// name) without a run function or with max_batch 0.
+void require_workers(std::size_t count);
+void require_valid_slot(std::size_t position, const std::string& name, bool has_run, std::size_t max_batch);
+
+template <class Item, class Result>
+void require_valid_slots(const std::vector<WorkerSlot<Item, Result>>& slots) {
+  require_workers(slots.size());
+  for (std::size_t i = 0; i < slots.size(); ++i) {
+    require_valid_slot(i, slots[i].name, static_cast<bool>(slots[i].run), slots[i].max_batch);
+  }
+}
+}  // namespace detail
+
+}  // namespace onnxpool

@@ -1,0 +1,52 @@
+#pragma once
+// Tensor files: NumPy's .npy and ONNX's TensorProto (.pb, as in onnxruntime_perf_test's
+// test_data_set_N/input_K.pb and the ONNX backend tests), plus the file helpers they share.
+//
+// Every parser treats its bytes as hostile: sizes declared by a header are checked against the bytes
+// actually present before anything is allocated, and every problem is an Error whose one-line message
+// starts with the source (the file name) and says what is wrong.
+#include <cstddef>
+#include <filesystem>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "onnxpool/tensor/tensor.hpp"
+
+namespace onnxpool {
+
+// --- .npy ----------------------------------------------------------------------------------------
+// Reads format versions 1.0, 2.0 and 3.0, C order only, dtypes |b1, i1 i2 i4 i8, u1 u2 u4 u8,
+// f2 f4 f8. Big-endian arrays ('>f4') are accepted and converted to host order. Fortran order,
+// strings ('<U5'), objects ('|O'), structured, complex and datetime dtypes are rejected.
+Tensor parse_npy(std::span<const std::byte> bytes, const std::string& source);
+Tensor read_npy(const std::filesystem::path& path);
+// Writes what np.save writes: a v1.0 header padded to a multiple of 64 bytes (v2.0 only when the
+// header would not fit v1.0's 16-bit length), little-endian data. bfloat16 and string tensors throw
+// Error: numpy has no such dtype.
+std::vector<std::byte> encode_npy(const Tensor& tensor);
+void write_npy(const std::filesystem::path& path, const Tensor& tensor);  // atomic
+
+// --- ONNX TensorProto ----------------------------------------------------------------------------
+// Accepts raw_data (little-endian) and the typed fields (float_data, int32_data, int64_data,
+// double_data, uint64_data, string_data) as ONNX specifies them. Rejects external data, segments,
+// UNDEFINED or unsupported data types, and data whose size disagrees with the declared dims.
+NamedTensor parse_tensor_pb(std::span<const std::byte> bytes, const std::string& source);
+NamedTensor read_tensor_pb(const std::filesystem::path& path);
+// raw_data for numeric and bool tensors, string_data for strings.
+std::vector<std::byte> encode_tensor_pb(const NamedTensor& tensor);
+void write_tensor_pb(const std::filesystem::path& path, const NamedTensor& tensor);  // atomic
+
+// By extension, .npy or .pb (any case). The name of a .npy tensor is the file's stem; so is the name
+// of a .pb tensor whose TensorProto has no name.
+NamedTensor read_tensor_file(const std::filesystem::path& path);
+
+// --- files ---------------------------------------------------------------------------------------
+// Writes to a temporary name in the same folder, then renames: no half-written file ever has the
+// final name, and the temporary file is removed on failure. Throws Error naming the path and the OS
+// reason (strerror), e.g. when the folder is missing or not writable.
+void write_file_atomically(const std::filesystem::path& path, std::span<const std::byte> bytes);
+// The whole file. Throws Error such as "cannot open 'x': No such file or directory".
+std::vector<std::byte> read_file_bytes(const std::filesystem::path& path);
+
+}  // namespace onnxpool

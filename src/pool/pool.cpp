@@ -1,0 +1,276 @@
+#include "onnxpool/pool/pool.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <optional>
+
+#include <fmt/format.h>
+
+#include "common/scratch_dir.hpp"
+#include "onnxpool/runtime/gpu.hpp"
+#include "onnxpool/runtime/model.hpp"
+#include "onnxpool/runtime/runtime.hpp"
+#include "onnxpool/runtime/shared_weights.hpp"
+#include "onnxpool/runtime/worker.hpp"
+
+namespace onnxpool {
+
+void PoolConfig::validate() const {
+  if (workers < 0)
+    throw ConfigError("workers", std::to_string(workers), fmt::format("workers must be >= 1, not {}", workers));
+  if (threads < 0)
+    throw ConfigError("threads", std::to_string(threads), fmt::format("threads must be >= 1, not {}", threads));
+  if (batch == 0) throw ConfigError("batch", "0", "batch must be >= 1");
+  if (!devices.empty() && workers > 0) {
+    throw ConfigError("workers", std::to_string(workers),
+                      "workers cannot be given beside devices: the device list says how many (cpu*W)");
+  }
+}
+
+void PoolConfig::check_for(const ModelInfo& model) const {
+  validate();
+  std::size_t largest = batch;
+  for (const auto& device : devices) largest = std::max(largest, static_cast<std::size_t>(std::max(device.batch, 0)));
+  if (largest > 1 && !model.batchable()) {
+    throw ConfigError("batch", std::to_string(largest),
+                      fmt::format("{}: batch {} needs a model whose inputs and outputs all have a symbolic first "
+                                  "(batch) dim; this one does not",
+                                  model.path.filename().string(), largest));
+  }
+}
+
+int automatic_threads_per_worker(int cores) {
+  if (cores <= 8) return 1;
+  return cores <= 32 ? 2 : 4;
+}
+
+std::vector<WorkerPlan> plan_workers(const PoolConfig& config, const CpuTopology& cpu) {
+  config.validate();
+  const int cores = cpu.logical_count();
+
+  // Expand the device list (or the plain worker count) into one spec per worker.
+  std::vector<DeviceSpec> specs;
+  if (config.devices.empty()) {
+    int workers = config.workers;
+    if (workers == 0) {
+      const int threads = config.threads > 0 ? config.threads : automatic_threads_per_worker(cores);
+      workers = std::max(1, cores / threads);
+    }
+    specs.assign(static_cast<std::size_t>(workers), DeviceSpec{.kind = DeviceKind::Cpu, .threads = config.threads});
+  } else {
+    for (const auto& spec : config.devices) {
+      for (int i = 0; i < spec.count; ++i) {
+        DeviceSpec one = spec;
+        one.count = 1;
+        if (one.kind == DeviceKind::Cpu && one.threads == 0) one.threads = config.threads;
+        specs.push_back(one);
+      }
+    }
+  }
+  const int cpu_workers = static_cast<int>(
+      std::count_if(specs.begin(), specs.end(), [](const auto& s) { return s.kind == DeviceKind::Cpu; }));
+  // Each CUDA worker's thread launches its kernels and copies: it keeps a core of its own, or CPU
+  // workers' intra-op threads on every core would make the GPU wait for its feeder.
+  const int cuda_workers = static_cast<int>(specs.size()) - cpu_workers;
+  const int cpu_cores = cores > cuda_workers ? cores - cuda_workers : cores;
+  const int default_threads = std::max(1, cpu_cores / std::max(1, cpu_workers));
+  const bool spinning = config.spinning.value_or(specs.size() == 1);
+
+  std::vector<WorkerPlan> plans;
+  int cpu_index = 0;
+  int cuda_seen = 0;
+  std::size_t next_core = 0;
+  for (const auto& spec : specs) {
+    WorkerPlan plan;
+    plan.device = spec;
+    // The device's @BATCH, else the pool's.
+    plan.batch = spec.batch > 0 ? static_cast<std::size_t>(spec.batch) : config.batch;
+    plan.ort_defaults = config.ort_defaults;
+    plan.share_prepacked_weights = config.share_weights;
+    if (spec.kind == DeviceKind::Cpu) {
+      plan.name = fmt::format("cpu#{}", cpu_index++);
+      plan.threads = config.ort_defaults ? 0 : (spec.threads > 0 ? spec.threads : default_threads);
+      plan.device.threads = plan.threads;
+      plan.spinning = spinning;
+      if (config.pin && !config.ort_defaults) {
+        // Consecutive, disjoint groups while the cores last; then they wrap and share.
+        for (int t = 0; t < plan.threads; ++t) plan.cores.push_back(cpu.logical[next_core++ % cpu.logical.size()]);
+        std::sort(plan.cores.begin(), plan.cores.end());
+        plan.cores.erase(std::unique(plan.cores.begin(), plan.cores.end()), plan.cores.end());
+      }
+    } else {
+      plan.name = fmt::format("cuda{}#{}", spec.index, cuda_seen++);
+      plan.threads = 1;  // the session's CPU side: its feeding thread
+    }
+    plans.push_back(std::move(plan));
+  }
+  return plans;
+}
+
+struct PoolItem {
+  const TensorSet* borrowed = nullptr;  // run(span): the caller's
+  std::optional<TensorSet> owned;       // submit, run_all: the pool's
+  PreparedItem* prepared = nullptr;     // run(prepared): the caller's
+  double* service_seconds = nullptr;    // where its run's seconds go; null: not asked
+
+  [[nodiscard]] const TensorSet& inputs() const { return owned ? *owned : *borrowed; }
+};
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+std::vector<WorkerPlan> checked_plan(Runtime& runtime, const std::filesystem::path& model, const PoolConfig& config,
+                                     const std::string& label) {
+  auto plans = plan_workers(config, CpuTopology::detect());
+  // Before any session is made: making them (and the shared weights) is the expensive part of a pool.
+  // The model is inspected only when a worker stacks items (inspecting loads it).
+  check_model_file(model);
+  if (std::any_of(plans.begin(), plans.end(), [](const WorkerPlan& p) { return p.batch > 1; })) {
+    config.check_for(inspect_model(runtime, model));
+  }
+  if (!label.empty()) {
+    for (auto& plan : plans) plan.name = label + ":" + plan.name;
+  }
+  return plans;
+}
+
+// One worker per plan, in order (so a failure names its worker); several CPU workers share one copy of
+// the weights when the configuration says so, and the machine's GPUs are probed once for all.
+std::vector<std::unique_ptr<Worker>> make_workers(Runtime& runtime, const std::filesystem::path& model,
+                                                  const PoolConfig& config, const std::vector<WorkerPlan>& plans) {
+  const auto cpu_workers =
+      std::count_if(plans.begin(), plans.end(), [](const auto& p) { return p.device.kind == DeviceKind::Cpu; });
+  // The optimised model lives in a scratch folder only while the sessions are made from it.
+  std::optional<ScratchDir> scratch;
+  WorkerResources cpu_resources;
+  if (config.share_weights && !config.ort_defaults && cpu_workers > 1) {
+    scratch.emplace();
+    cpu_resources.shared_weights = std::make_shared<SharedWeights>(runtime, model, scratch->path() / "optimized.onnx");
+  }
+  WorkerResources cuda_resources;
+  if (std::any_of(plans.begin(), plans.end(), [](const auto& p) { return p.device.kind == DeviceKind::Cuda; })) {
+    cuda_resources.gpu = std::make_shared<const GpuSupport>(probe_gpu());
+  }
+  std::vector<std::unique_ptr<Worker>> workers;
+  for (const auto& plan : plans) {
+    const bool cpu = plan.device.kind == DeviceKind::Cpu;
+    workers.push_back(std::make_unique<Worker>(runtime, model, plan, cpu ? cpu_resources : cuda_resources));
+  }
+  return workers;
+}
+
+// Runs one batch of pool items on a worker. Prepared items run one by one into their own outputs (they
+// hold their inputs as values; the scheduler gives at most the worker's batch, 1 for the OrtValue path's
+// pools); others run as one session run (stacked when several).
+std::vector<TensorSet> run_on(Worker& worker, std::vector<PoolItem>& batch) {
+  const bool timed = batch.front().service_seconds != nullptr;
+  if (batch.front().prepared != nullptr) {
+    std::vector<TensorSet> results(batch.size());
+    for (PoolItem& item : batch) {
+      PreparedItem& prepared = *item.prepared;
+      if (prepared.inputs_on_device() && prepared.worker() != worker.name()) {
+        throw Error(
+            fmt::format("item prepared for worker {} holds its inputs in that worker's GPU memory", prepared.worker()));
+      }
+      const auto start = timed ? Clock::now() : Clock::time_point{};
+      worker.run(prepared);
+      if (timed) *item.service_seconds = std::chrono::duration<double>(Clock::now() - start).count();
+    }
+    return results;
+  }
+  std::vector<const TensorSet*> inputs;
+  inputs.reserve(batch.size());
+  for (const PoolItem& item : batch) inputs.push_back(&item.inputs());
+  const auto start = timed ? Clock::now() : Clock::time_point{};
+  auto results = worker.run(inputs);  // one item: a plain run, nothing stacked
+  if (timed) {
+    const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+    for (PoolItem& item : batch) *item.service_seconds = seconds;
+  }
+  return results;
+}
+
+void check_timing_span(std::size_t items, std::span<double> service_seconds) {
+  if (!service_seconds.empty() && service_seconds.size() != items) {
+    throw Error(fmt::format("{} service times asked for {} items", service_seconds.size(), items));
+  }
+}
+
+}  // namespace
+
+Pool::Pool(Runtime& runtime, const std::filesystem::path& model, const PoolConfig& config, const std::string& label)
+    : plan_(checked_plan(runtime, model, config, label)), workers_(make_workers(runtime, model, config, plan_)) {
+  std::vector<WorkerSlot<PoolItem, TensorSet>> slots;
+  for (std::size_t i = 0; i < workers_.size(); ++i) {
+    Worker* w = workers_[i].get();
+    slots.push_back({.name = w->name(),
+                     .max_batch = plan_[i].batch,
+                     .on_start = [w] { w->bind_current_thread(); },
+                     .run = [w](std::vector<PoolItem>& batch) { return run_on(*w, batch); }});
+  }
+  scheduler_ = std::make_unique<Scheduler<PoolItem, TensorSet>>(std::move(slots), config.policy);
+}
+
+Pool::~Pool() = default;
+
+std::future<TensorSet> Pool::submit(TensorSet inputs) {
+  PoolItem item;
+  item.owned = std::move(inputs);
+  return scheduler_->submit(std::move(item));
+}
+
+std::vector<TensorSet> Pool::run_items(std::vector<PoolItem> items) {
+  return scheduler_->run_all(std::move(items));
+}
+
+std::vector<TensorSet> Pool::run_all(std::vector<TensorSet> items) {
+  std::vector<PoolItem> owned(items.size());
+  for (std::size_t i = 0; i < items.size(); ++i) owned[i].owned = std::move(items[i]);
+  return run_items(std::move(owned));
+}
+
+std::vector<TensorSet> Pool::run(std::span<const TensorSet> items, std::span<double> service_seconds) {
+  check_timing_span(items.size(), service_seconds);
+  std::vector<PoolItem> borrowed(items.size());
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    borrowed[i].borrowed = &items[i];
+    if (!service_seconds.empty()) borrowed[i].service_seconds = &service_seconds[i];
+  }
+  return run_items(std::move(borrowed));
+}
+
+std::vector<PreparedItem> Pool::prepare(std::span<const TensorSet> items) {
+  std::vector<PreparedItem> prepared;
+  prepared.reserve(items.size());
+  for (std::size_t i = 0; i < items.size(); ++i) prepared.push_back(workers_[i % workers_.size()]->prepare(items[i]));
+  return prepared;
+}
+
+void Pool::run(std::span<PreparedItem> items, std::span<double> service_seconds) {
+  check_timing_span(items.size(), service_seconds);
+  std::vector<PoolItem> prepared(items.size());
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    prepared[i].prepared = &items[i];
+    if (!service_seconds.empty()) prepared[i].service_seconds = &service_seconds[i];
+  }
+  static_cast<void>(run_items(std::move(prepared)));
+}
+
+std::vector<WorkerStats> Pool::stats() const {
+  return scheduler_->stats();
+}
+
+void Pool::reset_stats() {
+  scheduler_->reset_stats();
+}
+
+Policy Pool::policy() const {
+  return scheduler_->policy();
+}
+
+const std::vector<std::string>& Pool::output_names() const {
+  return workers_.front()->output_names();
+}
+
+}  // namespace onnxpool

@@ -1,0 +1,95 @@
+#include "onnxpool/runtime/cpu.hpp"
+
+#include <pthread.h>
+#include <sched.h>
+
+#include <algorithm>
+#include <cstring>
+#include <fstream>
+#include <set>
+#include <utility>
+
+#include <fmt/format.h>
+
+#include "onnxpool/error.hpp"
+
+namespace onnxpool {
+namespace {
+
+int read_int_file(const std::string& path, int fallback) {
+  std::ifstream in(path);
+  int value = fallback;
+  return (in >> value) ? value : fallback;
+}
+
+std::string read_model_name() {
+  std::ifstream in("/proc/cpuinfo");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.starts_with("model name")) {
+      const auto colon = line.find(':');
+      if (colon != std::string::npos) return line.substr(line.find_first_not_of(' ', colon + 1));
+    }
+  }
+  return {};
+}
+
+}  // namespace
+
+CpuTopology CpuTopology::detect() {
+  CpuTopology topology;
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof(set), &set) == 0) {
+    for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu) {
+      if (CPU_ISSET(cpu, &set)) topology.logical.push_back(cpu);
+    }
+  }
+  if (topology.logical.empty()) topology.logical.push_back(0);
+  std::set<std::pair<int, int>> cores;
+  for (int cpu : topology.logical) {
+    const std::string base = fmt::format("/sys/devices/system/cpu/cpu{}/topology/", cpu);
+    cores.emplace(read_int_file(base + "physical_package_id", 0), read_int_file(base + "core_id", cpu));
+  }
+  topology.physical_cores = static_cast<int>(cores.size());
+  topology.model_name = read_model_name();
+  return topology;
+}
+
+std::vector<std::vector<int>> partition_cores(const std::vector<int>& cores, int workers, int threads) {
+  if (cores.empty() || workers < 1 || threads < 1)
+    throw Error("partition_cores needs cores, workers >= 1, threads >= 1");
+  std::vector<std::vector<int>> groups(static_cast<std::size_t>(workers));
+  std::size_t next = 0;
+  for (auto& group : groups) {
+    for (int t = 0; t < threads; ++t) group.push_back(cores[next++ % cores.size()]);
+    std::sort(group.begin(), group.end());
+    group.erase(std::unique(group.begin(), group.end()), group.end());
+  }
+  return groups;
+}
+
+std::string ort_thread_affinities(const std::vector<int>& cores, int threads) {
+  if (threads <= 1 || cores.empty()) return {};
+  std::string text;
+  // Thread 0 is the caller (pinned by pin_current_thread to cores[0]); pool thread t gets cores[t].
+  for (int t = 1; t < threads; ++t) {
+    if (!text.empty()) text += ';';
+    text += std::to_string(cores[static_cast<std::size_t>(t) % cores.size()] + 1);
+  }
+  return text;
+}
+
+void pin_current_thread(const std::vector<int>& cores) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  for (int cpu : cores) {
+    if (cpu < 0 || cpu >= CPU_SETSIZE) throw Error(fmt::format("cannot pin a thread to CPU {}: no such CPU", cpu));
+    CPU_SET(cpu, &set);
+  }
+  if (const int rc = pthread_setaffinity_np(pthread_self(), sizeof(set), &set); rc != 0) {
+    throw Error(fmt::format("cannot pin a thread to cores {}: {}", fmt::join(cores, ","), std::strerror(rc)));
+  }
+}
+
+}  // namespace onnxpool

@@ -1,0 +1,63 @@
+#include "onnxpool/runtime/runtime.hpp"
+
+#include <algorithm>
+#include <cstdlib>
+#include <string_view>
+
+#include <fmt/format.h>
+
+#include "onnxpool/error.hpp"
+#include "runtime/ort_error.hpp"
+
+namespace onnxpool {
+namespace {
+
+// The name the CUDA provider library gives its EP devices (the classic provider's name, too).
+constexpr std::string_view kCudaEp = "CUDAExecutionProvider";
+constexpr const char* kRegistrationName = "onnxpool.cuda";
+
+// The CUDA ordinal the provider gave an EP device (its "device_id" option), or -1 when it gave none.
+int ordinal_of(const Ort::ConstEpDevice& device) {
+  const auto options = device.EpOptions().GetKeyValuePairs();
+  const auto found = options.find("device_id");
+  if (found == options.end()) return -1;
+  char* end = nullptr;
+  const long value = std::strtol(found->second.c_str(), &end, 10);
+  return end != found->second.c_str() && *end == '\0' && value >= 0 ? static_cast<int>(value) : -1;
+}
+
+}  // namespace
+
+Runtime::Runtime(OrtLoggingLevel log_level, const std::string& log_id) : env_(log_level, log_id.c_str()) {}
+
+std::string Runtime::version() {
+  return Ort::GetVersionString();
+}
+
+std::vector<std::string> Runtime::available_providers() {
+  return Ort::GetAvailableProviders();
+}
+
+std::vector<Ort::ConstEpDevice> Runtime::cuda_devices(const std::filesystem::path& provider_library) {
+  const std::lock_guard lock(cuda_mutex_);
+  if (!cuda_failure_.empty()) throw Error(cuda_failure_);
+  if (!cuda_registered_) {
+    try {
+      env_.RegisterExecutionProviderLibrary(kRegistrationName, provider_library.native());
+    } catch (const Ort::Exception& e) {
+      cuda_failure_ = fmt::format("ONNX Runtime could not register the CUDA provider: {}", one_line(e.what()));
+      throw Error(cuda_failure_);
+    }
+    cuda_registered_ = true;
+  }
+  std::vector<Ort::ConstEpDevice> devices;
+  for (const auto& device : env_.GetEpDevices()) {
+    if (device.EpName() == kCudaEp) devices.push_back(device);
+  }
+  // The provider numbers its devices through their "device_id" option; keep listing order otherwise.
+  std::stable_sort(devices.begin(), devices.end(),
+                   [](const auto& a, const auto& b) { return ordinal_of(a) < ordinal_of(b); });
+  return devices;
+}
+
+}  // namespace onnxpool

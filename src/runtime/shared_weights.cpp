@@ -1,0 +1,50 @@
+#include "onnxpool/runtime/shared_weights.hpp"
+
+#include <fstream>
+
+#include <fmt/format.h>
+#include <onnx/onnx_pb.h>
+
+#include "onnxpool/runtime/runtime.hpp"
+#include "onnxpool/tensor/ort_value.hpp"
+#include "onnxpool/tensor/tensor_io.hpp"
+#include "runtime/ort_error.hpp"
+
+namespace onnxpool {
+
+SharedWeights::SharedWeights(Runtime& runtime, const std::filesystem::path& model,
+                             const std::filesystem::path& optimized)
+    : optimized_(optimized) {
+  const std::string context = fmt::format("{}: preparing shared weights", model.filename().string());
+  {
+    Ort::SessionOptions options;
+    options.SetIntraOpNumThreads(1);
+    options.SetGraphOptimizationLevel(GraphOptimizationLevel::ORT_ENABLE_ALL);
+    options.SetOptimizedModelFilePath(optimized_.c_str());
+    // The optimised model is for this machine only (NCHWc layouts); ONNX Runtime warns about that at
+    // WARNING level, which is exactly our intent, so this one session logs errors only.
+    options.SetLogSeverityLevel(ORT_LOGGING_LEVEL_ERROR);
+    guard_ort(context, [&] { return Ort::Session(runtime.env(), model.c_str(), options); });
+  }
+  std::ifstream in(optimized_, std::ios::binary);
+  onnx::ModelProto proto;
+  if (!in || !proto.ParseFromIstream(&in)) throw Error(fmt::format("{}: cannot read the optimised model", context));
+  for (const auto& initializer : proto.graph().initializer()) {
+    const std::string bytes = initializer.SerializeAsString();
+    auto named = parse_tensor_pb(std::as_bytes(std::span(bytes.data(), bytes.size())),
+                                 fmt::format("{} initializer '{}'", context, initializer.name()));
+    bytes_ += named.tensor.byte_size();
+    initializers_.push_back(std::move(named));
+  }
+  values_.reserve(initializers_.size());
+  for (const auto& named : initializers_) values_.push_back(to_ort_value(named.tensor));
+}
+
+void SharedWeights::apply(Ort::SessionOptions& options) const {
+  options.SetGraphOptimizationLevel(GraphOptimizationLevel::ORT_DISABLE_ALL);
+  for (std::size_t i = 0; i < initializers_.size(); ++i) {
+    options.AddInitializer(initializers_[i].name.c_str(), values_[i]);
+  }
+}
+
+}  // namespace onnxpool

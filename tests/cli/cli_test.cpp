@@ -1,0 +1,246 @@
+// The onnxpool CLI end to end: info, devices, run (outputs, compare), and one clear line for each bad input.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "onnxpool/tensor/tensor_io.hpp"
+#include "support/cli_util.hpp"
+#include "support/model_paths.hpp"
+
+namespace onnxpool {
+namespace {
+
+using test::model_path;
+using test::run_cli;
+using ::testing::HasSubstr;
+using ::testing::Not;
+using ::testing::StartsWith;
+
+// Shell-quoted path (built by appends: GCC 12 warns falsely on the one-line concatenation).
+std::string q(const std::filesystem::path& p) {
+  std::string quoted = "'";
+  quoted += p.string();
+  quoted += '\'';
+  return quoted;
+}
+
+// Every file below `dir`, relative, sorted.
+std::vector<std::string> files_under(const std::filesystem::path& dir) {
+  std::vector<std::string> files;
+  if (!std::filesystem::exists(dir)) return files;
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(dir)) {
+    if (entry.is_regular_file()) files.push_back(std::filesystem::relative(entry.path(), dir).string());
+  }
+  std::sort(files.begin(), files.end());
+  return files;
+}
+
+TEST(CliInfo, PrintsEverySymbolicDim) {
+  const auto r = run_cli("info " + q(model_path("symbolic.onnx")));
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("[batch,channels,height,16]"));
+  EXPECT_THAT(r.out, HasSubstr("[batch,channels]"));
+  EXPECT_THAT(r.out, HasSubstr("ai.onnx 17"));
+}
+
+TEST(CliInfo, JsonHasNamesTypesAndSymbolicDims) {
+  const auto r = run_cli("info --json " + q(model_path("symbolic.onnx")));
+  ASSERT_EQ(r.status, 0) << r.err;
+  const auto json = nlohmann::json::parse(r.out);
+  EXPECT_EQ(json["inputs"][0]["name"], "x");
+  EXPECT_EQ(json["inputs"][0]["type"], "float32");
+  EXPECT_EQ(json["inputs"][0]["shape"], nlohmann::json::parse(R"(["batch","channels","height",16])"));
+  EXPECT_EQ(json["opsets"][0]["version"], 17);
+}
+
+TEST(CliDevices, ListsTheCpuProvider) {
+  const auto r = run_cli("devices --json");
+  ASSERT_EQ(r.status, 0) << r.err;
+  const auto json = nlohmann::json::parse(r.out);
+  EXPECT_EQ(json["onnxruntime_version"], "1.29.0");
+  EXPECT_THAT(json["providers"].dump(), HasSubstr("CPUExecutionProvider"));
+  EXPECT_GE(json["cpu"]["logical_cores"].get<int>(), 1);
+}
+
+TEST(CliDevices, VerbosityShowsOnnxRuntimesOwnLog) {
+  // Quiet by default; -vv shows ONNX Runtime's device discovery (how a missing GPU is diagnosed).
+  const auto quiet = run_cli("devices");
+  ASSERT_EQ(quiet.status, 0) << quiet.err;
+  EXPECT_EQ(quiet.err, "");
+  const auto verbose = run_cli("-vv devices");
+  ASSERT_EQ(verbose.status, 0) << verbose.err;
+  EXPECT_THAT(verbose.err, HasSubstr("Discovered OrtHardwareDevice"));
+  EXPECT_EQ(verbose.out, quiet.out);
+}
+
+TEST(CliRun, TwoWorkersWriteTheSameOutputsAsOne) {
+  test::TempDir dir;
+  const auto model = q(model_path("mobilenetv2.onnx"));
+  for (const char* policy : {"static", "dynamic"}) {
+    const auto one = dir / (std::string("one_") + policy);
+    const auto two = dir / (std::string("two_") + policy);
+    auto r =
+        run_cli("run " + model + " --random 16 --workers 1 --threads 1 --policy " + policy + " --output " + q(one));
+    ASSERT_EQ(r.status, 0) << r.err;
+    r = run_cli("run " + model + " --random 16 --workers 2 --threads 1 --policy " + policy + " --output " + q(two));
+    ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_THAT(r.out, HasSubstr("16 items in"));
+    EXPECT_THAT(r.out, HasSubstr("cpu#1"));
+    const auto files = files_under(one);
+    ASSERT_EQ(files.size(), 16U);
+    EXPECT_EQ(files, files_under(two));
+    for (const auto& f : files) {
+      EXPECT_TRUE(read_npy(one / f) == read_npy(two / f)) << f;
+    }
+  }
+}
+
+TEST(CliRun, OneTestCaseInOneCommand) {
+  const auto data = model_path("add_mul/test_data_set_0");
+  auto r = run_cli("run " + q(model_path("add_mul.onnx")) + " --inputs " + q(data) + " --compare " + q(data));
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("sum: max abs error 0"));
+  EXPECT_THAT(r.out, HasSubstr("OK"));
+
+  // The types model: float16, int64, bool, uint8 and a rank-0 input.
+  const auto types = model_path("types/test_data_set_0");
+  r = run_cli("run " + q(model_path("types.onnx")) + " --inputs " + q(types) + " --compare " + q(types));
+  ASSERT_EQ(r.status, 0) << r.out << r.err;
+  EXPECT_THAT(r.out, Not(HasSubstr("MISMATCH")));
+}
+
+TEST(CliRun, MismatchExitsThree) {
+  test::TempDir dir;
+  const auto data = model_path("add_mul/test_data_set_0");
+  for (const auto& f : std::filesystem::directory_iterator(data)) std::filesystem::copy(f.path(), dir.path());
+  auto wrong = read_tensor_pb(dir / "output_0.pb");
+  wrong.tensor.data<float>()[1] += 1.0F;
+  write_tensor_pb(dir / "output_0.pb", wrong);
+  const auto r =
+      run_cli("run " + q(model_path("add_mul.onnx")) + " --inputs " + q(data) + " --compare " + q(dir.path()));
+  EXPECT_EQ(r.status, 3);
+  EXPECT_THAT(r.out, HasSubstr("MISMATCH"));
+  EXPECT_THAT(r.out, HasSubstr("element 1"));
+}
+
+TEST(CliRun, BatchedRunsAndNamedItemFolders) {
+  test::TempDir dir;
+  const auto r =
+      run_cli("run " + q(model_path("add_mul.onnx")) + " --random 5 --batch 2 --workers 2 --output " + q(dir.path()));
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(files_under(dir.path()).size(), 10U);
+  EXPECT_TRUE(std::filesystem::exists(dir / "item_4" / "prod.npy"));
+}
+
+TEST(CliRun, EachWorkerSaysWhatItIsAndHowManyItemsItTook) {
+  const auto r = run_cli("run " + q(model_path("add_mul.onnx")) + " --random 6 --devices cpu:1,cpu:1@3");
+  ASSERT_EQ(r.status, 0) << r.err;
+  std::istringstream lines(r.out);
+  std::string line;
+  std::getline(lines, line);
+  EXPECT_THAT(line, StartsWith("6 items in ")) << r.out;
+  std::size_t total = 0;
+  std::vector<std::string> workers;
+  while (std::getline(lines, line)) {
+    workers.push_back(line);
+    const auto at = line.find(" items");
+    ASSERT_NE(at, std::string::npos) << line;
+    const auto start = line.find_last_of(' ', at - 1) + 1;
+    total += std::stoul(line.substr(start, at - start));
+  }
+  ASSERT_EQ(workers.size(), 2U) << r.out;
+  EXPECT_THAT(workers[0], StartsWith("  cpu#0    1 thread "));
+  EXPECT_THAT(workers[1], HasSubstr("1 thread, batch 3"));
+  EXPECT_EQ(total, 6U) << r.out;
+}
+
+// One bad input: exit status 1, exactly one line on stderr starting "onnxpool: error:" and naming
+// `part`, and nothing written to the output folder.
+void expect_one_line_error(const std::string& args, const std::string& part, int status = 1) {
+  test::TempDir dir;
+  const auto out = dir / "out";
+  const auto r = run_cli(args + " --output " + q(out));
+  EXPECT_EQ(r.status, status) << args << "\n" << r.err;
+  EXPECT_THAT(r.err, StartsWith("onnxpool: error: ")) << args;
+  EXPECT_THAT(r.err, HasSubstr(part)) << args;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << "one line: " << r.err;
+  EXPECT_EQ(files_under(out), std::vector<std::string>{}) << args;
+}
+
+class CliBadInput : public ::testing::Test {
+ protected:
+  test::TempDir dir;
+  std::string run_on(const std::string& model) { return "run " + q(model_path(model)); }
+};
+
+TEST_F(CliBadInput, Models) {
+  expect_one_line_error("run " + q(dir / "nope.onnx"), "model file not found");
+  write_file_atomically(dir / "empty.onnx", {});
+  expect_one_line_error("run " + q(dir / "empty.onnx"), "empty");
+  const auto bytes = read_file_bytes(model_path("mobilenetv2.onnx"));
+  write_file_atomically(dir / "cut.onnx", std::span(bytes).first(100000));
+  expect_one_line_error("run " + q(dir / "cut.onnx"), "cut.onnx");
+  const std::string text = "<html>not a model</html>";
+  write_file_atomically(dir / "page.onnx", std::as_bytes(std::span(text)));
+  expect_one_line_error("run " + q(dir / "page.onnx"), "page.onnx");
+  const auto r = run_cli("info " + q(dir / "nope.onnx") + " --json");
+  EXPECT_EQ(r.status, 1);
+  EXPECT_EQ(r.err, "onnxpool: error: " + (dir / "nope.onnx").string() + ": model file not found\n");
+  EXPECT_EQ(r.out, "");
+}
+
+TEST_F(CliBadInput, InputFiles) {
+  write_npy(dir / "ints.npy", Tensor(ElementType::Int64, {1, 3, 224, 224}));
+  write_npy(dir / "rank2.npy", Tensor(ElementType::Float, {3, 224}));
+  write_npy(dir / "small.npy", Tensor(ElementType::Float, {1, 3, 32, 32}));
+  expect_one_line_error(run_on("mobilenetv2.onnx") + " --input nope=" + q(dir / "ints.npy"), "no input 'nope'");
+  expect_one_line_error(run_on("mobilenetv2.onnx") + " --input input=" + q(dir / "ints.npy"), "element type int64");
+  expect_one_line_error(run_on("mobilenetv2.onnx") + " --input input=" + q(dir / "rank2.npy"), "rank");
+  expect_one_line_error(run_on("mobilenetv2.onnx") + " --input input=" + q(dir / "small.npy"), "dim 2 must be 224");
+  expect_one_line_error(run_on("mobilenetv2.onnx") + " --input input=" + q(dir / "missing.npy"), "missing.npy");
+
+  const auto npy = encode_npy(Tensor(ElementType::Float, {1, 3, 224, 224}));
+  write_file_atomically(dir / "cut.npy", std::span(npy).first(npy.size() - 10));
+  expect_one_line_error(run_on("mobilenetv2.onnx") + " --input input=" + q(dir / "cut.npy"), "cut.npy");
+
+  // A hostile .pb: a tensor declaring 2^40 x 2^40 floats with no data.
+  const std::vector<std::byte> hostile{std::byte{0x08}, std::byte{0x80}, std::byte{0x80}, std::byte{0x80},
+                                       std::byte{0x80}, std::byte{0x80}, std::byte{0x20}, std::byte{0x08},
+                                       std::byte{0x80}, std::byte{0x80}, std::byte{0x80}, std::byte{0x80},
+                                       std::byte{0x80}, std::byte{0x20}, std::byte{0x10}, std::byte{0x01}};
+  write_file_atomically(dir / "huge.pb", hostile);
+  expect_one_line_error(run_on("mobilenetv2.onnx") + " --input input=" + q(dir / "huge.pb"), "huge.pb");
+}
+
+TEST_F(CliBadInput, DimsDevicesPolicies) {
+  expect_one_line_error(run_on("symbolic.onnx"), "symbolic dim 'channels' is not bound");
+  expect_one_line_error(run_on("symbolic.onnx") + " --dim channels", "NAME=VALUE");
+  expect_one_line_error(run_on("add_mul.onnx") + " --devices tpu:0", "unknown device 'tpu:0'");
+  expect_one_line_error(run_on("add_mul.onnx") + " --devices cuda:0", "cuda:0");
+  expect_one_line_error(run_on("add_mul.onnx") + " --policy fast", "unknown policy 'fast'");
+  expect_one_line_error(run_on("batchless.onnx") + " --batch 4", "batch");
+  expect_one_line_error(run_on("add_mul.onnx") + " --workers 0", "--workers", 2);  // a usage error
+  expect_one_line_error(run_on("add_mul.onnx") + " --no-such-option", "--no-such-option", 2);
+}
+
+TEST_F(CliBadInput, OutputFolderNotWritable) {
+  const auto r = run_cli(run_on("add_mul.onnx") + " --output /etc/hostname/out");
+  EXPECT_EQ(r.status, 1);
+  EXPECT_THAT(r.err, StartsWith("onnxpool: error: /etc/hostname/out"));
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+}
+
+TEST_F(CliBadInput, FailingItemsAreNamedAndNothingIsWritten) {
+  Tensor idx(ElementType::Int64, {1});
+  idx.data<std::int64_t>()[0] = 12;
+  write_npy(dir / "idx.npy", idx);
+  expect_one_line_error(run_on("fails_sometimes.onnx") + " --input idx=" + q(dir / "idx.npy") + " --random 3",
+                        "3 of 3 items failed; first: item 0 on worker cpu#");
+}
+
+}  // namespace
+}  // namespace onnxpool
