@@ -3,7 +3,9 @@
 // intra-op thread, so the difference is what the pool adds per item: the queue, the futures, the hand-off
 // to the worker thread.
 //
-//   BM_BareSessionRun   Session::Run on pre-made Ort::Values (the floor: ONNX Runtime alone)
+//   BM_BareSessionRun   Session::Run on pre-made Ort::Values, ONNX Runtime allocating the outputs, on a
+//                       session made as a one-thread worker's (the floor: ONNX Runtime alone)
+//   BM_PreparedRun      Worker::run of a PreparedItem (the OrtValue path: outputs pre-allocated too)
 //   BM_BareWorkerRun    Worker::run: Session::Run plus the Tensor <-> Ort::Value conversions the pool
 //                       also does (the fair baseline for the pool's items/s)
 //   BM_PoolRunAll       Pool::run_all of a block of items, moved in (made before the clock runs)
@@ -43,9 +45,34 @@ onnxpool::WorkerPlan one_thread() {
 void BM_BareSessionRun(benchmark::State& state) {
   onnxpool::Runtime runtime;
   const auto info = onnxpool::inspect_model(runtime, model_path());
+  // The session options of a one-thread worker (src/runtime/worker.cpp), on a session of its own: the
+  // Worker no longer hands its session out.
+  Ort::SessionOptions options;
+  options.SetIntraOpNumThreads(1);
+  options.SetInterOpNumThreads(1);
+  options.AddConfigEntry("session.intra_op.allow_spinning", "0");
+  options.DisableMemPattern();
+  Ort::Session session(runtime.env(), model_path().c_str(), options);
+  auto item = onnxpool::random_inputs(info, {}, 1);
+  std::vector<Ort::Value> values;
+  values.push_back(onnxpool::to_ort_value(item.front().tensor));
+  const char* input = info.inputs.front().name.c_str();
+  const char* output = info.outputs.front().name.c_str();
+  std::int64_t items = 0;
+  for (auto _ : state) {
+    for (std::int64_t i = 0; i < kBlock; ++i) {
+      benchmark::DoNotOptimize(session.Run(Ort::RunOptions{nullptr}, &input, values.data(), 1, &output, 1));
+    }
+    items += kBlock;
+  }
+  set_counters(state, items);
+}
+
+void BM_PreparedRun(benchmark::State& state) {
+  onnxpool::Runtime runtime;
+  const auto info = onnxpool::inspect_model(runtime, model_path());
   onnxpool::Worker worker(runtime, model_path(), one_thread());
   const auto item = onnxpool::random_inputs(info, {}, 1);
-  // Inputs as values and outputs pre-allocated: nothing but Session::Run in the loop.
   auto prepared = worker.prepare(item);
   std::int64_t items = 0;
   for (auto _ : state) {
@@ -94,6 +121,7 @@ void BM_PoolRunAll(benchmark::State& state) {
 }  // namespace
 
 BENCHMARK(BM_BareSessionRun)->UseRealTime();
+BENCHMARK(BM_PreparedRun)->UseRealTime();
 BENCHMARK(BM_BareWorkerRun)->UseRealTime();
 // Args: workers, batch. One worker, batch 1: the same thread count and work as the bare loops. Two
 // workers: the pool on both cores. Batch 8: a worker takes 8 queued items per hand-off (stacked into one

@@ -27,28 +27,25 @@ double reference_throughput(const SweepResult& result) {
   return result.strategies.empty() ? 0.0 : result.strategies.front().throughput;
 }
 
-// A single-quoted gnuplot string.
-std::string gp_quote(const std::string& text) {
+// `text` in single quotes, each quote inside it written as `quote` says: gnuplot doubles it (''),
+// the shell closes, escapes and reopens ('\'').
+std::string single_quoted(const std::string& text, std::string_view quote) {
   std::string out = "'";
   for (char c : text) {
     if (c == '\'')
-      out += "''";
+      out += quote;
     else
       out += c;
   }
   return out + "'";
 }
 
-// A single-quoted shell word.
+std::string gp_quote(const std::string& text) {
+  return single_quoted(text, "''");
+}
+
 std::string sh_quote(const std::string& text) {
-  std::string out = "'";
-  for (char c : text) {
-    if (c == '\'')
-      out += "'\\''";
-    else
-      out += c;
-  }
-  return out + "'";
+  return single_quoted(text, "'\\''");
 }
 
 // A worker's part of a run, as the JSON lists it (the table prints shares_line instead).

@@ -8,8 +8,8 @@
 #include <fmt/ranges.h>
 #include <onnx/onnx_pb.h>
 
+#include "common/ort_error.hpp"
 #include "onnxpool/runtime/runtime.hpp"
-#include "runtime/ort_error.hpp"
 
 namespace onnxpool {
 namespace {

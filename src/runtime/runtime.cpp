@@ -6,8 +6,8 @@
 
 #include <fmt/format.h>
 
+#include "common/ort_error.hpp"
 #include "onnxpool/error.hpp"
-#include "runtime/ort_error.hpp"
 
 namespace onnxpool {
 namespace {

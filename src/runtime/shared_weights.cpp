@@ -5,10 +5,10 @@
 #include <fmt/format.h>
 #include <onnx/onnx_pb.h>
 
+#include "common/ort_error.hpp"
 #include "onnxpool/runtime/runtime.hpp"
 #include "onnxpool/tensor/ort_value.hpp"
 #include "onnxpool/tensor/tensor_io.hpp"
-#include "runtime/ort_error.hpp"
 
 namespace onnxpool {
 

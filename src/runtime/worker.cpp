@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "common/ort_error.hpp"
 #include "onnxpool/runtime/cpu.hpp"
 #include "onnxpool/runtime/gpu.hpp"
 #include "onnxpool/runtime/runtime.hpp"
@@ -15,7 +16,6 @@
 #include "onnxpool/tensor/ort_value.hpp"
 #include "runtime/device_inputs.hpp"
 #include "runtime/io_binding.hpp"
-#include "runtime/ort_error.hpp"
 
 namespace onnxpool {
 namespace {

@@ -4,7 +4,7 @@
 
 #include <fmt/format.h>
 
-#include "runtime/ort_error.hpp"
+#include "common/ort_error.hpp"
 
 namespace onnxpool {
 Ort::Value to_ort_value(const Tensor& tensor) {
