@@ -25,7 +25,7 @@ long long positive(std::string_view key, std::string_view text) {
   long long value = 0;
   const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
   if (ec != std::errc() || end != text.data() + text.size() || value < 1 || value > 4096) {
-    throw Error(fmt::format("--grid {}: '{}' is not a positive integer", key, text));
+    throw Error(fmt::format("{}: '{}' is not a positive integer", key, text));
   }
   return value;
 }
@@ -44,7 +44,7 @@ void expand_integers(std::string_view key, std::string_view item, std::vector<st
   }
   const long long low = positive(key, item.substr(0, dash));
   const long long high = positive(key, item.substr(dash + width));
-  if (high < low) throw Error(fmt::format("--grid {}: range '{}' runs backwards", key, item));
+  if (high < low) throw Error(fmt::format("{}: range '{}' runs backwards", key, item));
   for (long long v = low; v <= high; ++v) out.push_back(std::to_string(v));
 }
 
@@ -102,19 +102,19 @@ std::vector<Field<GridRow>> grid_fields() {
 GridAxis parse_grid_axis(std::string_view spec) {
   const std::size_t eq = spec.find('=');
   if (eq == std::string_view::npos || eq == 0 || eq + 1 == spec.size()) {
-    throw Error(fmt::format("--grid '{}': expected KEY=VALUES (e.g. workers=1,2,4 or threads=1-4)", spec));
+    throw Error(fmt::format("'{}': expected KEY=VALUES (e.g. workers=1,2,4 or threads=1-4)", spec));
   }
   GridAxis axis{.key = std::string(spec.substr(0, eq)), .values = {}};
   if (std::find(kKeys.begin(), kKeys.end(), axis.key) == kKeys.end()) {
-    throw Error(fmt::format("--grid: unknown key '{}' (expected {})", axis.key, fmt::join(kKeys, ", ")));
+    throw Error(fmt::format("unknown key '{}' (expected {})", axis.key, fmt::join(kKeys, ", ")));
   }
   for (const std::string_view item : split_list(spec.substr(eq + 1))) {
-    if (item.empty()) throw Error(fmt::format("--grid {}: empty value in '{}'", axis.key, spec));
+    if (item.empty()) throw Error(fmt::format("{}: empty value in '{}'", axis.key, spec));
     if (axis.key == "policy") {
       static_cast<void>(parse_policy(item));  // throws naming the policy
       axis.values.emplace_back(item);
     } else if (axis.key == "pin") {
-      if (item != "on" && item != "off") throw Error(fmt::format("--grid pin: '{}' is not on or off", item));
+      if (item != "on" && item != "off") throw Error(fmt::format("pin: '{}' is not on or off", item));
       axis.values.emplace_back(item);
     } else {
       expand_integers(axis.key, item, axis.values);
@@ -126,7 +126,7 @@ GridAxis parse_grid_axis(std::string_view spec) {
 std::vector<PoolConfig> expand_grid(std::span<const GridAxis> axes, const PoolConfig& base) {
   for (std::size_t i = 0; i < axes.size(); ++i) {
     for (std::size_t k = 0; k < i; ++k) {
-      if (axes[i].key == axes[k].key) throw Error(fmt::format("--grid: key '{}' given twice", axes[i].key));
+      if (axes[i].key == axes[k].key) throw Error(fmt::format("key '{}' given twice", axes[i].key));
     }
   }
   std::vector<PoolConfig> configs{base};
@@ -155,7 +155,7 @@ std::vector<PoolConfig> expand_grid(std::span<const GridAxis> axes, const PoolCo
 
 std::vector<GridRow> run_grid(Runtime& runtime, const std::filesystem::path& model, std::span<const TensorSet> items,
                               std::span<const PoolConfig> configs, const GridBudget& budget, Progress* progress) {
-  if (items.empty()) throw Error("--grid needs at least one item");
+  if (items.empty()) throw Error("the grid needs at least one item");
   std::vector<GridRow> rows;
   for (const auto& config : configs) {
     // The pool itself, as `run` makes it: its plan says how many workers and threads it got.

@@ -299,9 +299,8 @@ void plot_sweep(const std::filesystem::path& csv, std::span<const std::string> n
   if (status != 0) {
     std::filesystem::remove(png_tmp, ignored);
     std::filesystem::remove(svg_tmp, ignored);
-    throw Error(
-        fmt::format("--plot {}: gnuplot failed (exit status {}); is gnuplot installed (apt-get install gnuplot-nox)?",
-                    prefix.string(), WIFEXITED(status) ? WEXITSTATUS(status) : status));
+    throw Error(fmt::format("{}: gnuplot failed (exit status {}); is gnuplot installed (apt-get install gnuplot-nox)?",
+                            prefix.string(), WIFEXITED(status) ? WEXITSTATUS(status) : status));
   }
   std::filesystem::rename(png_tmp, png);
   std::filesystem::rename(svg_tmp, svg);

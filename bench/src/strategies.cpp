@@ -304,7 +304,7 @@ std::vector<StrategyKind> parse_strategies(std::string_view list) {
     }
     if (std::find(kinds.begin(), kinds.end(), *found) == kinds.end()) kinds.push_back(*found);
   }
-  if (kinds.empty()) throw Error("--strategies names no strategy");
+  if (kinds.empty()) throw Error(fmt::format("no strategy named in '{}'", list));
   return kinds;
 }
 

@@ -50,8 +50,8 @@ void check_outputs(const std::vector<TensorSet>& expected, const std::vector<Ten
 
 SweepResult run_sweep(Runtime& runtime, const std::filesystem::path& model, const ModelInfo& info,
                       std::span<const TensorSet> images, const SweepOptions& options, Progress* progress) {
-  if (options.repeat < 1) throw Error("--repeat must be >= 1");
-  if (options.workers < 1) throw Error("--workers must be >= 1");
+  if (options.repeat < 1) throw Error("the sweep needs repeat >= 1");
+  if (options.workers < 1) throw Error("the sweep needs workers >= 1");
   const auto sizes = sweep_sizes(static_cast<std::size_t>(options.workers), options.max_n, options.step_n);
   if (images.size() < sizes.back()) {
     throw Error(fmt::format("the sweep needs {} items, {} given", sizes.back(), images.size()));

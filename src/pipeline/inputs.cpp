@@ -93,21 +93,21 @@ bool holds_tensors(const std::filesystem::path& dir) {
 void DimBindings::bind_dim(std::string_view text) {
   const auto eq = text.find('=');
   if (eq == std::string_view::npos || eq == 0) {
-    throw Error(fmt::format("--dim '{}': expected NAME=VALUE, e.g. batch_size=8", text));
+    throw Error(fmt::format("'{}': expected NAME=VALUE, e.g. batch_size=8", text));
   }
-  by_name[std::string(text.substr(0, eq))] = parse_dim_value(text.substr(eq + 1), fmt::format("--dim '{}'", text));
+  by_name[std::string(text.substr(0, eq))] = parse_dim_value(text.substr(eq + 1), fmt::format("'{}'", text));
 }
 
 void DimBindings::bind_shape(std::string_view text) {
   const auto colon = text.rfind(':');
   if (colon == std::string_view::npos || colon == 0) {
-    throw Error(fmt::format("--shape '{}': expected INPUT:D0,D1,..., e.g. x:1,3,640,640", text));
+    throw Error(fmt::format("'{}': expected INPUT:D0,D1,..., e.g. x:1,3,640,640", text));
   }
   Shape shape;
   const auto dims = text.substr(colon + 1);
   if (!dims.empty()) {
     for (const std::string_view dim : split_list(dims)) {
-      shape.push_back(parse_dim_value(dim, fmt::format("--shape '{}'", text)));
+      shape.push_back(parse_dim_value(dim, fmt::format("'{}'", text)));
     }
   }
   shape_of_input[std::string(text.substr(0, colon))] = shape;
@@ -121,13 +121,13 @@ Shape resolve_shape(const ValueInfo& input, const DimBindings& bindings) {
   if (const auto given = bindings.shape_of_input.find(input.name); given != bindings.shape_of_input.end()) {
     const Shape& shape = given->second;
     if (shape.size() != input.shape.size()) {
-      throw Error(fmt::format("--shape for input '{}' has rank {}, the model declares {} {}", input.name, shape.size(),
-                              input.shape.size(), input.shape_string()));
+      throw Error(fmt::format("the shape given for input '{}' has rank {}, the model declares {} {}", input.name,
+                              shape.size(), input.shape.size(), input.shape_string()));
     }
     for (std::size_t i = 0; i < shape.size(); ++i) {
       if (input.shape[i].fixed() && input.shape[i].value != shape[i]) {
-        throw Error(fmt::format("--shape for input '{}' sets dim {} to {}, the model fixes it at {}", input.name, i,
-                                shape[i], input.shape[i].value));
+        throw Error(fmt::format("the shape given for input '{}' sets dim {} to {}, the model fixes it at {}",
+                                input.name, i, shape[i], input.shape[i].value));
       }
     }
     return shape;
@@ -143,11 +143,13 @@ Shape resolve_shape(const ValueInfo& input, const DimBindings& bindings) {
     } else if (is_batch_dim_name(dim.symbol) || (dim.symbol.empty() && i == 0)) {
       shape.push_back(1);
     } else if (dim.symbol.empty()) {
-      throw Error(fmt::format("input '{}' {}: dim {} has no name and no value; give the shape with --shape {}:...",
-                              input.name, input.shape_string(), i, input.name));
+      throw UnboundDimError(
+          input.name, "", i,
+          fmt::format("input '{}' {}: dim {} has no name and no value", input.name, input.shape_string(), i));
     } else {
-      throw Error(fmt::format("input '{}' {}: symbolic dim '{}' is not bound; use --dim {}=VALUE or --shape {}:...",
-                              input.name, input.shape_string(), dim.symbol, dim.symbol, input.name));
+      throw UnboundDimError(
+          input.name, dim.symbol, i,
+          fmt::format("input '{}' {}: symbolic dim '{}' is not bound", input.name, input.shape_string(), dim.symbol));
     }
   }
   return shape;
@@ -270,7 +272,7 @@ void check_inputs(const ModelInfo& model, const TensorSet& inputs) {
 InputFile InputFile::parse(std::string_view text) {
   const auto eq = text.find('=');
   if (eq == std::string_view::npos || eq == 0 || eq + 1 == text.size()) {
-    throw Error(fmt::format("--input '{}': expected NAME=FILE (a .npy or .pb file)", text));
+    throw Error(fmt::format("'{}': expected NAME=FILE (a .npy or .pb file)", text));
   }
   return {std::string(text.substr(0, eq)), std::filesystem::path(text.substr(eq + 1))};
 }
@@ -291,7 +293,7 @@ TensorSet inputs_from_files(const ModelInfo& model, const std::vector<InputFile>
   for (const auto& file : files) {
     static_cast<void>(model.input(file.input));  // an unknown name is an error, not silently ignored
     if (std::count_if(files.begin(), files.end(), [&](const InputFile& f) { return f.input == file.input; }) > 1) {
-      throw Error(fmt::format("--input gives '{}' twice", file.input));
+      throw Error(fmt::format("input '{}' is given two files", file.input));
     }
   }
   try {

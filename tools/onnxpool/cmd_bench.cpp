@@ -96,12 +96,20 @@ int run_memory(const BenchArgs& args, Runtime& runtime, const ModelInfo& info, i
 
 int run_grid_mode(const BenchArgs& args, Runtime& runtime, const ModelInfo& info, int workers) {
   std::vector<bench::GridAxis> axes;
-  for (const auto& spec : args.grid) axes.push_back(bench::parse_grid_axis(spec));
+  for (const auto& spec : args.grid) axes.push_back(with_flag("--grid", [&] { return bench::parse_grid_axis(spec); }));
   PoolConfig base = bench_pool_config(args, workers);
   base.workers = args.pool.config.workers;  // automatic unless --workers or the grid says
-  const auto configs = bench::expand_grid(axes, base);
-  // Every configuration refused now, before the first is measured.
-  for (const auto& config : configs) config.check_for(info);
+  const auto configs = with_flag("--grid", [&] { return bench::expand_grid(axes, base); });
+  // Every configuration refused now, before the first is measured; a value the grid gave is named as such.
+  for (const auto& config : configs) {
+    try {
+      config.check_for(info);
+    } catch (const ConfigError& e) {
+      const bool from_grid = std::any_of(axes.begin(), axes.end(), [&](const auto& a) { return a.key == e.field(); });
+      if (!from_grid) throw;
+      throw Error(fmt::format("--grid {}={}: {}", e.field(), e.value(), e.what()));
+    }
+  }
   const bench::GridBudget budget{.items = args.items, .duration = args.duration, .warmup = 1};
   const auto items = bench_items(info, args.inputs, args.items);
   std::vector<bench::GridRow> rows;
@@ -158,7 +166,7 @@ int run_sweep_mode(const BenchArgs& args, Runtime& runtime, const ModelInfo& inf
   if (!args.plot.empty()) {
     const std::string csv_path = args.csv.empty() ? args.plot + ".csv" : args.csv;
     if (args.csv.empty()) write_text(csv_path, csv);
-    bench::plot_sweep(csv_path, result.names, workers, args.plot);
+    with_flag("--plot", [&] { bench::plot_sweep(csv_path, result.names, workers, args.plot); });
   }
   return 0;
 }

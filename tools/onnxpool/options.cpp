@@ -20,10 +20,24 @@ void add_input_options(CLI::App& cmd, InputArgs& args) {
   cmd.add_option("--seed", args.seed, "Seed of the random inputs (item i uses seed + i)");
 }
 
-Items make_items(const ModelInfo& model, const InputArgs& args) {
+namespace {
+
+// Runs `make` (which makes items), adding to an unbound dim's error the flags that bind it.
+template <class Make>
+auto with_binding_hint(Make&& make) -> decltype(make()) {
+  try {
+    return make();
+  } catch (const UnboundDimError& e) {
+    if (e.dim().empty()) throw Error(fmt::format("{}; give the shape with --shape {}:...", e.what(), e.input()));
+    throw Error(fmt::format("{}; use --dim {}=VALUE or --shape {}:...", e.what(), e.dim(), e.input()));
+  }
+}
+
+// The items, before any hint is added to their errors.
+Items items_from(const ModelInfo& model, const InputArgs& args) {
   DimBindings bindings;
-  for (const auto& dim : args.dims) bindings.bind_dim(dim);
-  for (const auto& shape : args.shapes) bindings.bind_shape(shape);
+  for (const auto& dim : args.dims) with_flag("--dim", [&] { bindings.bind_dim(dim); });
+  for (const auto& shape : args.shapes) with_flag("--shape", [&] { bindings.bind_shape(shape); });
   for (const auto& [input, shape] : bindings.shape_of_input) static_cast<void>(model.input(input));
 
   Items items;
@@ -38,13 +52,20 @@ Items make_items(const ModelInfo& model, const InputArgs& args) {
     return items;
   }
   std::vector<InputFile> files;
-  for (const auto& text : args.input_files) files.push_back(InputFile::parse(text));
+  for (const auto& text : args.input_files)
+    files.push_back(with_flag("--input", [&] { return InputFile::parse(text); }));
   const int count = args.random > 0 ? args.random : 1;
   for (int i = 0; i < count; ++i) {
     items.inputs.push_back(inputs_from_files(model, files, bindings, args.seed + static_cast<std::uint64_t>(i)));
     items.names.emplace_back();
   }
   return items;
+}
+
+}  // namespace
+
+Items make_items(const ModelInfo& model, const InputArgs& args) {
+  return with_binding_hint([&] { return items_from(model, args); });
 }
 
 void add_pool_options(CLI::App& cmd, PoolFlags& flags) {

@@ -2,7 +2,10 @@
 // Options shared by `run` and `bench`: where the items come from, and how the pool is made.
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
+
+#include <fmt/format.h>
 
 #include <CLI/CLI.hpp>
 
@@ -11,6 +14,21 @@
 #include "onnxpool/runtime/model.hpp"
 
 namespace onnxpool::cli {
+
+// Runs `parse` with the flag named in front of the library's error, which says what is wrong without
+// naming any flag: "--dim 'x': expected NAME=VALUE", "--grid: unknown key 'cores'". (A ConfigError
+// passes through: main names its field's flag.)
+template <class Parse>
+auto with_flag(std::string_view flag, Parse&& parse) -> decltype(parse()) {
+  try {
+    return parse();
+  } catch (const ConfigError&) {
+    throw;
+  } catch (const Error& e) {
+    const std::string_view what = e.what();
+    throw Error(fmt::format("{}{}{}", flag, what.starts_with('\'') ? " " : ": ", what));
+  }
+}
 
 struct InputArgs {
   std::vector<std::string> input_files;  // NAME=FILE

@@ -8,6 +8,7 @@
 #include <random>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "onnxpool/runtime/model.hpp"
@@ -15,8 +16,9 @@
 
 namespace onnxpool {
 
-// How symbolic dims get their values: `--dim batch_size=8` binds every dim of that name;
-// `--shape x:1,3,640,640` gives input x its whole shape.
+// How symbolic dims get their values: "batch_size=8" binds every dim of that name (the CLI's --dim);
+// "x:1,3,640,640" gives input x its whole shape (--shape). Errors quote the text and say what is wrong;
+// the CLI names its flag in front.
 struct DimBindings {
   std::map<std::string, std::int64_t> by_name;
   std::map<std::string, Shape> shape_of_input;
@@ -25,12 +27,29 @@ struct DimBindings {
   void bind_shape(std::string_view text);  // "input:D0,D1,..." ; throws Error
 };
 
+// A dim of an input that no binding gives a value: a symbolic one (dim() its name) or an unnamed one
+// past the first (dim() empty, position() its index). The message says which and of what input; a front
+// end adds how its users bind it (the CLI: --dim NAME=VALUE or --shape INPUT:...).
+class UnboundDimError : public Error {
+ public:
+  UnboundDimError(std::string input, std::string dim, std::size_t position, const std::string& message)
+      : Error(message), input_(std::move(input)), dim_(std::move(dim)), position_(position) {}
+  [[nodiscard]] const std::string& input() const noexcept { return input_; }
+  [[nodiscard]] const std::string& dim() const noexcept { return dim_; }
+  [[nodiscard]] std::size_t position() const noexcept { return position_; }
+
+ private:
+  std::string input_;
+  std::string dim_;
+  std::size_t position_;
+};
+
 // True for dim names the tutorial treats as the batch (default 1 when unbound): batch_size, batch, N.
 bool is_batch_dim_name(std::string_view name);
 
 // The concrete shape of an input: its fixed dims, bound symbolic dims, and 1 for an unbound batch
-// dim (a batch-like name, or an unnamed first dim). Throws Error naming the input and the dim when a
-// dim stays unbound, or when a whole-shape binding contradicts a fixed dim or the rank.
+// dim (a batch-like name, or an unnamed first dim). Throws UnboundDimError when a dim stays unbound, and
+// Error when a whole-shape binding contradicts a fixed dim or the rank.
 Shape resolve_shape(const ValueInfo& input, const DimBindings& bindings);
 
 // Random values of the input's type: floats uniform in [0, 1), integers in [0, index_limit) when the
