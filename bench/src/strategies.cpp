@@ -299,6 +299,7 @@ std::vector<StrategyKind> parse_strategies(std::string_view list) {
     const auto found = std::find_if(all.begin(), all.end(), [&](StrategyKind k) { return strategy_name(k) == word; });
     if (found == all.end()) {
       std::vector<std::string_view> names;
+      names.reserve(all.size());
       for (const auto k : all) names.push_back(strategy_name(k));
       throw Error(fmt::format("unknown strategy '{}' (expected {})", word, fmt::join(names, ", ")));
     }

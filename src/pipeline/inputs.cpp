@@ -277,8 +277,21 @@ InputFile InputFile::parse(std::string_view text) {
   return {std::string(text.substr(0, eq)), std::filesystem::path(text.substr(eq + 1))};
 }
 
-TensorSet inputs_from_files(const ModelInfo& model, const std::vector<InputFile>& files, const DimBindings& bindings,
-                            std::uint64_t seed) {
+std::vector<Tensor> read_input_files(const ModelInfo& model, const std::vector<InputFile>& files) {
+  std::vector<Tensor> tensors;
+  tensors.reserve(files.size());
+  for (const auto& file : files) tensors.push_back(read_tensor_file(file.file).tensor);
+  for (const auto& file : files) {
+    static_cast<void>(model.input(file.input));  // an unknown name is an error, not silently ignored
+    if (std::count_if(files.begin(), files.end(), [&](const InputFile& f) { return f.input == file.input; }) > 1) {
+      throw Error(fmt::format("input '{}' is given two files", file.input));
+    }
+  }
+  return tensors;
+}
+
+TensorSet inputs_from_files(const ModelInfo& model, const std::vector<InputFile>& files,
+                            std::span<const Tensor> tensors, const DimBindings& bindings, std::uint64_t seed) {
   std::mt19937_64 rng(seed);
   TensorSet inputs;
   for (const auto& input : model.inputs) {
@@ -287,13 +300,7 @@ TensorSet inputs_from_files(const ModelInfo& model, const std::vector<InputFile>
     if (file == files.end()) {
       inputs.push_back(random_input(input, bindings, rng));
     } else {
-      inputs.push_back({input.name, read_tensor_file(file->file).tensor});
-    }
-  }
-  for (const auto& file : files) {
-    static_cast<void>(model.input(file.input));  // an unknown name is an error, not silently ignored
-    if (std::count_if(files.begin(), files.end(), [&](const InputFile& f) { return f.input == file.input; }) > 1) {
-      throw Error(fmt::format("input '{}' is given two files", file.input));
+      inputs.push_back({input.name, tensors[static_cast<std::size_t>(file - files.begin())]});
     }
   }
   try {
@@ -308,6 +315,11 @@ TensorSet inputs_from_files(const ModelInfo& model, const std::vector<InputFile>
     throw;
   }
   return inputs;
+}
+
+TensorSet inputs_from_files(const ModelInfo& model, const std::vector<InputFile>& files, const DimBindings& bindings,
+                            std::uint64_t seed) {
+  return inputs_from_files(model, files, read_input_files(model, files), bindings, seed);
 }
 
 TensorSet load_expected_outputs(const ModelInfo& model, const std::filesystem::path& dir) {
@@ -327,19 +339,23 @@ std::vector<std::filesystem::path> data_set_folders(const std::filesystem::path&
   return sorted_by_number(std::move(folders));
 }
 
+DataSet load_data_set(const ModelInfo& model, const std::filesystem::path& folder, std::string name) {
+  DataSet set;
+  set.name = std::move(name);
+  set.inputs = load_named_tensors(model.inputs, folder, "input");
+  try {
+    check_inputs(model, set.inputs);
+  } catch (const Error& e) {
+    throw Error(fmt::format("{}: {}", folder.string(), e.what()));
+  }
+  set.expected = load_expected_outputs(model, folder);
+  return set;
+}
+
 std::vector<DataSet> load_data_sets(const ModelInfo& model, const std::filesystem::path& dir) {
   std::vector<DataSet> sets;
   for (const auto& folder : data_set_folders(dir)) {
-    DataSet set;
-    set.name = folder == dir ? "" : folder.filename().string();
-    set.inputs = load_named_tensors(model.inputs, folder, "input");
-    try {
-      check_inputs(model, set.inputs);
-    } catch (const Error& e) {
-      throw Error(fmt::format("{}: {}", folder.string(), e.what()));
-    }
-    set.expected = load_expected_outputs(model, folder);
-    sets.push_back(std::move(set));
+    sets.push_back(load_data_set(model, folder, folder == dir ? "" : folder.filename().string()));
   }
   return sets;
 }

@@ -1,8 +1,10 @@
 // The onnxpool CLI end to end: info, devices, run (outputs, compare), and one clear line for each bad input.
+#include <fmt/format.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <fstream>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -234,12 +236,72 @@ TEST_F(CliBadInput, OutputFolderNotWritable) {
   EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
 }
 
-TEST_F(CliBadInput, FailingItemsAreNamedAndNothingIsWritten) {
-  Tensor idx(ElementType::Int64, {1});
-  idx.data<std::int64_t>()[0] = 12;
-  write_npy(dir / "idx.npy", idx);
-  expect_one_line_error(run_on("fails_sometimes.onnx") + " --input idx=" + q(dir / "idx.npy") + " --random 3",
-                        "3 of 3 items failed; first: item 0 on worker cpu#");
+// A run whose items partly fail keeps every good result: the good items' outputs are written (equal to
+// a clean run's), the failed ones are listed in failures.jsonl with their index, name, worker and cause
+// (a corrupt file fails before reaching a worker), and the run ends with one line and exit status 4.
+TEST_F(CliBadInput, FailingItemsCostOnlyThemselves) {
+  const auto data = dir / "data";
+  const std::vector<std::int64_t> indices{3, 12, 5, 40};  // 12 and 40 are out of the table's 10 rows
+  for (std::size_t i = 0; i < indices.size(); ++i) {
+    Tensor idx(ElementType::Int64, {1});
+    idx.data<std::int64_t>()[0] = indices[i];
+    std::filesystem::create_directories(data / fmt::format("test_data_set_{}", i));
+    write_npy(data / fmt::format("test_data_set_{}", i) / "idx.npy", idx);
+  }
+  // A fifth item whose file is cut short: it fails while being read.
+  const auto npy = encode_npy(Tensor(ElementType::Int64, {1}));
+  std::filesystem::create_directories(data / "test_data_set_4");
+  write_file_atomically(data / "test_data_set_4" / "idx.npy", std::span(npy).first(npy.size() - 4));
+
+  const auto out = dir / "out";
+  const auto r = run_cli(run_on("fails_sometimes.onnx") + " --inputs " + q(data) + " --workers 2 --output " + q(out));
+  EXPECT_EQ(r.status, 4) << r.err;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  EXPECT_THAT(r.err, StartsWith("onnxpool: error: 3 of 5 items failed (" + (out / "failures.jsonl").string() +
+                                "); first: item 1 (test_data_set_1) on worker cpu#"));
+  EXPECT_EQ(files_under(out),
+            (std::vector<std::string>{"failures.jsonl", "test_data_set_0/y.npy", "test_data_set_2/y.npy"}));
+  // Row r of the table is 4r..4r+3.
+  EXPECT_EQ(read_tensor_file(out / "test_data_set_0" / "y.npy").tensor.data<float>()[0], 12.0F);
+  EXPECT_EQ(read_tensor_file(out / "test_data_set_2" / "y.npy").tensor.data<float>()[0], 20.0F);
+
+  std::ifstream log(out / "failures.jsonl");
+  std::vector<nlohmann::json> lines;
+  for (std::string line; std::getline(log, line);) lines.push_back(nlohmann::json::parse(line));
+  ASSERT_EQ(lines.size(), 3U);
+  EXPECT_EQ(lines[0]["index"], 1);
+  EXPECT_EQ(lines[0]["name"], "test_data_set_1");
+  EXPECT_THAT(lines[0]["worker"].get<std::string>(), StartsWith("cpu#"));
+  EXPECT_THAT(lines[0]["cause"].get<std::string>(), HasSubstr("idx=12"));
+  EXPECT_EQ(lines[1]["index"], 3);
+  EXPECT_THAT(lines[1]["cause"].get<std::string>(), HasSubstr("idx=40"));
+  EXPECT_EQ(lines[2]["index"], 4);
+  EXPECT_EQ(lines[2]["worker"], "") << "it failed while being read";
+  EXPECT_THAT(lines[2]["cause"].get<std::string>(), HasSubstr("idx.npy"));
+
+  // --fail-fast: stops taking items at the first failure; the items already in flight (a window of
+  // four per worker) finish. 40 items, the second bad.
+  const auto many = dir / "many";
+  for (std::size_t i = 0; i < 40; ++i) {
+    Tensor idx(ElementType::Int64, {1});
+    idx.data<std::int64_t>()[0] = i == 1 ? 12 : 3;
+    std::filesystem::create_directories(many / fmt::format("test_data_set_{}", i));
+    write_npy(many / fmt::format("test_data_set_{}", i) / "idx.npy", idx);
+  }
+  const auto fast = run_cli(run_on("fails_sometimes.onnx") + " --inputs " + q(many) + " --workers 1 --fail-fast");
+  EXPECT_EQ(fast.status, 4) << fast.err;
+  // Without --output the line still names the first failure.
+  EXPECT_THAT(fast.err, StartsWith("onnxpool: error: 1 of 40 items failed, stopped after 5 of 40 items; first: item 1 "
+                                   "(test_data_set_1) on worker cpu#0: "));
+}
+
+// A clean run writes no failure log.
+TEST_F(CliBadInput, ACleanRunWritesNoFailureLog) {
+  const auto out = dir / "out";
+  const auto r = run_cli(run_on("add_mul.onnx") + " --random 3 --output " + q(out));
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(files_under(out), (std::vector<std::string>{"item_0/prod.npy", "item_0/sum.npy", "item_1/prod.npy",
+                                                        "item_1/sum.npy", "item_2/prod.npy", "item_2/sum.npy"}));
 }
 
 }  // namespace

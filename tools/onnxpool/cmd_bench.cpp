@@ -54,16 +54,18 @@ void write_text(const std::string& path, const std::string& text) {
 }
 
 // `count` items: random (seed + i) with any --input files, or the --inputs data sets repeated in turn.
+// The bench holds its items in memory (its strategies time runs over items already made).
 std::vector<TensorSet> bench_items(const ModelInfo& model, InputArgs args, std::size_t count) {
-  if (!args.inputs_dir.empty()) {
-    Items sets = make_items(model, args);
-    std::vector<TensorSet> items;
-    for (std::size_t i = 0; i < count; ++i) items.push_back(sets.inputs[i % sets.inputs.size()]);
-    return items;
+  if (args.inputs_dir.empty()) {
+    if (args.random > 0) throw Error("bench makes its own item count (maxN x W, or --items): drop --random");
+    args.random = static_cast<int>(count);
   }
-  if (args.random > 0) throw Error("bench makes its own item count (maxN x W, or --items): drop --random");
-  args.random = static_cast<int>(count);
-  return make_items(model, args).inputs;
+  const auto source = make_source(model, args);
+  std::vector<TensorSet> sets;
+  for (std::size_t i = 0; i < std::min(count, source->size()); ++i) sets.push_back(source->read(i));
+  std::vector<TensorSet> items;
+  for (std::size_t i = 0; i < count; ++i) items.push_back(sets[i % sets.size()]);
+  return items;
 }
 
 // The pool's configuration from the flags: W workers unless --devices lists them, spinning off unless

@@ -1,13 +1,18 @@
-// onnxpool run MODEL ...: runs every item through the pool, writes the outputs as .npy, compares them
-// with expected outputs, and prints a throughput summary.
+// onnxpool run MODEL ...: streams every item through the pool (read as the workers are ready for it,
+// written as it completes), keeps every good result when items fail, compares outputs with expected
+// ones, and prints a throughput summary.
 #include <algorithm>
 #include <filesystem>
-#include <fstream>
+#include <memory>
+#include <optional>
 
 #include <fmt/format.h>
 
 #include "commands.hpp"
 #include "onnxpool/bench/measure.hpp"
+#include "onnxpool/pipeline/sink.hpp"
+#include "onnxpool/pipeline/source.hpp"
+#include "onnxpool/pipeline/stream.hpp"
 #include "onnxpool/pool/pool.hpp"
 #include "onnxpool/runtime/device.hpp"
 #include "onnxpool/runtime/model.hpp"
@@ -28,16 +33,9 @@ struct RunArgs {
   double atol = 1e-5;
   bool quiet = false;
   int warmup = 0;
+  std::size_t max_failures = 0;
+  bool fail_fast = false;
 };
-
-// A file name from an output's name: ONNX names may hold '/' or ':'.
-std::string file_name_for(const std::string& name) {
-  std::string out = name;
-  for (auto& c : out) {
-    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '_' && c != '-') c = '_';
-  }
-  return out.empty() || out.front() == '.' ? "_" + out : out;
-}
 
 // Fails now, before any work, when the output folder cannot be made or written.
 void prepare_output_dir(const std::filesystem::path& dir) {
@@ -51,37 +49,64 @@ void prepare_output_dir(const std::filesystem::path& dir) {
   std::filesystem::remove(dir / ".onnxpool-write-check", ec);
 }
 
-std::vector<std::filesystem::path> item_folders(const std::filesystem::path& dir, const Items& items) {
-  std::vector<std::filesystem::path> folders;
-  for (std::size_t i = 0; i < items.inputs.size(); ++i) {
-    if (items.inputs.size() == 1) {
-      folders.push_back(dir);
-    } else {
-      folders.push_back(dir / (items.names[i].empty() ? fmt::format("item_{}", i) : items.names[i]));
+// --compare: each item's outputs against the expected ones of its folder (the i-th of DIR's data
+// sets), one printed line per output, as results arrive.
+class ExpectedOutputs final : public Sink {
+ public:
+  ExpectedOutputs(const ModelInfo& model, const std::filesystem::path& dir, std::size_t item_count, double rtol,
+                  double atol)
+      : model_(model), dir_(dir), folders_(data_set_folders(dir)), rtol_(rtol), atol_(atol) {
+    if (folders_.size() != item_count) {
+      throw Error(
+          fmt::format("{}: {} sets of expected outputs for {} items", dir.string(), folders_.size(), item_count));
     }
   }
-  return folders;
-}
-
-// Compares every item's outputs with the expected ones; prints one line per output. True when all match.
-bool compare_outputs(const std::vector<TensorSet>& outputs, const std::vector<TensorSet>& expected, const Items& items,
-                     double rtol, double atol) {
-  bool all_equal = true;
-  for (std::size_t i = 0; i < outputs.size(); ++i) {
-    const std::string item = items.names[i].empty() ? fmt::format("item {}", i) : items.names[i];
-    for (const auto& want : expected[i]) {
-      const auto got =
-          std::find_if(outputs[i].begin(), outputs[i].end(), [&](const auto& o) { return o.name == want.name; });
-      if (got == outputs[i].end())
+  void write(std::size_t index, const std::string& name, const TensorSet& outputs) override {
+    const std::string item = name.empty() ? fmt::format("item {}", index) : name;
+    const TensorSet expected = load_expected_outputs(model_, folders_[index]);
+    if (expected.empty()) {
+      throw Error(
+          fmt::format("{}: no expected outputs (output_K.pb or <output>.npy) for item {}", dir_.string(), index));
+    }
+    for (const auto& want : expected) {
+      const auto got = std::find_if(outputs.begin(), outputs.end(), [&](const auto& o) { return o.name == want.name; });
+      if (got == outputs.end())
         throw Error(fmt::format("{}: expected output '{}' is not an output of the model", item, want.name));
-      const Comparison c = compare(want.tensor, got->tensor, rtol, atol);
-      all_equal = all_equal && c.equal;
+      const Comparison c = compare(want.tensor, got->tensor, rtol_, atol_);
+      all_equal_ = all_equal_ && c.equal;
       fmt::print("compare {} / {}: max abs error {:.3g}, max rel error {:.3g}: {}\n", item, want.name, c.max_abs_error,
                  c.max_rel_error, c.equal ? "OK" : "MISMATCH: " + c.problem);
     }
   }
-  return all_equal;
-}
+  [[nodiscard]] bool all_equal() const { return all_equal_; }
+
+ private:
+  const ModelInfo& model_;
+  std::filesystem::path dir_;
+  std::vector<std::filesystem::path> folders_;
+  double rtol_;
+  double atol_;
+  bool all_equal_ = true;
+};
+
+// "3 of 100 items failed (out/failures.jsonl); first: item 7 on worker cpu#1: <cause>".
+class FirstFailure final : public Sink {
+ public:
+  void write(std::size_t /*index*/, const std::string& /*name*/, const TensorSet& /*outputs*/) override {}
+  void fail(const ItemFailure& failure) override {
+    if (!first_) first_ = failure;
+  }
+  [[nodiscard]] std::string first() const {
+    if (!first_) return {};
+    const ItemFailure& f = *first_;
+    std::string item = f.name.empty() ? fmt::format("item {}", f.index) : fmt::format("item {} ({})", f.index, f.name);
+    if (!f.worker.empty()) item += " on worker " + f.worker;
+    return item + ": " + f.cause;
+  }
+
+ private:
+  std::optional<ItemFailure> first_;
+};
 
 }  // namespace
 
@@ -94,7 +119,10 @@ Command add_run(CLI::App& app) {
       "  onnxpool run model.onnx --inputs test_data_set_0 --compare test_data_set_0\n"
       "  onnxpool run gpt2_tiny.onnx --random 8 --dim batch=1 --dim seq=32 --policy static\n"
       "Outputs are written as <output name>.npy (one subfolder per item when there are several).\n"
-      "Exit status: 0 ok, 1 error, 2 bad usage, 3 outputs differ from --compare.");
+      "Items are read as the workers are ready for them and written as they complete (memory stays flat).\n"
+      "An item that fails costs only itself: the others' outputs are written, the failed ones are listed in\n"
+      "DIR/failures.jsonl (index, name, worker, cause).\n"
+      "Exit status: 0 ok, 1 error, 2 bad usage, 3 outputs differ from --compare, 4 some items failed.");
   auto args = std::make_shared<RunArgs>();
   cmd->add_option("model", args->model, "ONNX model file")->required();
   add_input_options(*cmd, args->inputs);
@@ -111,61 +139,63 @@ Command add_run(CLI::App& app) {
       ->type_name("N")
       ->check(CLI::Range(0, 1 << 20));
 
+  cmd->add_option("--max-failures", args->max_failures,
+                  "Stop taking items after K have failed (the ones in flight finish); default: never stop")
+      ->type_name("K")
+      ->check(CLI::PositiveNumber);
+  cmd->add_flag("--fail-fast", args->fail_fast, "Stop taking items at the first failure (--max-failures 1)");
+
   return [args, cmd] {
     Runtime runtime(ort_log_level(*cmd));
     const ModelInfo model = inspect_model(runtime, args->model);
     const PoolConfig config = pool_config(args->pool);
-    Items items = make_items(model, args->inputs);
+    const auto source = make_source(model, args->inputs);
 
-    std::vector<TensorSet> expected;
+    // The sinks, all fed each result in item order: the outputs and the failure log (with --output),
+    // the comparison (with --compare), and the first failure for the summary line.
+    std::vector<Sink*> sinks;
+    std::optional<ExpectedOutputs> expected;
     if (!args->compare_dir.empty()) {
-      for (const auto& folder : data_set_folders(args->compare_dir))
-        expected.push_back(load_expected_outputs(model, folder));
-      if (expected.size() != items.inputs.size()) {
-        throw Error(fmt::format("{}: {} sets of expected outputs for {} items", args->compare_dir, expected.size(),
-                                items.inputs.size()));
-      }
-      for (std::size_t i = 0; i < expected.size(); ++i) {
-        if (expected[i].empty())
-          throw Error(
-              fmt::format("{}: no expected outputs (output_K.pb or <output>.npy) for item {}", args->compare_dir, i));
-      }
+      expected.emplace(model, args->compare_dir, source->size(), args->rtol, args->atol);
+      sinks.push_back(&*expected);
     }
-    if (!args->output_dir.empty()) prepare_output_dir(args->output_dir);
+    std::optional<PerItemNpySink> outputs;
+    std::optional<FailureLog> failure_log;
+    if (!args->output_dir.empty()) {
+      prepare_output_dir(args->output_dir);
+      outputs.emplace(args->output_dir, source->size());
+      failure_log.emplace(std::filesystem::path(args->output_dir) / "failures.jsonl");
+      sinks.push_back(&*outputs);
+      sinks.push_back(&*failure_log);
+    }
+    FirstFailure first_failure;
+    sinks.push_back(&first_failure);
+    SinkFan sink(sinks);
 
     Pool pool(runtime, args->model, config);
-    // --warmup N: one untimed pass over the first N items, whose work the printed counters leave out.
-    const auto warm_items = std::min(items.inputs.size(), static_cast<std::size_t>(args->warmup));
-    std::vector<TensorSet> outputs;
+    // --warmup N: one untimed pass over the first N items (read again for the run), whose work the
+    // printed counters leave out.
+    const auto warm_count = std::min(source->size(), static_cast<std::size_t>(args->warmup));
+    StreamSummary done;
     const auto pass = [&](bool warmup) {
       if (warmup) {
-        static_cast<void>(
-            pool.run_all({items.inputs.begin(), items.inputs.begin() + static_cast<std::ptrdiff_t>(warm_items)}));
+        std::vector<TensorSet> warm;
+        for (std::size_t i = 0; i < warm_count; ++i) warm.push_back(source->read(i));
+        static_cast<void>(pool.run(warm));
       } else {
-        outputs = pool.run_all(items.inputs);
+        done = run_stream(pool, *source, sink, {.max_failures = args->fail_fast ? 1U : args->max_failures});
       }
     };
     const auto prepare = [&](bool warmup) {
       if (!warmup && args->warmup > 0) pool.reset_stats();
     };
-    const std::size_t count = items.inputs.size();
-    const double seconds =
-        bench::measure({.prepare = prepare, .run = pass}, {.warmup = args->warmup > 0 ? 1U : 0U, .timed = 1}).front();
-
-    if (!args->output_dir.empty()) {
-      const auto folders = item_folders(args->output_dir, items);
-      for (std::size_t i = 0; i < outputs.size(); ++i) {
-        std::filesystem::create_directories(folders[i]);
-        for (const auto& output : outputs[i])
-          write_npy(folders[i] / (file_name_for(output.name) + ".npy"), output.tensor);
-      }
-    }
-    const bool equal = expected.empty() || compare_outputs(outputs, expected, items, args->rtol, args->atol);
+    static_cast<void>(
+        bench::measure({.prepare = prepare, .run = pass}, {.warmup = args->warmup > 0 ? 1U : 0U, .timed = 1}));
 
     if (!args->quiet) {
       const auto& plan = pool.plan();
-      fmt::print("{} items in {:.3f} s: {:.2f} items/s ({} workers, {} policy, batch {})\n", count, seconds,
-                 static_cast<double>(count) / seconds, plan.size(), policy_name(pool.policy()), config.batch);
+      fmt::print("{} items in {:.3f} s: {:.2f} items/s ({} workers, {} policy, batch {})\n", done.items, done.seconds,
+                 static_cast<double>(done.items) / done.seconds, plan.size(), policy_name(pool.policy()), config.batch);
       const auto stats = pool.stats();
       for (std::size_t w = 0; w < stats.size(); ++w) {
         // What the worker is: "1 thread", "2 threads on cores 0,1", "GPU 0"; then its batch when it stacks.
@@ -179,7 +209,17 @@ Command add_run(CLI::App& app) {
                    stats[w].runs, stats[w].busy_seconds);
       }
     }
-    return equal ? 0 : kExitMismatch;
+    if (done.failed > 0) {
+      // The good results are kept; one line says how many failed, where they are listed, and the first.
+      std::fflush(stdout);
+      const std::string log = failure_log ? fmt::format(" ({})", failure_log->path().string()) : std::string();
+      const std::string stopped =
+          done.stopped ? fmt::format(", stopped after {} of {} items", done.items, source->size()) : std::string();
+      fmt::print(stderr, "onnxpool: error: {} of {} items failed{}{}; first: {}\n", done.failed, source->size(), log,
+                 stopped, first_failure.first());
+      return kExitItemsFailed;
+    }
+    return expected && !expected->all_equal() ? kExitMismatch : 0;
   };
 }
 

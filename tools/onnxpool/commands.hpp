@@ -15,6 +15,7 @@ using Command = std::function<int()>;
 inline constexpr int kExitError = 1;
 inline constexpr int kExitUsage = 2;
 inline constexpr int kExitMismatch = 3;
+inline constexpr int kExitItemsFailed = 4;  // the run completed, but some items failed (the others' results kept)
 
 // ONNX Runtime's own log level for the commands: only fatal messages, since every error reaches the
 // user as onnxpool's one line anyway; warnings and errors with the global -v, everything ONNX Runtime

@@ -33,39 +33,30 @@ auto with_binding_hint(Make&& make) -> decltype(make()) {
   }
 }
 
-// The items, before any hint is added to their errors.
-Items items_from(const ModelInfo& model, const InputArgs& args) {
+// The source, before any hint is added to its errors.
+std::unique_ptr<Source> source_from(const ModelInfo& model, const InputArgs& args) {
   DimBindings bindings;
   for (const auto& dim : args.dims) with_flag("--dim", [&] { bindings.bind_dim(dim); });
   for (const auto& shape : args.shapes) with_flag("--shape", [&] { bindings.bind_shape(shape); });
   for (const auto& [input, shape] : bindings.shape_of_input) static_cast<void>(model.input(input));
 
-  Items items;
   if (!args.inputs_dir.empty()) {
     if (!args.input_files.empty() || args.random > 0)
       throw Error("--inputs cannot be combined with --input or --random");
-    for (auto& set : load_data_sets(model, args.inputs_dir)) {
-      items.inputs.push_back(std::move(set.inputs));
-      items.names.push_back(set.name);
-      items.expected.push_back(std::move(set.expected));
-    }
-    return items;
+    return std::make_unique<DataSetSource>(model, args.inputs_dir);
   }
   std::vector<InputFile> files;
-  for (const auto& text : args.input_files)
+  for (const auto& text : args.input_files) {
     files.push_back(with_flag("--input", [&] { return InputFile::parse(text); }));
-  const int count = args.random > 0 ? args.random : 1;
-  for (int i = 0; i < count; ++i) {
-    items.inputs.push_back(inputs_from_files(model, files, bindings, args.seed + static_cast<std::uint64_t>(i)));
-    items.names.emplace_back();
   }
-  return items;
+  const auto count = static_cast<std::size_t>(args.random > 0 ? args.random : 1);
+  return std::make_unique<RandomSource>(model, std::move(bindings), std::move(files), args.seed, count);
 }
 
 }  // namespace
 
-Items make_items(const ModelInfo& model, const InputArgs& args) {
-  return with_binding_hint([&] { return items_from(model, args); });
+std::unique_ptr<Source> make_source(const ModelInfo& model, const InputArgs& args) {
+  return with_binding_hint([&] { return source_from(model, args); });
 }
 
 void add_pool_options(CLI::App& cmd, PoolFlags& flags) {

@@ -1,6 +1,7 @@
 #pragma once
 // Options shared by `run` and `bench`: where the items come from, and how the pool is made.
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -10,6 +11,7 @@
 #include <CLI/CLI.hpp>
 
 #include "onnxpool/pipeline/inputs.hpp"
+#include "onnxpool/pipeline/source.hpp"
 #include "onnxpool/pool/pool_config.hpp"
 #include "onnxpool/runtime/model.hpp"
 
@@ -40,14 +42,10 @@ struct InputArgs {
 };
 void add_input_options(CLI::App& cmd, InputArgs& args);
 
-// The items to run: one per data set of --inputs, else --random N items (default 1), each with the
-// --input files and random values (seed + item index) for the other inputs.
-struct Items {
-  std::vector<TensorSet> inputs;
-  std::vector<std::string> names;   // data set names ("" when random or flat); used for output folders
-  std::vector<TensorSet> expected;  // from --inputs folders holding output_K files; may be empty
-};
-Items make_items(const ModelInfo& model, const InputArgs& args);
+// The items to run, read as they are taken: one per data set of --inputs, else --random N items
+// (default 1), each with the --input files and random values (seed + item index) for the other inputs.
+// Errors that would fail every item (an unbound dim, a bad --input) are thrown here, with the flag.
+std::unique_ptr<Source> make_source(const ModelInfo& model, const InputArgs& args);
 
 // The pool flags fill one PoolConfig directly; the few that arrive as text (policy, devices, spinning)
 // are kept beside it and converted once, by pool_config(), which also names the flag of a rule the

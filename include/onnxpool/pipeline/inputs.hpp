@@ -6,6 +6,7 @@
 #include <map>
 #include <optional>
 #include <random>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -71,7 +72,15 @@ struct InputFile {
   std::filesystem::path file;
   static InputFile parse(std::string_view text);  // "NAME=FILE"; throws Error
 };
-// One item: the inputs named in `files` read from them, every other input random (seeded).
+// The tensors of `files`, in their order, read once for all the items that share them. Throws Error for
+// a file that cannot be read, an input the model does not have, or an input given two files.
+std::vector<Tensor> read_input_files(const ModelInfo& model, const std::vector<InputFile>& files);
+// One item: the inputs named in `files` (their tensors already read: tensors[k] is files[k]'s), every
+// other input random (seeded: the same seed gives the same item). Throws Error naming the file of a
+// tensor the model refuses.
+TensorSet inputs_from_files(const ModelInfo& model, const std::vector<InputFile>& files,
+                            std::span<const Tensor> tensors, const DimBindings& bindings, std::uint64_t seed);
+// The same, reading the files.
 TensorSet inputs_from_files(const ModelInfo& model, const std::vector<InputFile>& files, const DimBindings& bindings,
                             std::uint64_t seed);
 
@@ -85,6 +94,8 @@ struct DataSet {
 // folder of such folders (test_data_set_0, test_data_set_1...; sorted by their number). Inputs are
 // matched by the tensor's name when it names a model input, else by K in the model's input order.
 std::vector<DataSet> load_data_sets(const ModelInfo& model, const std::filesystem::path& dir);
+// One of them: the folder's inputs (checked against the model) and expected outputs, under `name`.
+DataSet load_data_set(const ModelInfo& model, const std::filesystem::path& folder, std::string name);
 // The data-set folders of `dir` in that order: `dir` itself when it holds tensor files, else its
 // subfolders that do. Throws Error when there are none.
 std::vector<std::filesystem::path> data_set_folders(const std::filesystem::path& dir);

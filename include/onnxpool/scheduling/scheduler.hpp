@@ -129,6 +129,7 @@ Scheduler<Item, Result>::Scheduler(std::vector<Slot> workers, Policy policy)
 template <class Item, class Result>
 std::vector<std::size_t> Scheduler<Item, Result>::max_batches_of(const std::vector<Slot>& slots) {
   std::vector<std::size_t> result;
+  result.reserve(slots.size());
   for (const Slot& slot : slots) result.push_back(slot.max_batch);
   return result;
 }
@@ -136,6 +137,7 @@ std::vector<std::size_t> Scheduler<Item, Result>::max_batches_of(const std::vect
 template <class Item, class Result>
 std::vector<std::string> Scheduler<Item, Result>::names_of(const std::vector<Slot>& slots) {
   std::vector<std::string> result;
+  result.reserve(slots.size());
   for (const Slot& slot : slots) result.push_back(slot.name);
   return result;
 }

@@ -1,0 +1,85 @@
+#pragma once
+// Where a streaming run's results go (stream.hpp). The run calls a sink from its own thread, item by
+// item in increasing index order: write() for an item that ran, fail() for one that could not be read
+// or run, then finish() once, when the run is over (all items, or stopped early). A run that throws
+// does not call finish(), so nothing a sink keeps under a temporary name is made final.
+#include <cstddef>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "onnxpool/tensor/tensor.hpp"
+
+namespace onnxpool {
+
+// Why one item has no result.
+struct ItemFailure {
+  std::size_t index = 0;
+  std::string name;    // the source's name for it; "" when it has none
+  std::string worker;  // the worker it failed on; "" when it failed before reaching one (reading it)
+  std::string cause;   // one line
+};
+
+class Sink {
+ public:
+  Sink() = default;
+  Sink(const Sink&) = delete;
+  Sink& operator=(const Sink&) = delete;
+  virtual ~Sink() = default;
+
+  // Item `index`'s outputs, in the model's output order. Throws Error when they cannot be kept (a full
+  // disk): the run stops.
+  virtual void write(std::size_t index, const std::string& name, const TensorSet& outputs) = 0;
+  virtual void fail(const ItemFailure& /*failure*/) {}
+  virtual void finish() {}
+};
+
+// Several sinks fed the same results, in order (outputs and a failure log, a comparison...).
+class SinkFan final : public Sink {
+ public:
+  explicit SinkFan(std::vector<Sink*> sinks) : sinks_(std::move(sinks)) {}
+  void write(std::size_t index, const std::string& name, const TensorSet& outputs) override;
+  void fail(const ItemFailure& failure) override;
+  void finish() override;
+
+ private:
+  std::vector<Sink*> sinks_;
+};
+
+// `run`'s per-item layout: each output as <output name>.npy (the name made safe for a file), in `dir`
+// when the run has one item, else in a folder per item named after it (item_<index> when it has no
+// name). Each file is written under a temporary name and renamed when complete.
+class PerItemNpySink final : public Sink {
+ public:
+  PerItemNpySink(std::filesystem::path dir, std::size_t item_count);
+  void write(std::size_t index, const std::string& name, const TensorSet& outputs) override;
+
+ private:
+  std::filesystem::path dir_;
+  std::size_t item_count_;
+};
+
+// One JSON line per failed item ({"index":3,"name":"...","worker":"cpu#1","cause":"..."}), appended as
+// failures arrive to a temporary file that finish() renames to `path`; no file when nothing failed.
+class FailureLog final : public Sink {
+ public:
+  explicit FailureLog(std::filesystem::path path);
+  ~FailureLog() override;
+  FailureLog(const FailureLog&) = delete;
+  FailureLog& operator=(const FailureLog&) = delete;
+  void write(std::size_t /*index*/, const std::string& /*name*/, const TensorSet& /*outputs*/) override {}
+  void fail(const ItemFailure& failure) override;
+  void finish() override;
+  [[nodiscard]] const std::filesystem::path& path() const { return path_; }
+
+ private:
+  std::filesystem::path path_;
+  std::filesystem::path temporary_;
+  std::ofstream out_;
+};
+
+// A file name from an output's name: ONNX names may hold '/' or ':'.
+std::string file_name_for(const std::string& output_name);
+
+}  // namespace onnxpool

@@ -1,0 +1,69 @@
+#pragma once
+// Sources of items for the streaming run (stream.hpp). An item is read when the run is ready to take
+// it, never all at once, so memory does not grow with the number of items. A source knows how many
+// items it has; an item that cannot be read is that item's failure, not the run's.
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "onnxpool/pipeline/inputs.hpp"
+#include "onnxpool/runtime/model.hpp"
+#include "onnxpool/tensor/tensor.hpp"
+
+namespace onnxpool {
+
+class Source {
+ public:
+  Source() = default;
+  Source(const Source&) = delete;
+  Source& operator=(const Source&) = delete;
+  virtual ~Source() = default;
+
+  [[nodiscard]] virtual std::size_t size() const = 0;
+  // What item `index` is called in failures and per-item outputs ("test_data_set_3"); "" when the
+  // source has no names (the index names it).
+  [[nodiscard]] virtual std::string name(std::size_t /*index*/) const { return {}; }
+  // Item `index`'s inputs, by name. Called from one thread. Throws Error when the item cannot be read.
+  virtual TensorSet read(std::size_t index) = 0;
+};
+
+// Random inputs, made when read: item i is inputs_from_files(..., seed + i), the values `run --random`
+// always gave, so a million items need no memory. Inputs given as files are read once, here, and shared.
+class RandomSource final : public Source {
+ public:
+  // Throws Error for a file that cannot be read, names no input or holds a tensor the model refuses, and
+  // UnboundDimError for an input whose shape the bindings leave open: what would fail every item.
+  RandomSource(ModelInfo model, DimBindings bindings, std::vector<InputFile> files, std::uint64_t seed,
+               std::size_t count);
+  [[nodiscard]] std::size_t size() const override { return count_; }
+  TensorSet read(std::size_t index) override;
+
+ private:
+  ModelInfo model_;
+  DimBindings bindings_;
+  std::vector<InputFile> files_;
+  std::vector<Tensor> file_tensors_;
+  std::uint64_t seed_;
+  std::size_t count_;
+};
+
+// ONNX test-data folders (load_data_sets' layout), one item per folder, each read when taken.
+class DataSetSource final : public Source {
+ public:
+  // Lists the folders (data_set_folders); throws Error when there are none.
+  DataSetSource(ModelInfo model, const std::filesystem::path& dir);
+  [[nodiscard]] std::size_t size() const override { return folders_.size(); }
+  [[nodiscard]] std::string name(std::size_t index) const override;
+  TensorSet read(std::size_t index) override;
+  // The expected outputs in item `index`'s folder (output_K.pb or <output>.npy); empty when none.
+  [[nodiscard]] TensorSet expected(std::size_t index) const;
+
+ private:
+  ModelInfo model_;
+  std::filesystem::path dir_;
+  std::vector<std::filesystem::path> folders_;
+};
+
+}  // namespace onnxpool

@@ -1,0 +1,41 @@
+#pragma once
+// The streaming run, the library's entry point for many items: items are read from a Source as the
+// pool is ready for them, run, and handed to a Sink as they complete, with at most `window` items in
+// flight, so memory stays flat however many items there are. A failing item (unreadable, refused by
+// the model, failing in ONNX Runtime) costs only itself: the sink is told why, and the others go on.
+//
+//   RandomSource source(model, bindings, files, seed, 1'000'000);
+//   PerItemNpySink outputs(dir, source.size());
+//   const StreamSummary done = run_stream(pool, source, outputs, {});
+//
+// Order: items are submitted in index order and their results handed to the sink in index order (the
+// oldest in flight is awaited while the rest run), so a sink may write each result at its offset or
+// append. Everything runs on the caller's thread except the pool's workers.
+#include <cstddef>
+
+#include "onnxpool/pipeline/sink.hpp"
+#include "onnxpool/pipeline/source.hpp"
+#include "onnxpool/pool/pool.hpp"
+
+namespace onnxpool {
+
+struct StreamOptions {
+  // Items read ahead and in flight at most; 0: four times the items the workers take at once (the
+  // sum of their batches), enough to keep every worker fed while the oldest result is written.
+  std::size_t window = 0;
+  // Stop taking items once this many have failed (0: never stop); the ones in flight still finish.
+  std::size_t max_failures = 0;
+};
+
+struct StreamSummary {
+  std::size_t items = 0;   // items that reached the sink, as results or failures
+  std::size_t failed = 0;  // of which failed
+  bool stopped = false;    // max_failures reached: the items past `items` were not taken
+  double seconds = 0.0;    // from the first read to the last result handed to the sink
+};
+
+// Runs source's items through the pool into the sink and calls sink.finish(). Throws Error (and does
+// not finish the sink) only for what stops the whole run: a sink that cannot keep a result.
+StreamSummary run_stream(Pool& pool, Source& source, Sink& sink, const StreamOptions& options = {});
+
+}  // namespace onnxpool

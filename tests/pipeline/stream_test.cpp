@@ -1,0 +1,239 @@
+// The streaming run: a source's items through a pool into a sink, in order, with a bounded number in
+// flight; failing items (unreadable, or failing in ONNX Runtime) cost only themselves; the failure log.
+#include "onnxpool/pipeline/stream.hpp"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <fstream>
+#include <set>
+
+#include "onnxpool/pipeline/inputs.hpp"
+#include "onnxpool/runtime/runtime.hpp"
+#include "onnxpool/runtime/worker.hpp"
+#include "support/model_paths.hpp"
+#include "support/temp_dir.hpp"
+
+namespace onnxpool {
+namespace {
+
+using test::model_path;
+using ::testing::HasSubstr;
+
+// Everything a sink is told, in the order it is told.
+class RecordingSink final : public Sink {
+ public:
+  void write(std::size_t index, const std::string& name, const TensorSet& outputs) override {
+    order.push_back(index);
+    names.push_back(name);
+    results[index] = outputs;
+  }
+  void fail(const ItemFailure& failure) override {
+    order.push_back(failure.index);
+    failures.push_back(failure);
+  }
+  void finish() override { ++finished; }
+
+  std::vector<std::size_t> order;
+  std::vector<std::string> names;
+  std::map<std::size_t, TensorSet> results;
+  std::vector<ItemFailure> failures;
+  int finished = 0;
+};
+
+// A source around another that counts reads, can fail chosen items, and checks the window: the items
+// read but not yet handed to `sink` never exceed `window`.
+class CheckedSource final : public Source {
+ public:
+  CheckedSource(Source& inner, const RecordingSink& sink, std::set<std::size_t> unreadable = {})
+      : inner_(inner), sink_(sink), unreadable_(std::move(unreadable)) {}
+  [[nodiscard]] std::size_t size() const override { return inner_.size(); }
+  [[nodiscard]] std::string name(std::size_t index) const override { return "item-" + std::to_string(index); }
+  TensorSet read(std::size_t index) override {
+    EXPECT_EQ(index, reads) << "items are read once each, in order";
+    ++reads;
+    most_in_flight = std::max(most_in_flight, reads - sink_.order.size());
+    if (unreadable_.contains(index)) throw Error("cannot read item " + std::to_string(index) + "\nsecond line");
+    return inner_.read(index);
+  }
+  std::size_t reads = 0;
+  std::size_t most_in_flight = 0;
+
+ private:
+  Source& inner_;
+  const RecordingSink& sink_;
+  std::set<std::size_t> unreadable_;
+};
+
+PoolConfig two_workers() {
+  PoolConfig config;
+  config.workers = 2;
+  config.threads = 1;
+  return config;
+}
+
+TEST(RandomSource, GivesTheSeededItemsRunAlwaysGave) {
+  Runtime runtime;
+  const ModelInfo info = inspect_model(runtime, model_path("add_mul.onnx"));
+  RandomSource source(info, {}, {}, 100, 5);
+  EXPECT_EQ(source.size(), 5U);
+  for (std::size_t i : {4U, 0U, 2U}) {
+    const TensorSet expected = random_inputs(info, {}, 100 + i);
+    const TensorSet item = source.read(i);
+    ASSERT_EQ(item.size(), expected.size());
+    for (std::size_t k = 0; k < item.size(); ++k) EXPECT_TRUE(item[k].tensor == expected[k].tensor) << i;
+  }
+}
+
+TEST(RandomSource, WhatWouldFailEveryItemIsRefusedUpFront) {
+  Runtime runtime;
+  const ModelInfo info = inspect_model(runtime, model_path("symbolic.onnx"));
+  EXPECT_THROW(RandomSource(info, {}, {}, 0, 3), UnboundDimError);
+}
+
+TEST(Stream, OutputsEqualRunAllsInOrderWithABoundedWindow) {
+  Runtime runtime;
+  const auto model = model_path("mobilenetv2.onnx");
+  const ModelInfo info = inspect_model(runtime, model);
+  RandomSource items(info, {}, {}, 7, 13);
+  std::vector<TensorSet> all;
+  for (std::size_t i = 0; i < items.size(); ++i) all.push_back(items.read(i));
+
+  for (const Policy policy : {Policy::Static, Policy::Dynamic}) {
+    PoolConfig config = two_workers();
+    config.policy = policy;
+    Pool pool(runtime, model, config);
+    const auto expected = pool.run_all(all);
+    RecordingSink sink;
+    CheckedSource source(items, sink);
+    const StreamSummary done = run_stream(pool, source, sink, {.window = 3});
+    EXPECT_EQ(done.items, 13U);
+    EXPECT_EQ(done.failed, 0U);
+    EXPECT_FALSE(done.stopped);
+    EXPECT_GT(done.seconds, 0.0);
+    EXPECT_EQ(sink.finished, 1);
+    EXPECT_EQ(source.reads, 13U);
+    EXPECT_LE(source.most_in_flight, 3U) << "the window bounds the items read ahead";
+    ASSERT_EQ(sink.order.size(), 13U);
+    for (std::size_t i = 0; i < 13; ++i) {
+      EXPECT_EQ(sink.order[i], i) << "results reach the sink in item order";
+      EXPECT_EQ(sink.names[i], "item-" + std::to_string(i));
+      EXPECT_TRUE(sink.results[i][0].tensor == expected[i][0].tensor) << "item " << i;
+    }
+  }
+}
+
+TEST(Stream, TheDefaultWindowIsFourBatchesPerWorker) {
+  Runtime runtime;
+  const auto model = model_path("add_mul.onnx");
+  const ModelInfo info = inspect_model(runtime, model);
+  DimBindings bindings;
+  bindings.bind_dim("batch_size=1");
+  RandomSource items(info, bindings, {}, 0, 200);
+  PoolConfig config = two_workers();
+  config.batch = 3;
+  Pool pool(runtime, model, config);
+  RecordingSink sink;
+  CheckedSource source(items, sink);
+  EXPECT_EQ(run_stream(pool, source, sink).items, 200U);
+  EXPECT_LE(source.most_in_flight, 4U * 2U * 3U);
+  EXPECT_GT(source.most_in_flight, 2U) << "workers are kept fed";
+}
+
+TEST(Stream, FailingItemsCostOnlyThemselves) {
+  Runtime runtime(ORT_LOGGING_LEVEL_FATAL);
+  const auto model = model_path("fails_sometimes.onnx");
+  const ModelInfo info = inspect_model(runtime, model);
+  // idx = 3 for every item; items 2 and 6 get an index out of the table, item 4 cannot be read.
+  class Indices final : public Source {
+   public:
+    [[nodiscard]] std::size_t size() const override { return 8; }
+    TensorSet read(std::size_t index) override {
+      Tensor idx(ElementType::Int64, {1});
+      idx.data<std::int64_t>()[0] = index == 2 || index == 6 ? 12 : static_cast<std::int64_t>(index);
+      return {{"idx", idx}};
+    }
+  } indices;
+  RecordingSink sink;
+  CheckedSource source(indices, sink, {4});
+  Pool pool(runtime, model, two_workers());
+  const StreamSummary done = run_stream(pool, source, sink, {.window = 2});
+  EXPECT_EQ(done.items, 8U);
+  EXPECT_EQ(done.failed, 3U);
+  EXPECT_EQ(sink.order, (std::vector<std::size_t>{0, 1, 2, 3, 4, 5, 6, 7}));
+  ASSERT_EQ(sink.failures.size(), 3U);
+  EXPECT_EQ(sink.failures[0].index, 2U);
+  EXPECT_EQ(sink.failures[0].name, "item-2");
+  EXPECT_THAT(sink.failures[0].worker, ::testing::StartsWith("cpu#"));
+  EXPECT_THAT(sink.failures[0].cause, HasSubstr("idx=12"));
+  EXPECT_EQ(sink.failures[1].index, 4U);
+  EXPECT_EQ(sink.failures[1].worker, "") << "it failed before reaching a worker";
+  EXPECT_EQ(sink.failures[1].cause, "cannot read item 4 second line") << "one line";
+  EXPECT_EQ(sink.failures[2].index, 6U);
+  // The good items' outputs: row r of the table is 4r..4r+3.
+  for (const std::size_t i : {0U, 1U, 3U, 5U, 7U}) {
+    EXPECT_EQ(sink.results.at(i)[0].tensor.data<float>()[0], 4.0F * static_cast<float>(i)) << "item " << i;
+  }
+
+  // max_failures: no item is taken after the second failure; those in flight still finish.
+  RecordingSink stopped_sink;
+  CheckedSource again(indices, stopped_sink, {4});
+  const StreamSummary stopped = run_stream(pool, again, stopped_sink, {.window = 1, .max_failures = 2});
+  EXPECT_TRUE(stopped.stopped);
+  EXPECT_EQ(stopped.failed, 2U);
+  EXPECT_EQ(stopped.items, 5U) << "items 0-4, the window being 1";
+  EXPECT_EQ(again.reads, 5U);
+  EXPECT_EQ(stopped_sink.finished, 1);
+}
+
+TEST(Stream, ASinkThatCannotKeepAResultStopsTheRunUnfinished) {
+  Runtime runtime;
+  const auto model = model_path("add_mul.onnx");
+  const ModelInfo info = inspect_model(runtime, model);
+  RandomSource items(info, {}, {}, 0, 10);
+  class FullDisk final : public Sink {
+   public:
+    void write(std::size_t index, const std::string& /*name*/, const TensorSet& /*outputs*/) override {
+      if (index == 3) throw Error("out.npy: No space left on device");
+    }
+    void finish() override { finished = true; }
+    bool finished = false;
+  } sink;
+  Pool pool(runtime, model, two_workers());
+  EXPECT_THROW(run_stream(pool, items, sink), Error);
+  EXPECT_FALSE(sink.finished) << "nothing is made final";
+}
+
+TEST(FailureLog, OneJsonLinePerFailureUnderItsFinalNameOnlyWhenFinished) {
+  test::TempDir dir;
+  const auto path = dir.path() / "failures.jsonl";
+  {
+    FailureLog log(path);
+    log.fail({.index = 3, .name = "a\"b", .worker = "cpu#1", .cause = "bad"});
+    log.fail({.index = 9, .name = "", .worker = "", .cause = "unreadable"});
+    EXPECT_FALSE(std::filesystem::exists(path)) << "a temporary name while the run goes on";
+    log.finish();
+  }
+  std::ifstream in(path);
+  std::vector<nlohmann::json> lines;
+  for (std::string line; std::getline(in, line);) lines.push_back(nlohmann::json::parse(line));
+  ASSERT_EQ(lines.size(), 2U);
+  EXPECT_EQ(lines[0], (nlohmann::json{{"index", 3}, {"name", "a\"b"}, {"worker", "cpu#1"}, {"cause", "bad"}}));
+  EXPECT_EQ(lines[1]["index"], 9);
+
+  const auto unfinished = dir.path() / "unfinished.jsonl";
+  {
+    FailureLog log(unfinished);
+    log.fail({.index = 1, .name = "", .worker = "", .cause = "x"});
+  }
+  EXPECT_FALSE(std::filesystem::exists(unfinished));
+  EXPECT_EQ(std::distance(std::filesystem::directory_iterator(dir.path()), {}), 1) << "no temporary left behind";
+
+  FailureLog clean(dir.path() / "clean.jsonl");
+  clean.finish();
+  EXPECT_FALSE(std::filesystem::exists(dir.path() / "clean.jsonl")) << "no failures, no file";
+}
+
+}  // namespace
+}  // namespace onnxpool
