@@ -66,11 +66,14 @@ StreamSummary run_stream(Pool& pool, Source& source, Sink& sink, const StreamOpt
         const TensorSet outputs = item.result.get();
         sink.write(item.index, failure.name, outputs);
       } catch (const ItemError& e) {
-        // Any other exception is not the item's own failure but the sink's (or the pool's shutting
-        // down): it stops the run.
         failure.worker = e.worker();
         failure.cause = one_line(e.cause());
+      } catch (const RejectedItem& e) {
+        // The item ran, but its outputs do not fit what the sink keeps (another shape than the others').
+        failure.cause = one_line(e.what());
       }
+      // Any other exception is not the item's own failure but the sink's (a full disk) or the pool's
+      // shutting down: it stops the run.
     }
     if (!failure.cause.empty()) {
       sink.fail(failure);

@@ -344,9 +344,8 @@ Tensor read_npy(const std::filesystem::path& path) {
   return parse_npy(read_file_bytes(path), path.string());
 }
 
-std::vector<std::byte> encode_npy(const Tensor& tensor) {
-  const std::string_view descr = descr_of(tensor.element_type());
-  const Shape& shape = tensor.shape();
+std::vector<std::byte> npy_header(ElementType type, const Shape& shape) {
+  const std::string_view descr = descr_of(type);
   // Exactly what numpy 1.24's np.save writes, spare room for a growing first axis included.
   std::string header =
       fmt::format("{{'descr': '{}', 'fortran_order': False, 'shape': {}, }}", descr, shape_repr(shape));
@@ -363,12 +362,17 @@ std::vector<std::byte> encode_npy(const Tensor& tensor) {
   header.push_back('\n');
 
   std::vector<std::byte> out;
-  out.reserve(prefix + header.size() + tensor.byte_size());
+  out.reserve(prefix + header.size());
   for (auto c : kMagic) out.push_back(std::byte{c});
   out.push_back(std::byte{static_cast<unsigned char>(v1 ? 1 : 2)});
   out.push_back(std::byte{0});
   for (std::size_t i = 0; i < prefix - 8; ++i) out.push_back(static_cast<std::byte>((header.size() >> (8 * i)) & 0xFF));
   for (char c : header) out.push_back(static_cast<std::byte>(c));
+  return out;
+}
+
+std::vector<std::byte> encode_npy(const Tensor& tensor) {
+  std::vector<std::byte> out = npy_header(tensor.element_type(), tensor.shape());
   const auto data = tensor.bytes();
   out.insert(out.end(), data.begin(), data.end());
   return out;

@@ -92,12 +92,24 @@ TEST(CliRun, TwoWorkersWriteTheSameOutputsAsOne) {
     ASSERT_EQ(r.status, 0) << r.err;
     EXPECT_THAT(r.out, HasSubstr("16 items in"));
     EXPECT_THAT(r.out, HasSubstr("cpu#1"));
-    const auto files = files_under(one);
-    ASSERT_EQ(files.size(), 16U);
-    EXPECT_EQ(files, files_under(two));
-    for (const auto& f : files) {
-      EXPECT_TRUE(read_npy(one / f) == read_npy(two / f)) << f;
-    }
+    // One stacked file: the 16 items' rows in item order.
+    ASSERT_EQ(files_under(one), std::vector<std::string>{"output.npy"});
+    EXPECT_EQ(files_under(two), std::vector<std::string>{"output.npy"});
+    const Tensor stacked = read_npy(one / "output.npy");
+    EXPECT_EQ(stacked.shape(), (Shape{16, 1000}));
+    EXPECT_TRUE(stacked == read_npy(two / "output.npy"));
+  }
+  // The stacked rows are the per-item outputs, in item order.
+  const auto apart = dir / "apart";
+  const auto r = run_cli("run " + model + " --random 16 --workers 2 --threads 1 --per-item --output " + q(apart));
+  ASSERT_EQ(r.status, 0) << r.err;
+  ASSERT_EQ(files_under(apart).size(), 16U);
+  const Tensor stacked = read_npy(dir / "one_static" / "output.npy");
+  for (std::size_t i = 0; i < 16; ++i) {
+    const Tensor item = read_npy(apart / fmt::format("item_{}", i) / "output.npy");
+    ASSERT_EQ(item.shape(), (Shape{1, 1000}));
+    const auto row = stacked.data<float>().subspan(i * 1000, 1000);
+    EXPECT_TRUE(std::equal(row.begin(), row.end(), item.data<float>().begin())) << "item " << i;
   }
 }
 
@@ -131,11 +143,19 @@ TEST(CliRun, MismatchExitsThree) {
 
 TEST(CliRun, BatchedRunsAndNamedItemFolders) {
   test::TempDir dir;
-  const auto r =
-      run_cli("run " + q(model_path("add_mul.onnx")) + " --random 5 --batch 2 --workers 2 --output " + q(dir.path()));
+  const auto apart = dir / "apart";
+  auto r = run_cli("run " + q(model_path("add_mul.onnx")) + " --random 5 --batch 2 --workers 2 --per-item --output " +
+                   q(apart));
   ASSERT_EQ(r.status, 0) << r.err;
-  EXPECT_EQ(files_under(dir.path()).size(), 10U);
-  EXPECT_TRUE(std::filesystem::exists(dir / "item_4" / "prod.npy"));
+  EXPECT_EQ(files_under(apart).size(), 10U);
+  EXPECT_TRUE(std::filesystem::exists(apart / "item_4" / "prod.npy"));
+  // Stacked: items of batch 2 (add_mul's batch_size dim, bound) give 2 rows each.
+  const auto stacked = dir / "stacked";
+  r = run_cli("run " + q(model_path("add_mul.onnx")) +
+              " --random 5 --dim batch_size=2 --batch 2 --workers 2 --output " + q(stacked));
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(files_under(stacked), (std::vector<std::string>{"prod.npy", "sum.npy"}));
+  EXPECT_EQ(read_npy(stacked / "sum.npy").shape()[0], 10);
 }
 
 TEST(CliRun, EachWorkerSaysWhatItIsAndHowManyItemsItTook) {
@@ -259,11 +279,18 @@ TEST_F(CliBadInput, FailingItemsCostOnlyThemselves) {
   EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
   EXPECT_THAT(r.err, StartsWith("onnxpool: error: 3 of 5 items failed (" + (out / "failures.jsonl").string() +
                                 "); first: item 1 (test_data_set_1) on worker cpu#"));
-  EXPECT_EQ(files_under(out),
+  EXPECT_EQ(files_under(out), (std::vector<std::string>{"failures.jsonl", "y.npy"}));
+  // The good items' rows are the table's rows 3 and 5 (row r is 4r..4r+3); the failed items' are zero.
+  const Tensor y = read_npy(out / "y.npy");
+  ASSERT_EQ(y.shape(), (Shape{5, 4}));
+  EXPECT_THAT(y.data<float>(),
+              ::testing::ElementsAre(12, 13, 14, 15, 0, 0, 0, 0, 20, 21, 22, 23, 0, 0, 0, 0, 0, 0, 0, 0));
+  // --per-item: the good items' folders.
+  const auto apart = dir / "apart";
+  const auto r2 = run_cli(run_on("fails_sometimes.onnx") + " --inputs " + q(data) + " --per-item --output " + q(apart));
+  EXPECT_EQ(r2.status, 4) << r2.err;
+  EXPECT_EQ(files_under(apart),
             (std::vector<std::string>{"failures.jsonl", "test_data_set_0/y.npy", "test_data_set_2/y.npy"}));
-  // Row r of the table is 4r..4r+3.
-  EXPECT_EQ(read_tensor_file(out / "test_data_set_0" / "y.npy").tensor.data<float>()[0], 12.0F);
-  EXPECT_EQ(read_tensor_file(out / "test_data_set_2" / "y.npy").tensor.data<float>()[0], 20.0F);
 
   std::ifstream log(out / "failures.jsonl");
   std::vector<nlohmann::json> lines;
@@ -300,8 +327,7 @@ TEST_F(CliBadInput, ACleanRunWritesNoFailureLog) {
   const auto out = dir / "out";
   const auto r = run_cli(run_on("add_mul.onnx") + " --random 3 --output " + q(out));
   EXPECT_EQ(r.status, 0) << r.err;
-  EXPECT_EQ(files_under(out), (std::vector<std::string>{"item_0/prod.npy", "item_0/sum.npy", "item_1/prod.npy",
-                                                        "item_1/sum.npy", "item_2/prod.npy", "item_2/sum.npy"}));
+  EXPECT_EQ(files_under(out), (std::vector<std::string>{"prod.npy", "sum.npy"}));
 }
 
 }  // namespace

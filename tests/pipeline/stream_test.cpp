@@ -2,17 +2,21 @@
 // flight; failing items (unreadable, or failing in ONNX Runtime) cost only themselves; the failure log.
 #include "onnxpool/pipeline/stream.hpp"
 
+#include <fmt/format.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <fstream>
 #include <set>
 
 #include "onnxpool/pipeline/inputs.hpp"
 #include "onnxpool/runtime/runtime.hpp"
 #include "onnxpool/runtime/worker.hpp"
+#include "onnxpool/tensor/tensor_io.hpp"
 #include "support/model_paths.hpp"
+#include "support/python_fixture.hpp"
 #include "support/temp_dir.hpp"
 
 namespace onnxpool {
@@ -233,6 +237,112 @@ TEST(FailureLog, OneJsonLinePerFailureUnderItsFinalNameOnlyWhenFinished) {
   FailureLog clean(dir.path() / "clean.jsonl");
   clean.finish();
   EXPECT_FALSE(std::filesystem::exists(dir.path() / "clean.jsonl")) << "no failures, no file";
+}
+
+// Every file below `dir`, relative, sorted.
+std::vector<std::string> files_under(const std::filesystem::path& dir) {
+  std::vector<std::string> files;
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(dir)) {
+    files.push_back(std::filesystem::relative(entry.path(), dir).string());
+  }
+  std::sort(files.begin(), files.end());
+  return files;
+}
+
+TEST(StackedNpySink, RowsAreEachItemsOutputsInItemOrder) {
+  Runtime runtime;
+  const auto model = model_path("add_mul.onnx");
+  const ModelInfo info = inspect_model(runtime, model);
+  DimBindings bindings;
+  bindings.bind_dim("batch_size=2");  // each item gives 2 rows
+  RandomSource source(info, bindings, {}, 3, 7);
+  std::vector<TensorSet> items;
+  for (std::size_t i = 0; i < source.size(); ++i) items.push_back(source.read(i));
+  Pool pool(runtime, model, two_workers());
+  const auto expected = pool.run_all(items);
+
+  test::TempDir dir;
+  {
+    StackedNpySink sink(dir.path(), source.size());
+    EXPECT_EQ(run_stream(pool, source, sink).failed, 0U);
+    EXPECT_TRUE(sink.complete());
+  }
+  EXPECT_EQ(files_under(dir.path()), (std::vector<std::string>{"prod.npy", "sum.npy"}));
+  for (const auto& [file, k] : {std::pair{"sum.npy", 0}, std::pair{"prod.npy", 1}}) {
+    const Tensor stacked = read_npy(dir.path() / file);
+    ASSERT_EQ(stacked.shape(), (Shape{14, 4})) << file;
+    std::vector<const Tensor*> parts;
+    for (const auto& out : expected) parts.push_back(&out[static_cast<std::size_t>(k)].tensor);
+    EXPECT_TRUE(stacked == concat_first_dim(parts)) << file;
+  }
+  // numpy loads it as the same array.
+  if (const auto lacks = test::python_lacks("numpy"); !lacks.empty()) GTEST_SKIP() << lacks;
+  const auto loaded = test::run_python(
+      dir, "import numpy as np\na = np.load('sum.npy')\nprint(a.shape, a.dtype, repr(float(a[13, 3])))\n");
+  ASSERT_EQ(loaded.status, 0) << loaded.output;
+  EXPECT_EQ(loaded.output,
+            fmt::format("(14, 4) float32 {}\n", static_cast<double>(expected[6][0].tensor.data<float>()[7])));
+}
+
+TEST(StackedNpySink, AnItemThatDoesNotStackFailsAloneAndItsRowsStayZero) {
+  Runtime runtime;
+  const auto model = model_path("add_mul.onnx");
+  const ModelInfo info = inspect_model(runtime, model);
+  // Items of one row, but item 2 of three rows: it cannot take one row's place.
+  class Rows final : public Source {
+   public:
+    explicit Rows(const ModelInfo& info) : info_(info) {}
+    [[nodiscard]] std::size_t size() const override { return 4; }
+    TensorSet read(std::size_t index) override {
+      DimBindings bindings;
+      bindings.bind_dim(index == 2 ? "batch_size=3" : "batch_size=1");
+      return random_inputs(info_, bindings, index);
+    }
+
+   private:
+    const ModelInfo& info_;
+  } rows(info);
+  Pool pool(runtime, model, two_workers());
+  test::TempDir dir;
+  RecordingSink record;
+  StackedNpySink stacked(dir.path(), rows.size());
+  SinkFan sink({&stacked, &record});
+  const StreamSummary done = run_stream(pool, rows, sink);
+  EXPECT_EQ(done.failed, 1U);
+  ASSERT_EQ(record.failures.size(), 1U);
+  EXPECT_EQ(record.failures[0].index, 2U);
+  EXPECT_THAT(record.failures[0].cause,
+              HasSubstr("output 'sum' of shape [3,4] does not stack with the first item's [1,4]"));
+  EXPECT_EQ(record.results.count(2), 0U) << "a rejected item reaches no later sink";
+  const Tensor sum = read_npy(dir.path() / "sum.npy");
+  ASSERT_EQ(sum.shape(), (Shape{4, 4}));
+  for (std::size_t j = 8; j < 12; ++j) EXPECT_EQ(sum.data<float>()[j], 0.0F) << "row 2 stays zero";
+  EXPECT_TRUE(sum.data<float>()[12] == record.results.at(3)[0].tensor.data<float>()[0]);
+}
+
+TEST(StackedNpySink, ARunStoppedEarlyLeavesNoFileUnderAFinalName) {
+  Runtime runtime(ORT_LOGGING_LEVEL_FATAL);
+  const auto model = model_path("fails_sometimes.onnx");
+  class Indices final : public Source {
+   public:
+    [[nodiscard]] std::size_t size() const override { return 50; }
+    TensorSet read(std::size_t index) override {
+      Tensor idx(ElementType::Int64, {1});
+      idx.data<std::int64_t>()[0] = index == 1 ? 12 : 2;
+      return {{"idx", idx}};
+    }
+  } indices;
+  Pool pool(runtime, model, two_workers());
+  test::TempDir dir;
+  {
+    StackedNpySink sink(dir.path(), indices.size());
+    const StreamSummary done = run_stream(pool, indices, sink, {.window = 2, .max_failures = 1});
+    EXPECT_TRUE(done.stopped);
+    EXPECT_FALSE(sink.complete());
+  }
+  EXPECT_TRUE(files_under(dir.path()).empty()) << "no final file, no temporary";
+  EXPECT_FALSE(StackedNpySink::stackable({ElementType::Float, ElementType::String}));
+  EXPECT_TRUE(StackedNpySink::stackable({ElementType::Float, ElementType::Int64, ElementType::Bool}));
 }
 
 }  // namespace

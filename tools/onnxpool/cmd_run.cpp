@@ -35,6 +35,7 @@ struct RunArgs {
   int warmup = 0;
   std::size_t max_failures = 0;
   bool fail_fast = false;
+  bool per_item = false;
 };
 
 // Fails now, before any work, when the output folder cannot be made or written.
@@ -127,7 +128,11 @@ Command add_run(CLI::App& app) {
   cmd->add_option("model", args->model, "ONNX model file")->required();
   add_input_options(*cmd, args->inputs);
   add_pool_options(*cmd, args->pool);
-  cmd->add_option("-o,--output", args->output_dir, "Write the outputs as .npy files into DIR")->type_name("DIR");
+  cmd->add_option("-o,--output", args->output_dir,
+                  "Write the outputs into DIR: one <output>.npy per output, the items stacked along the first dim")
+      ->type_name("DIR");
+  cmd->add_flag("--per-item", args->per_item,
+                "With --output: a folder per item (DIR/item_K/<output>.npy) instead of stacked files");
   cmd->add_option("--compare", args->compare_dir,
                   "Compare the outputs with DIR's expected ones (output_K.pb or <output>.npy, one folder per item)")
       ->type_name("DIR");
@@ -159,13 +164,26 @@ Command add_run(CLI::App& app) {
       expected.emplace(model, args->compare_dir, source->size(), args->rtol, args->atol);
       sinks.push_back(&*expected);
     }
-    std::optional<PerItemNpySink> outputs;
+    std::optional<StackedNpySink> stacked;
+    std::optional<PerItemNpySink> per_item;
     std::optional<FailureLog> failure_log;
     if (!args->output_dir.empty()) {
       prepare_output_dir(args->output_dir);
-      outputs.emplace(args->output_dir, source->size());
+      std::vector<ElementType> types;
+      for (const auto& output : model.outputs) types.push_back(output.type);
+      const bool stack = !args->per_item && StackedNpySink::stackable(types);
+      if (!args->per_item && !stack) {
+        fmt::print(stderr, "onnxpool: note: an output holds strings: each item's outputs go to a folder of its own\n");
+      }
+      // The stacked sink first: an item whose outputs it rejects (another shape) reaches no other sink.
+      if (stack) {
+        stacked.emplace(args->output_dir, source->size());
+        sinks.insert(sinks.begin(), &*stacked);
+      } else {
+        per_item.emplace(args->output_dir, source->size());
+        sinks.push_back(&*per_item);
+      }
       failure_log.emplace(std::filesystem::path(args->output_dir) / "failures.jsonl");
-      sinks.push_back(&*outputs);
       sinks.push_back(&*failure_log);
     }
     FirstFailure first_failure;
@@ -213,8 +231,9 @@ Command add_run(CLI::App& app) {
       // The good results are kept; one line says how many failed, where they are listed, and the first.
       std::fflush(stdout);
       const std::string log = failure_log ? fmt::format(" ({})", failure_log->path().string()) : std::string();
-      const std::string stopped =
+      std::string stopped =
           done.stopped ? fmt::format(", stopped after {} of {} items", done.items, source->size()) : std::string();
+      if (stacked && !stacked->complete()) stopped += " (no stacked output kept: --per-item keeps each item's)";
       fmt::print(stderr, "onnxpool: error: {} of {} items failed{}{}; first: {}\n", done.failed, source->size(), log,
                  stopped, first_failure.first());
       return kExitItemsFailed;

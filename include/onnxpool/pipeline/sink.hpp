@@ -6,12 +6,20 @@
 #include <cstddef>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "onnxpool/tensor/tensor.hpp"
 
 namespace onnxpool {
+
+// What a sink throws from write() when it cannot take this one item's outputs (they do not stack with
+// the others'): the item fails with this message, and the run goes on. Any other exception stops it.
+class RejectedItem : public Error {
+ public:
+  using Error::Error;
+};
 
 // Why one item has no result.
 struct ItemFailure {
@@ -58,6 +66,40 @@ class PerItemNpySink final : public Sink {
  private:
   std::filesystem::path dir_;
   std::size_t item_count_;
+};
+
+// `run`'s default layout: one <output name>.npy per output with every item's rows stacked along the
+// first dim in item order, as numpy users load them (an item of shape [k, ...] gives k rows: [N, 1000]
+// for N MobileNetV2 items; a rank-0 output gives one element per item: [N]). The first result fixes each
+// file's element type and row shape; its header is written then, and each item's rows at their offset
+// as it completes. A failed item's rows stay zero. An item whose outputs do not stack with the first's
+// is rejected (RejectedItem: it fails alone). The files live under temporary names until finish()
+// renames them, and only when every item was accounted for: a run stopped early leaves no partial file
+// under a final name. String outputs cannot be stacked (numpy's unicode dtype needs every item's
+// length first): stackable() says so before the run.
+class StackedNpySink final : public Sink {
+ public:
+  StackedNpySink(std::filesystem::path dir, std::size_t item_count);
+  ~StackedNpySink() override;
+  StackedNpySink(const StackedNpySink&) = delete;
+  StackedNpySink& operator=(const StackedNpySink&) = delete;
+  void write(std::size_t index, const std::string& name, const TensorSet& outputs) override;
+  void fail(const ItemFailure& failure) override;
+  void finish() override;
+  // Whether every output of these element types can be stacked (no strings, no bfloat16).
+  [[nodiscard]] static bool stackable(const std::vector<ElementType>& output_types);
+  // False once finish() found items missing (the run stopped early) and made nothing final.
+  [[nodiscard]] bool complete() const { return complete_; }
+
+ private:
+  struct File;
+  void open_files(const TensorSet& first);
+
+  std::filesystem::path dir_;
+  std::size_t item_count_;
+  std::size_t accounted_ = 0;  // items written or failed
+  std::vector<File> files_;    // one per output, in the model's order, from the first result
+  bool complete_ = true;
 };
 
 // One JSON line per failed item ({"index":3,"name":"...","worker":"cpu#1","cause":"..."}), appended as

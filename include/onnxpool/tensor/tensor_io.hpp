@@ -25,6 +25,9 @@ Tensor read_npy(const std::filesystem::path& path);
 // header would not fit v1.0's 16-bit length), little-endian data. bfloat16 and string tensors throw
 // Error: numpy has no such dtype.
 std::vector<std::byte> encode_npy(const Tensor& tensor);
+// The header alone (magic, version, dict, padding): what precedes the data of an array of this type and
+// shape, for a writer that puts the rows in place itself. Throws Error as encode_npy does.
+std::vector<std::byte> npy_header(ElementType type, const Shape& shape);
 void write_npy(const std::filesystem::path& path, const Tensor& tensor);  // atomic
 
 // --- ONNX TensorProto ----------------------------------------------------------------------------
