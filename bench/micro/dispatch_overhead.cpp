@@ -38,6 +38,17 @@ void set_counters(benchmark::State& state, std::int64_t items) {
       benchmark::Counter(static_cast<double>(items) * 1e-6, benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
 }
 
+// Calls `run_one` kBlock times per benchmark iteration, and counts the items.
+template <class RunOne>
+void run_blocks(benchmark::State& state, RunOne&& run_one) {
+  std::int64_t items = 0;
+  for (auto _ : state) {
+    for (std::int64_t i = 0; i < kBlock; ++i) run_one();
+    items += kBlock;
+  }
+  set_counters(state, items);
+}
+
 onnxpool::WorkerPlan one_thread() {
   return onnxpool::WorkerPlan{.name = "bare", .threads = 1};
 }
@@ -58,14 +69,9 @@ void BM_BareSessionRun(benchmark::State& state) {
   values.push_back(onnxpool::to_ort_value(item.front().tensor));
   const char* input = info.inputs.front().name.c_str();
   const char* output = info.outputs.front().name.c_str();
-  std::int64_t items = 0;
-  for (auto _ : state) {
-    for (std::int64_t i = 0; i < kBlock; ++i) {
-      benchmark::DoNotOptimize(session.Run(Ort::RunOptions{nullptr}, &input, values.data(), 1, &output, 1));
-    }
-    items += kBlock;
-  }
-  set_counters(state, items);
+  run_blocks(state, [&] {
+    benchmark::DoNotOptimize(session.Run(Ort::RunOptions{nullptr}, &input, values.data(), 1, &output, 1));
+  });
 }
 
 void BM_PreparedRun(benchmark::State& state) {
@@ -74,12 +80,7 @@ void BM_PreparedRun(benchmark::State& state) {
   onnxpool::Worker worker(runtime, model_path(), one_thread());
   const auto item = onnxpool::random_inputs(info, {}, 1);
   auto prepared = worker.prepare(item);
-  std::int64_t items = 0;
-  for (auto _ : state) {
-    for (std::int64_t i = 0; i < kBlock; ++i) worker.run(prepared);
-    items += kBlock;
-  }
-  set_counters(state, items);
+  run_blocks(state, [&] { worker.run(prepared); });
 }
 
 void BM_BareWorkerRun(benchmark::State& state) {
@@ -87,12 +88,7 @@ void BM_BareWorkerRun(benchmark::State& state) {
   const auto info = onnxpool::inspect_model(runtime, model_path());
   onnxpool::Worker worker(runtime, model_path(), one_thread());
   const auto item = onnxpool::random_inputs(info, {}, 1);
-  std::int64_t items = 0;
-  for (auto _ : state) {
-    for (std::int64_t i = 0; i < kBlock; ++i) benchmark::DoNotOptimize(worker.run(item));
-    items += kBlock;
-  }
-  set_counters(state, items);
+  run_blocks(state, [&] { benchmark::DoNotOptimize(worker.run(item)); });
 }
 
 void BM_PoolRunAll(benchmark::State& state) {
