@@ -1,6 +1,12 @@
 #include "onnxpool/pipeline/source.hpp"
 
+#include <cstring>
 #include <utility>
+
+#include <fmt/format.h>
+
+#include "onnxpool/tensor/tensor_io.hpp"
+#include "pipeline/mapped_file.hpp"
 
 namespace onnxpool {
 
@@ -18,6 +24,102 @@ RandomSource::RandomSource(ModelInfo model, DimBindings bindings, std::vector<In
 }
 
 TensorSet RandomSource::read(std::size_t index) {
+  return inputs_from_files(model_, files_, file_tensors_, bindings_, seed_ + static_cast<std::uint64_t>(index));
+}
+
+DataFile DataFile::parse(std::string_view text) {
+  const InputFile named = InputFile::parse(text);
+  return {.input = named.input, .file = named.file};
+}
+
+// One mapped array: where item i's rows are, and the shape each item has.
+struct ArraySource::Array {
+  std::string input;
+  std::filesystem::path path;
+  std::unique_ptr<MappedFile> file;
+  NpyLayout layout{};
+  Shape item_shape{};  // [k, ...the array's other dims]
+  std::size_t item_bytes = 0;
+};
+
+namespace {
+
+// The rows an item of `input` takes: its fixed first dim, its batch dim as bound, else 1.
+std::int64_t rows_per_item(const ValueInfo& input, const DimBindings& bindings) {
+  if (const auto given = bindings.shape_of_input.find(input.name); given != bindings.shape_of_input.end()) {
+    if (!given->second.empty()) return given->second.front();
+  }
+  if (input.shape.empty()) return 1;
+  const Dim& first = input.shape.front();
+  if (first.fixed()) return first.value;
+  if (const auto bound = bindings.by_name.find(first.symbol);
+      !first.symbol.empty() && bound != bindings.by_name.end()) {
+    return bound->second;
+  }
+  return 1;
+}
+
+}  // namespace
+
+ArraySource::ArraySource(ModelInfo model, DimBindings bindings, const std::vector<DataFile>& arrays,
+                         std::vector<InputFile> files, std::uint64_t seed)
+    : model_(std::move(model)), bindings_(std::move(bindings)), seed_(seed) {
+  for (const DataFile& data : arrays) {
+    const ValueInfo& input = model_.input(data.input);  // throws for an input the model lacks
+    Array array{.input = data.input, .path = data.file, .file = std::make_unique<MappedFile>(data.file)};
+    const std::string source = data.file.string();
+    array.layout = parse_npy_layout(array.file->bytes(), source);
+    const Shape& shape = array.layout.shape;
+    if (shape.empty()) throw Error(fmt::format("{}: a rank-0 array has no first dim to index items", source));
+    const std::int64_t k = rows_per_item(input, bindings_);
+    if (k < 1 || shape.front() % k != 0) {
+      throw Error(fmt::format("{}: {} rows do not make whole items of {} rows (input '{}')", source, shape.front(), k,
+                              input.name));
+    }
+    array.item_shape = shape;
+    array.item_shape.front() = k;
+    array.item_bytes = element_count(array.item_shape) * element_size(array.layout.type);
+    const auto items = static_cast<std::size_t>(shape.front() / k);
+    if (arrays_.empty()) {
+      count_ = items;
+    } else if (items != count_) {
+      throw Error(
+          fmt::format("{} gives {} items but {} gives {}", arrays_.front().path.string(), count_, source, items));
+    }
+    for (const Array& other : arrays_) {
+      if (other.input == array.input) throw Error(fmt::format("input '{}' is given two arrays", array.input));
+    }
+    arrays_.push_back(std::move(array));
+  }
+  // The arrays' inputs come first among the files: their tensors are made per item in read().
+  std::vector<InputFile> all;
+  for (const Array& array : arrays_) all.push_back({.input = array.input, .file = array.path});
+  const std::vector<Tensor> given = read_input_files(model_, files);
+  for (const auto& file : files) {
+    for (const Array& array : arrays_) {
+      if (array.input == file.input) throw Error(fmt::format("input '{}' is given an array and a file", file.input));
+    }
+  }
+  all.insert(all.end(), files.begin(), files.end());
+  files_ = std::move(all);
+  file_tensors_.resize(arrays_.size());
+  file_tensors_.insert(file_tensors_.end(), given.begin(), given.end());
+  // What would fail every item alike (a shape the model refuses, an unbound dim) stops the run here.
+  if (count_ > 0) static_cast<void>(read(0));
+}
+
+ArraySource::~ArraySource() = default;
+
+TensorSet ArraySource::read(std::size_t index) {
+  for (std::size_t a = 0; a < arrays_.size(); ++a) {
+    const Array& array = arrays_[a];
+    Tensor rows(array.layout.type, array.item_shape);
+    const std::size_t offset = array.layout.data_offset + index * array.item_bytes;
+    std::memcpy(rows.raw_data(), array.file->bytes().data() + offset, array.item_bytes);
+    npy_to_host(array.layout, rows.bytes());
+    array.file->release(offset, array.item_bytes);
+    file_tensors_[a] = std::move(rows);
+  }
   return inputs_from_files(model_, files_, file_tensors_, bindings_, seed_ + static_cast<std::uint64_t>(index));
 }
 

@@ -291,7 +291,7 @@ std::string shape_repr(const Shape& shape) {
 
 }  // namespace
 
-Tensor parse_npy(std::span<const std::byte> bytes, const std::string& source) {
+NpyLayout parse_npy_layout(std::span<const std::byte> bytes, const std::string& source) {
   const std::size_t magic_bytes = std::min(bytes.size(), kMagic.size());
   for (std::size_t i = 0; i < magic_bytes; ++i) {
     if (bytes[i] != std::byte{kMagic[i]}) throw Error(fmt::format("{}: bad magic: not a .npy file", source));
@@ -321,22 +321,33 @@ Tensor parse_npy(std::span<const std::byte> bytes, const std::string& source) {
 
   const std::size_t count = detail::checked_element_count(header.shape, source);
   const std::size_t need = detail::checked_byte_size(count, header.dtype.type, header.shape, source);
-  const auto data = bytes.subspan(prefix + header_length);
-  if (data.size() < need) {
+  const std::size_t available = bytes.size() - prefix - header_length;
+  if (available < need) {
     throw Error(fmt::format("{}: truncated: header declares {} ({} bytes) but only {} bytes follow", source,
-                            detail::count_phrase(count, header.dtype.type), need, data.size()));
+                            detail::count_phrase(count, header.dtype.type), need, available));
   }
-  if (data.size() > need) {
+  if (available > need) {
     throw Error(fmt::format("{}: {} unexpected bytes after the {} bytes of data the header declares", source,
-                            data.size() - need, need));
+                            available - need, need));
   }
+  return {.type = header.dtype.type,
+          .shape = header.shape,
+          .big_endian = header.dtype.big_endian,
+          .data_offset = prefix + header_length};
+}
 
-  Tensor tensor(header.dtype.type, header.shape);  // allocation now bounded by the bytes present
-  if (need != 0) std::memcpy(tensor.raw_data(), data.data(), need);
-  if (header.dtype.big_endian) byteswap_elements(tensor.bytes(), element_size(header.dtype.type));
-  if (header.dtype.type == ElementType::Bool) {
-    for (auto& b : tensor.bytes()) b = b != std::byte{0} ? std::byte{1} : std::byte{0};  // Tensor's bools are 0/1
+void npy_to_host(const NpyLayout& layout, std::span<std::byte> data) {
+  if (layout.big_endian) byteswap_elements(data, element_size(layout.type));
+  if (layout.type == ElementType::Bool) {
+    for (auto& b : data) b = b != std::byte{0} ? std::byte{1} : std::byte{0};  // Tensor's bools are 0/1
   }
+}
+
+Tensor parse_npy(std::span<const std::byte> bytes, const std::string& source) {
+  const NpyLayout layout = parse_npy_layout(bytes, source);
+  Tensor tensor(layout.type, layout.shape);  // allocation now bounded by the bytes present
+  if (tensor.byte_size() != 0) std::memcpy(tensor.raw_data(), bytes.data() + layout.data_offset, tensor.byte_size());
+  npy_to_host(layout, tensor.bytes());
   return tensor;
 }
 

@@ -141,6 +141,30 @@ TEST(CliRun, MismatchExitsThree) {
   EXPECT_THAT(r.out, HasSubstr("element 1"));
 }
 
+// --data: each item is its rows of the memory-mapped arrays; the stacked outputs are the whole arrays'.
+TEST(CliRun, DataArraysGiveEachItemItsRows) {
+  test::TempDir dir;
+  Tensor a(ElementType::Float, {6, 4});
+  Tensor b(ElementType::Float, {6, 4});
+  for (std::size_t i = 0; i < 24; ++i) {
+    a.data<float>()[i] = static_cast<float>(i);
+    b.data<float>()[i] = 0.5F;
+  }
+  write_npy(dir / "a.npy", a);
+  write_npy(dir / "b.npy", b);
+  const auto out = dir / "out";
+  const auto r = run_cli("run " + q(model_path("add_mul.onnx")) + " --data a=" + q(dir / "a.npy") +
+                         " --data b=" + q(dir / "b.npy") + " --dim batch_size=2 --workers 2 --output " + q(out));
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("3 items in"));
+  const Tensor sum = read_npy(out / "sum.npy");
+  ASSERT_EQ(sum.shape(), (Shape{6, 4}));
+  for (std::size_t i = 0; i < 24; ++i) EXPECT_EQ(sum.data<float>()[i], static_cast<float>(i) + 0.5F) << i;
+  const auto both = run_cli("run " + q(model_path("add_mul.onnx")) + " --data a=" + q(dir / "a.npy") + " --random 3");
+  EXPECT_EQ(both.status, 1);
+  EXPECT_THAT(both.err, HasSubstr("--data gives the item count"));
+}
+
 TEST(CliRun, BatchedRunsAndNamedItemFolders) {
   test::TempDir dir;
   const auto apart = dir / "apart";

@@ -7,6 +7,10 @@ namespace onnxpool::cli {
 void add_input_options(CLI::App& cmd, InputArgs& args) {
   cmd.add_option("--input", args.input_files, "Give input NAME from a .npy or .pb FILE (others random)")
       ->type_name("NAME=FILE");
+  cmd.add_option("--data", args.data_files,
+                 "Give input NAME from a .npy array whose first dim indexes the items (memory-mapped; one per "
+                 "input; the others random)")
+      ->type_name("NAME=FILE.npy");
   cmd.add_option("--inputs", args.inputs_dir,
                  "Folder of inputs: one ONNX test-data folder (input_K.pb or <input>.npy), or a folder of them "
                  "(test_data_set_0, test_data_set_1, ...): one item each")
@@ -41,13 +45,20 @@ std::unique_ptr<Source> source_from(const ModelInfo& model, const InputArgs& arg
   for (const auto& [input, shape] : bindings.shape_of_input) static_cast<void>(model.input(input));
 
   if (!args.inputs_dir.empty()) {
-    if (!args.input_files.empty() || args.random > 0)
-      throw Error("--inputs cannot be combined with --input or --random");
+    if (!args.input_files.empty() || !args.data_files.empty() || args.random > 0)
+      throw Error("--inputs cannot be combined with --input, --data or --random");
     return std::make_unique<DataSetSource>(model, args.inputs_dir);
   }
   std::vector<InputFile> files;
   for (const auto& text : args.input_files) {
     files.push_back(with_flag("--input", [&] { return InputFile::parse(text); }));
+  }
+  if (!args.data_files.empty()) {
+    if (args.random > 0) throw Error("--data gives the item count (its first dim): drop --random");
+    std::vector<DataFile> arrays;
+    for (const auto& text : args.data_files)
+      arrays.push_back(with_flag("--data", [&] { return DataFile::parse(text); }));
+    return std::make_unique<ArraySource>(model, std::move(bindings), arrays, std::move(files), args.seed);
   }
   const auto count = static_cast<std::size_t>(args.random > 0 ? args.random : 1);
   return std::make_unique<RandomSource>(model, std::move(bindings), std::move(files), args.seed, count);

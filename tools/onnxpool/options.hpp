@@ -34,6 +34,7 @@ auto with_flag(std::string_view flag, Parse&& parse) -> decltype(parse()) {
 
 struct InputArgs {
   std::vector<std::string> input_files;  // NAME=FILE
+  std::vector<std::string> data_files;   // NAME=FILE.npy, the first dim indexing the items
   std::string inputs_dir;
   int random = 0;
   std::vector<std::string> dims;    // NAME=VALUE

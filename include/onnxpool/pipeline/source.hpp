@@ -5,7 +5,9 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "onnxpool/pipeline/inputs.hpp"
@@ -47,6 +49,41 @@ class RandomSource final : public Source {
   std::vector<Tensor> file_tensors_;
   std::uint64_t seed_;
   std::size_t count_;
+};
+
+// An input given as an array whose first dim indexes the items: `--data NAME=FILE.npy`.
+struct DataFile {
+  std::string input;
+  std::filesystem::path file;
+  static DataFile parse(std::string_view text);  // "NAME=FILE"; throws Error
+};
+
+class MappedFile;
+
+// Items from memory-mapped .npy arrays, one per given input; the model's other inputs are random (or
+// from files) as RandomSource makes them. Item i of an input whose own first dim is k (1 for a batch
+// dim left unbound, or what --dim binds it to) is rows [i*k, (i+1)*k) of its array, copied out of the
+// mapping when read; only the pages of the items read are touched, and they are released once copied,
+// so memory stays flat however large the arrays. Every array must give the same number of items.
+class ArraySource final : public Source {
+ public:
+  // Maps the arrays and checks them (shapes, one item count). Throws Error naming the file (and, for a
+  // count that differs, both files), or UnboundDimError, before any item is made.
+  ArraySource(ModelInfo model, DimBindings bindings, const std::vector<DataFile>& arrays, std::vector<InputFile> files,
+              std::uint64_t seed);
+  ~ArraySource() override;
+  [[nodiscard]] std::size_t size() const override { return count_; }
+  TensorSet read(std::size_t index) override;
+
+ private:
+  struct Array;
+  ModelInfo model_;
+  DimBindings bindings_;
+  std::vector<Array> arrays_;
+  std::vector<InputFile> files_;  // the arrays' inputs first (their tensors made per item), then --input's
+  std::vector<Tensor> file_tensors_;
+  std::uint64_t seed_;
+  std::size_t count_ = 0;
 };
 
 // ONNX test-data folders (load_data_sets' layout), one item per folder, each read when taken.

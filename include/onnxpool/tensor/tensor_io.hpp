@@ -20,6 +20,18 @@ namespace onnxpool {
 // f2 f4 f8. Big-endian arrays ('>f4') are accepted and converted to host order. Fortran order,
 // strings ('<U5'), objects ('|O'), structured, complex and datetime dtypes are rejected.
 Tensor parse_npy(std::span<const std::byte> bytes, const std::string& source);
+// What parse_npy reads before copying the data: the element type, the shape, the byte order and where
+// the data starts, with the same checks (the data's size included). For a reader that takes parts of
+// the data where they are (a memory-mapped file's rows).
+struct NpyLayout {
+  ElementType type = ElementType::Undefined;
+  Shape shape;
+  bool big_endian = false;
+  std::size_t data_offset = 0;
+};
+NpyLayout parse_npy_layout(std::span<const std::byte> bytes, const std::string& source);
+// Makes data copied from such a file host-ordered, and its bools 0 or 1, in place.
+void npy_to_host(const NpyLayout& layout, std::span<std::byte> data);
 Tensor read_npy(const std::filesystem::path& path);
 // Writes what np.save writes: a v1.0 header padded to a multiple of 64 bytes (v2.0 only when the
 // header would not fit v1.0's 16-bit length), little-endian data. bfloat16 and string tensors throw

@@ -1,0 +1,117 @@
+// Sources: memory-mapped arrays give each item its rows (the other inputs random as before), refuse what
+// would fail every item before any work, and fail fast on special files.
+#include "onnxpool/pipeline/source.hpp"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cstring>
+#include <functional>
+
+#include "onnxpool/runtime/runtime.hpp"
+#include "onnxpool/tensor/tensor_io.hpp"
+#include "support/model_paths.hpp"
+#include "support/temp_dir.hpp"
+
+namespace onnxpool {
+namespace {
+
+using test::model_path;
+using ::testing::HasSubstr;
+
+Tensor counting(ElementType type, Shape shape) {
+  Tensor t(type, std::move(shape));
+  if (type == ElementType::Float) {
+    auto data = t.data<float>();
+    for (std::size_t i = 0; i < data.size(); ++i) data[i] = static_cast<float>(i);
+  }
+  return t;
+}
+
+std::string error_of(const std::function<void()>& call) {
+  try {
+    call();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "no error";
+}
+
+class ArraySourceTest : public ::testing::Test {
+ protected:
+  Runtime runtime;
+  ModelInfo info = inspect_model(runtime, model_path("add_mul.onnx"));  // a, b: float[batch_size,4]
+  test::TempDir dir;
+};
+
+TEST_F(ArraySourceTest, ItemIIsRowsIkToIkPlusKAndTheOtherInputsStayRandom) {
+  write_npy(dir / "b.npy", counting(ElementType::Float, {6, 4}));
+  DimBindings pairs;
+  pairs.bind_dim("batch_size=2");
+  ArraySource source(info, pairs, {{.input = "b", .file = dir / "b.npy"}}, {}, 40);
+  ASSERT_EQ(source.size(), 3U);
+  RandomSource random(info, pairs, {}, 40, 3);
+  for (const std::size_t i : {2U, 0U, 1U}) {
+    const TensorSet item = source.read(i);
+    ASSERT_EQ(item.size(), 2U);
+    EXPECT_EQ(item[1].name, "b");
+    EXPECT_EQ(item[1].tensor.shape(), (Shape{2, 4}));
+    for (std::size_t j = 0; j < 8; ++j) EXPECT_EQ(item[1].tensor.data<float>()[j], static_cast<float>(8 * i + j));
+    // `a` is what the random source gives for the same seed: the array replaces only its own input.
+    EXPECT_TRUE(item[0].tensor == random.read(i)[0].tensor) << "item " << i;
+  }
+  // Unbound, the batch dim is 1: six items of one row.
+  ArraySource rows(info, {}, {{.input = "b", .file = dir / "b.npy"}}, {}, 0);
+  EXPECT_EQ(rows.size(), 6U);
+  EXPECT_EQ(rows.read(5)[1].tensor.data<float>()[0], 20.0F);
+}
+
+TEST_F(ArraySourceTest, ABigEndianArrayIsReadInHostOrder) {
+  // '>f4' data: the bytes of each float reversed, as numpy writes astype('>f4').
+  Tensor host = counting(ElementType::Float, {2, 4});
+  auto bytes = encode_npy(host);
+  const std::string text(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+  const auto at = text.find("'<f4'");
+  ASSERT_NE(at, std::string::npos);
+  bytes[at + 1] = static_cast<std::byte>('>');
+  const std::size_t data = bytes.size() - host.byte_size();
+  for (std::size_t e = 0; e < 8; ++e)
+    std::reverse(bytes.begin() + static_cast<long>(data + 4 * e), bytes.begin() + static_cast<long>(data + 4 * e + 4));
+  write_file_atomically(dir / "big.npy", bytes);
+  ArraySource source(info, {}, {{.input = "a", .file = dir / "big.npy"}}, {}, 0);
+  EXPECT_EQ(source.read(1)[0].tensor.data<float>()[2], 6.0F);
+}
+
+TEST_F(ArraySourceTest, WhatWouldFailEveryItemIsRefusedUpFront) {
+  write_npy(dir / "six.npy", counting(ElementType::Float, {6, 4}));
+  write_npy(dir / "five.npy", counting(ElementType::Float, {5, 4}));
+  write_npy(dir / "wide.npy", counting(ElementType::Float, {6, 5}));
+  write_npy(dir / "ints.npy", Tensor(ElementType::Int64, {6, 4}));
+  write_npy(dir / "scalar.npy", Tensor(ElementType::Float, {}));
+  const auto make = [&](std::vector<DataFile> arrays, DimBindings bindings = {}) {
+    return [this, arrays, bindings] { ArraySource source(info, bindings, arrays, {}, 0); };
+  };
+  EXPECT_THAT(error_of(make({{"a", dir / "six.npy"}, {"b", dir / "five.npy"}})),
+              HasSubstr((dir / "six.npy").string() + " gives 6 items but " + (dir / "five.npy").string() + " gives 5"));
+  DimBindings fours;
+  fours.bind_dim("batch_size=4");
+  EXPECT_THAT(error_of(make({{"a", dir / "six.npy"}}, fours)), HasSubstr("6 rows do not make whole items of 4 rows"));
+  EXPECT_THAT(error_of(make({{"a", dir / "wide.npy"}})), HasSubstr("wide.npy"));
+  EXPECT_THAT(error_of(make({{"a", dir / "ints.npy"}})), HasSubstr("element type int64"));
+  EXPECT_THAT(error_of(make({{"a", dir / "scalar.npy"}})), HasSubstr("rank-0"));
+  EXPECT_THAT(error_of(make({{"nope", dir / "six.npy"}})), HasSubstr("no input 'nope'"));
+  EXPECT_THAT(error_of(make({{"a", dir / "six.npy"}, {"a", dir / "six.npy"}})), HasSubstr("given two arrays"));
+  EXPECT_THAT(error_of(make({{"a", dir / "missing.npy"}})), HasSubstr("missing.npy"));
+}
+
+TEST_F(ArraySourceTest, ASpecialFileIsRefusedAtOnce) {
+  const auto fifo = dir / "fifo.npy";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  // No reader hangs on it: the open does not block, and a FIFO is not a regular file.
+  EXPECT_THAT(error_of([&] { ArraySource source(info, {}, {{"a", fifo}}, {}, 0); }), HasSubstr("not a regular file"));
+}
+
+}  // namespace
+}  // namespace onnxpool
