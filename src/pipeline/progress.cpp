@@ -43,6 +43,12 @@ std::string Progress::render(std::size_t done, double elapsed, std::string_view 
 void Progress::advance(std::string_view detail, std::size_t steps) {
   done_ += steps;
   const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  if (min_interval_ > 0.0) {
+    const bool due = elapsed - last_printed_ >= min_interval_;
+    const bool last_step = terminal_ && done_ >= total_;
+    if (!due && !last_step) return;
+    last_printed_ = elapsed;
+  }
   const std::string text = render(done_, elapsed, detail);
   if (terminal_) {
     // \r and clear-to-end: the detail shrinks and grows.
@@ -50,6 +56,19 @@ void Progress::advance(std::string_view detail, std::size_t steps) {
   } else {
     out_ << text << '\n' << std::flush;
   }
+}
+
+void ProgressSink::write(std::size_t /*index*/, const std::string& /*name*/, const TensorSet& /*outputs*/) {
+  progress_.advance(failed_ > 0 ? fmt::format("{} failed", failed_) : std::string());
+}
+
+void ProgressSink::fail(const ItemFailure& /*failure*/) {
+  ++failed_;
+  progress_.advance(fmt::format("{} failed", failed_));
+}
+
+void ProgressSink::finish() {
+  progress_.finish();
 }
 
 void Progress::finish() {

@@ -926,35 +926,6 @@ TEST(Measure, ADurationAddsPassesUntilTheTimedOnesLastIt) {
 
 // --- progress -------------------------------------------------------------------------------------
 
-TEST(Progress, PlainModePrintsOneLinePerStep) {
-  std::ostringstream out;
-  {
-    Progress progress(out, "sweep", 3, false);
-    progress.advance("sequence N=1");
-    progress.advance("pool N=1");
-    progress.advance("pool N=2");
-  }
-  const std::string text = out.str();
-  EXPECT_EQ(text.find('\r'), std::string::npos);
-  std::istringstream lines(text);
-  std::string line;
-  std::vector<std::string> all;
-  while (std::getline(lines, line)) all.push_back(line);
-  ASSERT_EQ(all.size(), 3U);
-  EXPECT_EQ(all[0].rfind("sweep: 1/3 [", 0), 0U) << all[0];
-  EXPECT_NE(all[0].find("sequence N=1"), std::string::npos);
-  EXPECT_EQ(all[2].rfind("sweep: 3/3 [", 0), 0U) << all[2];
-  EXPECT_NE(all[2].find("it/s]"), std::string::npos);
-}
-
-TEST(Progress, TerminalModeDrawsABar) {
-  std::ostringstream out;
-  Progress progress(out, "grid", 4, true);
-  EXPECT_EQ(progress.render(2, 4.0, "x"), "grid  50%|############            | 2/4 [00:04<00:04, 0.50 it/s] x");
-  EXPECT_EQ(format_clock(3725), "1:02:05");
-  EXPECT_EQ(format_clock(65), "01:05");
-}
-
 // --- grid -----------------------------------------------------------------------------------------
 
 TEST(Grid, ParsesListsAndRanges) {

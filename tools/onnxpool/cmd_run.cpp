@@ -1,8 +1,11 @@
 // onnxpool run MODEL ...: streams every item through the pool (read as the workers are ready for it,
 // written as it completes), keeps every good result when items fail, compares outputs with expected
 // ones, and prints a throughput summary.
+#include <unistd.h>
+
 #include <algorithm>
 #include <filesystem>
+#include <iostream>
 #include <memory>
 #include <optional>
 
@@ -10,6 +13,7 @@
 
 #include "commands.hpp"
 #include "onnxpool/bench/measure.hpp"
+#include "onnxpool/pipeline/progress.hpp"
 #include "onnxpool/pipeline/sink.hpp"
 #include "onnxpool/pipeline/source.hpp"
 #include "onnxpool/pipeline/stream.hpp"
@@ -138,7 +142,7 @@ Command add_run(CLI::App& app) {
       ->type_name("DIR");
   cmd->add_option("--rtol", args->rtol, "Relative tolerance of --compare (floating types)")->capture_default_str();
   cmd->add_option("--atol", args->atol, "Absolute tolerance of --compare (floating types)")->capture_default_str();
-  cmd->add_flag("-q,--quiet", args->quiet, "Print no summary");
+  cmd->add_flag("-q,--quiet", args->quiet, "Print no progress and no summary");
   cmd->add_option("--warmup", args->warmup,
                   "Run the first N items once before the timed run (GPU kernels and arenas warm up), not written")
       ->type_name("N")
@@ -188,6 +192,13 @@ Command add_run(CLI::App& app) {
     }
     FirstFailure first_failure;
     sinks.push_back(&first_failure);
+    // Progress on stderr: a bar redrawn ten times a second on a terminal, a line every five seconds in a
+    // log; none with --quiet.
+    const bool terminal = ::isatty(STDERR_FILENO) == 1;
+    Progress progress(std::cerr, "run", source->size(), terminal);
+    progress.set_min_interval(terminal ? 0.1 : 5.0);
+    ProgressSink progress_sink(progress);
+    if (!args->quiet) sinks.push_back(&progress_sink);
     SinkFan sink(sinks);
 
     Pool pool(runtime, args->model, config);

@@ -8,6 +8,8 @@
 #include <string>
 #include <string_view>
 
+#include "onnxpool/pipeline/sink.hpp"
+
 namespace onnxpool {
 
 // "00:07", "1:02:03" (hours only when needed), as tqdm prints.
@@ -23,6 +25,10 @@ class Progress {
 
   // One more step done; `detail` names it ("pool N=14").
   void advance(std::string_view detail, std::size_t steps = 1);
+  // Prints at most once per `seconds` (0, the default: at every step), for runs of many small steps: a
+  // terminal's bar still shows the last step; a log gets a line per interval and none at the end (the
+  // caller's summary says how it ended).
+  void set_min_interval(double seconds) { min_interval_ = seconds; }
   // Ends the bar's line (terminal mode). Called by the destructor if not before.
   void finish();
 
@@ -36,7 +42,22 @@ class Progress {
   bool terminal_;
   std::size_t done_ = 0;
   bool finished_ = false;
+  double min_interval_ = 0.0;
+  double last_printed_ = 0.0;  // seconds after start_
   std::chrono::steady_clock::time_point start_;
+};
+
+// A sink that advances a progress report by one step per item, naming how many failed so far.
+class ProgressSink final : public Sink {
+ public:
+  explicit ProgressSink(Progress& progress) : progress_(progress) {}
+  void write(std::size_t /*index*/, const std::string& /*name*/, const TensorSet& /*outputs*/) override;
+  void fail(const ItemFailure& failure) override;
+  void finish() override;
+
+ private:
+  Progress& progress_;
+  std::size_t failed_ = 0;
 };
 
 }  // namespace onnxpool
