@@ -95,8 +95,9 @@ class Scheduler {
   using Task = detail::Task<Item, Result>;
   using Queues = detail::QueuePolicy<Task>;
 
-  static std::vector<std::size_t> max_batches_of(const std::vector<Slot>& slots);
-  static std::vector<std::string> names_of(const std::vector<Slot>& slots);
+  // Every slot's `field` (max_batch, name), in worker order.
+  template <class Field>
+  static std::vector<Field> slot_fields(const std::vector<Slot>& slots, Field Slot::*field);
   void worker_loop(std::size_t worker);
   void shut_down() noexcept;
 
@@ -113,8 +114,8 @@ template <class Item, class Result>
 Scheduler<Item, Result>::Scheduler(std::vector<Slot> workers, Policy policy)
     : workers_(std::move(workers)),
       policy_(policy),
-      queues_(detail::make_queue_policy<Task>(policy, max_batches_of(workers_))),
-      stats_(names_of(workers_)) {
+      queues_(detail::make_queue_policy<Task>(policy, slot_fields(workers_, &Slot::max_batch))),
+      stats_(slot_fields(workers_, &Slot::name)) {
   detail::require_valid_slots(workers_);
   threads_.reserve(workers_.size());
   try {
@@ -127,19 +128,12 @@ Scheduler<Item, Result>::Scheduler(std::vector<Slot> workers, Policy policy)
 }
 
 template <class Item, class Result>
-std::vector<std::size_t> Scheduler<Item, Result>::max_batches_of(const std::vector<Slot>& slots) {
-  std::vector<std::size_t> result;
-  result.reserve(slots.size());
-  for (const Slot& slot : slots) result.push_back(slot.max_batch);
-  return result;
-}
-
-template <class Item, class Result>
-std::vector<std::string> Scheduler<Item, Result>::names_of(const std::vector<Slot>& slots) {
-  std::vector<std::string> result;
-  result.reserve(slots.size());
-  for (const Slot& slot : slots) result.push_back(slot.name);
-  return result;
+template <class Field>
+auto Scheduler<Item, Result>::slot_fields(const std::vector<Slot>& slots, Field Slot::*field) -> std::vector<Field> {
+  std::vector<Field> values;
+  values.reserve(slots.size());
+  for (const Slot& slot : slots) values.push_back(slot.*field);
+  return values;
 }
 
 template <class Item, class Result>
