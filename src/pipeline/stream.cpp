@@ -45,6 +45,10 @@ StreamSummary run_stream(Pool& pool, Source& source, Sink& sink, const StreamOpt
   bool taking = true;
   for (;;) {
     // Read ahead up to the window: every worker has items queued while the oldest result is handed on.
+    if (options.stop != nullptr && taking && options.stop->load()) {
+      taking = false;
+      summary.interrupted = true;
+    }
     while (taking && next < count && flight.size() < window) {
       InFlight item{.index = next};
       try {

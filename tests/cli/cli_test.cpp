@@ -2,6 +2,7 @@
 #include <fmt/format.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <sys/wait.h>
 #include <nlohmann/json.hpp>
 
 #include <fstream>
@@ -344,6 +345,38 @@ TEST_F(CliBadInput, FailingItemsCostOnlyThemselves) {
   // Without --output the line still names the first failure.
   EXPECT_THAT(fast.err, StartsWith("onnxpool: error: 1 of 40 items failed, stopped after 5 of 40 items; first: item 1 "
                                    "(test_data_set_1) on worker cpu#0: "));
+}
+
+// SIGINT or SIGTERM in the middle of a run: the items in flight finish, every finished item's outputs
+// are complete files, nothing temporary is left, one line says how far it got, and the exit status is
+// 128 + the signal. Stacked files need every item: none is kept.
+TEST_F(CliBadInput, ASignalStopsTheRunCleanly) {
+  for (const auto& [signal, status] : {std::pair{"INT", 130}, std::pair{"TERM", 143}}) {
+    for (const bool per_item : {true, false}) {
+      const auto out = dir / fmt::format("out_{}_{}", signal, per_item);
+      const auto err = dir / "err";
+      // 2,000 MobileNetV2 items take about ten seconds here: the signal comes after two.
+      const std::string script = std::string(ONNXPOOL_CLI) + " " + run_on("mobilenetv2.onnx") + " --random 2000 -q" +
+                                 (per_item ? " --per-item" : "") + " --output " + q(out) + " 2>" + q(err) +
+                                 " & pid=$!; sleep 2; kill -" + signal + " $pid; wait $pid";
+      const int raw = std::system(("sh -c " + q(script)).c_str());
+      ASSERT_TRUE(WIFEXITED(raw));
+      EXPECT_EQ(WEXITSTATUS(raw), status) << signal;
+      const std::string line = test::slurp(err);
+      EXPECT_EQ(std::count(line.begin(), line.end(), '\n'), 1) << line;
+      ASSERT_THAT(line, StartsWith("onnxpool: interrupted after ")) << line;
+      const std::size_t done = std::stoul(line.substr(std::string("onnxpool: interrupted after ").size()));
+      EXPECT_LT(done, 2000U);
+      const auto files = files_under(out);
+      for (const auto& f : files) EXPECT_EQ(f.find(".tmp"), std::string::npos) << "a temporary left: " << f;
+      if (per_item) {
+        ASSERT_EQ(files.size(), done) << "one complete output per finished item";
+        for (const auto& f : files) EXPECT_EQ(read_npy(out / f).shape(), (Shape{1, 1000})) << f;
+      } else {
+        EXPECT_TRUE(files.empty()) << "no partial stacked file under a final name";
+      }
+    }
+  }
 }
 
 // A clean run writes no failure log.

@@ -23,6 +23,7 @@
 #include "onnxpool/runtime/runtime.hpp"
 #include "onnxpool/tensor/tensor_io.hpp"
 #include "options.hpp"
+#include "signal_stop.hpp"
 
 namespace onnxpool::cli {
 namespace {
@@ -155,6 +156,8 @@ Command add_run(CLI::App& app) {
   cmd->add_flag("--fail-fast", args->fail_fast, "Stop taking items at the first failure (--max-failures 1)");
 
   return [args, cmd] {
+    // First, before any thread starts: SIGINT/SIGTERM/SIGHUP stop the run cleanly (signal_stop.hpp).
+    const SignalStop signals;
     Runtime runtime(ort_log_level(*cmd));
     const ModelInfo model = inspect_model(runtime, args->model);
     const PoolConfig config = pool_config(args->pool);
@@ -212,7 +215,8 @@ Command add_run(CLI::App& app) {
         for (std::size_t i = 0; i < warm_count; ++i) warm.push_back(source->read(i));
         static_cast<void>(pool.run(warm));
       } else {
-        done = run_stream(pool, *source, sink, {.max_failures = args->fail_fast ? 1U : args->max_failures});
+        done = run_stream(pool, *source, sink,
+                          {.max_failures = args->fail_fast ? 1U : args->max_failures, .stop = &signals.requested()});
       }
     };
     const auto prepare = [&](bool warmup) {
@@ -237,6 +241,16 @@ Command add_run(CLI::App& app) {
         fmt::print("  {:<8} {:<20} {:>5} items  {:>4} runs  busy {:.3f} s\n", stats[w].name, what, stats[w].items,
                    stats[w].runs, stats[w].busy_seconds);
       }
+    }
+    if (done.interrupted) {
+      // The items in flight finished and were written; stacked files need every item, so none is kept.
+      std::fflush(stdout);
+      const std::string kept = stacked ? " (no stacked output kept: --per-item keeps each finished item's)"
+                               : args->output_dir.empty()
+                                   ? std::string()
+                                   : fmt::format(" (the finished items' outputs are in {})", args->output_dir);
+      fmt::print(stderr, "onnxpool: interrupted after {} of {} items{}\n", done.items, source->size(), kept);
+      return 128 + signals.signal();
     }
     if (done.failed > 0) {
       // The good results are kept; one line says how many failed, where they are listed, and the first.

@@ -11,6 +11,7 @@
 // Order: items are submitted in index order and their results handed to the sink in index order (the
 // oldest in flight is awaited while the rest run), so a sink may write each result at its offset or
 // append. Everything runs on the caller's thread except the pool's workers.
+#include <atomic>
 #include <cstddef>
 
 #include "onnxpool/pipeline/sink.hpp"
@@ -25,12 +26,16 @@ struct StreamOptions {
   std::size_t window = 0;
   // Stop taking items once this many have failed (0: never stop); the ones in flight still finish.
   std::size_t max_failures = 0;
+  // When it turns true (a signal, a caller's cancel), no more items are taken; those in flight finish
+  // and reach the sink, which is then finished as after any early stop. Null: never.
+  const std::atomic<bool>* stop = nullptr;
 };
 
 struct StreamSummary {
   std::size_t items = 0;   // items that reached the sink, as results or failures
   std::size_t failed = 0;  // of which failed
-  bool stopped = false;    // max_failures reached: the items past `items` were not taken
+  bool stopped = false;      // the items past `items` were not taken (max_failures, or `stop`)
+  bool interrupted = false;  // `stop` turned true
   double seconds = 0.0;    // from the first read to the last result handed to the sink
 };
 
