@@ -43,7 +43,10 @@ PerItemNpySink::PerItemNpySink(std::filesystem::path dir, std::size_t item_count
     : dir_(std::move(dir)), item_count_(item_count) {}
 
 void PerItemNpySink::write(std::size_t index, const std::string& name, const TensorSet& outputs) {
-  const auto folder = item_count_ == 1 ? dir_ : dir_ / (name.empty() ? fmt::format("item_{}", index) : name);
+  // A name that is one plain file name names the item's folder; anything else (a path from a list,
+  // "..") could land outside the output folder: the index names it then.
+  const bool plain = !name.empty() && name != "." && name != ".." && name.find('/') == std::string::npos;
+  const auto folder = item_count_ == 1 ? dir_ : dir_ / (plain ? name : fmt::format("item_{}", index));
   std::error_code ec;
   std::filesystem::create_directories(folder, ec);
   if (ec) throw Error(fmt::format("{}: cannot create the folder: {}", folder.string(), ec.message()));

@@ -1,6 +1,7 @@
 #include "onnxpool/pipeline/source.hpp"
 
 #include <cstring>
+#include <string_view>
 #include <utility>
 
 #include <fmt/format.h>
@@ -126,17 +127,54 @@ TensorSet ArraySource::read(std::size_t index) {
 DataSetSource::DataSetSource(ModelInfo model, const std::filesystem::path& dir)
     : model_(std::move(model)), dir_(dir), folders_(data_set_folders(dir)) {}
 
+DataSetSource::DataSetSource(ModelInfo model, std::vector<std::filesystem::path> entries)
+    : model_(std::move(model)), folders_(std::move(entries)) {}
+
 std::string DataSetSource::name(std::size_t index) const {
   const auto& folder = folders_.at(index);
+  if (dir_.empty()) return folder.string();  // a list's entry: its path names it
   return folder == dir_ ? std::string() : folder.filename().string();
 }
 
 TensorSet DataSetSource::read(std::size_t index) {
-  return load_data_set(model_, folders_.at(index), name(index)).inputs;
+  const auto& entry = folders_.at(index);
+  if (std::filesystem::is_directory(entry)) return load_data_set(model_, entry, name(index)).inputs;
+  // A tensor file: the input of a one-input model.
+  if (model_.inputs.size() != 1) {
+    throw Error(fmt::format("{}: a file gives one input, the model has {} (list folders instead)", entry.string(),
+                            model_.inputs.size()));
+  }
+  TensorSet item{{model_.inputs.front().name, read_tensor_file(entry).tensor}};
+  try {
+    check_inputs(model_, item);
+  } catch (const Error& e) {
+    throw Error(fmt::format("{}: {}", entry.string(), e.what()));
+  }
+  return item;
 }
 
 TensorSet DataSetSource::expected(std::size_t index) const {
-  return load_expected_outputs(model_, folders_.at(index));
+  const auto& entry = folders_.at(index);
+  return std::filesystem::is_directory(entry) ? load_expected_outputs(model_, entry) : TensorSet{};
+}
+
+std::vector<std::filesystem::path> read_path_list(const std::filesystem::path& list) {
+  const auto bytes = read_file_bytes(list);
+  const std::string_view text(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+  std::vector<std::filesystem::path> paths;
+  std::size_t start = 0;
+  while (start < text.size()) {
+    std::size_t end = text.find('\n', start);
+    if (end == std::string_view::npos) end = text.size();
+    std::string_view line = text.substr(start, end - start);
+    start = end + 1;
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    if (line.empty() || line.front() == '#') continue;
+    std::filesystem::path path(line);
+    paths.push_back(path.is_absolute() ? path : list.parent_path() / path);
+  }
+  if (paths.empty()) throw Error(fmt::format("{}: the list names no path", list.string()));
+  return paths;
 }
 
 }  // namespace onnxpool

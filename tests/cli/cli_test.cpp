@@ -166,6 +166,24 @@ TEST(CliRun, DataArraysGiveEachItemItsRows) {
   EXPECT_THAT(both.err, HasSubstr("--data gives the item count"));
 }
 
+// --list: one path per line; an entry that cannot be read fails alone, named by its path; per-item
+// folders are numbered (a path is no folder name).
+TEST(CliRun, AListOfItems) {
+  test::TempDir dir;
+  Tensor x(ElementType::Float, {1, 4});
+  write_npy(dir / "a.npy", x);
+  write_npy(dir / "b.npy", x);
+  const std::string list = "a.npy\nmissing.npy\n" + (dir / "b.npy").string() + "\n";
+  write_file_atomically(dir / "list.txt", std::as_bytes(std::span(list)));
+  const auto out = dir / "out";
+  const auto r = run_cli("run " + q(model_path("trivial.onnx")) + " --list " + q(dir / "list.txt") +
+                         " --per-item --output " + q(out));
+  EXPECT_EQ(r.status, 4) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("1 of 3 items failed"));
+  EXPECT_EQ(files_under(out), (std::vector<std::string>{"failures.jsonl", "item_0/y.npy", "item_2/y.npy"}));
+  EXPECT_THAT(test::slurp(out / "failures.jsonl"), HasSubstr((dir / "missing.npy").string()));
+}
+
 TEST(CliRun, BatchedRunsAndNamedItemFolders) {
   test::TempDir dir;
   const auto apart = dir / "apart";

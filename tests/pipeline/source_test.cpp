@@ -113,5 +113,39 @@ TEST_F(ArraySourceTest, ASpecialFileIsRefusedAtOnce) {
   EXPECT_THAT(error_of([&] { ArraySource source(info, {}, {{"a", fifo}}, {}, 0); }), HasSubstr("not a regular file"));
 }
 
+TEST(PathList, OnePathPerLineRelativeToTheList) {
+  test::TempDir dir;
+  const std::string text = "# items\n\nsub/a.npy\r\n/abs/b\nc\n";
+  write_file_atomically(dir / "list.txt", std::as_bytes(std::span(text)));
+  EXPECT_EQ(read_path_list(dir / "list.txt"),
+            (std::vector<std::filesystem::path>{dir / "sub/a.npy", "/abs/b", dir / "c"}));
+  const std::string none = "# nothing\n\n";
+  write_file_atomically(dir / "empty.txt", std::as_bytes(std::span(none)));
+  EXPECT_THAT(error_of([&] { read_path_list(dir / "empty.txt"); }), HasSubstr("names no path"));
+  EXPECT_THAT(error_of([&] { read_path_list(dir / "missing.txt"); }), HasSubstr("missing.txt"));
+}
+
+TEST(DataSetSourceList, FoldersAndTensorFilesOfAOneInputModel) {
+  Runtime runtime;
+  const ModelInfo trivial = inspect_model(runtime, model_path("trivial.onnx"));  // x float[batch_size,4]
+  test::TempDir dir;
+  write_npy(dir / "one.npy", counting(ElementType::Float, {1, 4}));
+  std::filesystem::create_directories(dir / "set");
+  write_npy(dir / "set" / "x.npy", counting(ElementType::Float, {2, 4}));
+  write_npy(dir / "wrong.npy", counting(ElementType::Float, {1, 5}));
+  DataSetSource source(
+      trivial, std::vector<std::filesystem::path>{dir / "one.npy", dir / "set", dir / "wrong.npy", dir / "gone.npy"});
+  ASSERT_EQ(source.size(), 4U);
+  EXPECT_EQ(source.name(0), (dir / "one.npy").string());
+  EXPECT_EQ(source.read(0)[0].tensor.shape(), (Shape{1, 4}));
+  EXPECT_EQ(source.read(1)[0].tensor.shape(), (Shape{2, 4}));
+  EXPECT_THAT(error_of([&] { source.read(2); }), HasSubstr("wrong.npy"));
+  EXPECT_THAT(error_of([&] { source.read(3); }), HasSubstr("gone.npy"));
+  // A file cannot give a model of two inputs its item.
+  const ModelInfo add_mul = inspect_model(runtime, model_path("add_mul.onnx"));
+  DataSetSource two(add_mul, std::vector<std::filesystem::path>{dir / "one.npy"});
+  EXPECT_THAT(error_of([&] { two.read(0); }), HasSubstr("a file gives one input, the model has 2"));
+}
+
 }  // namespace
 }  // namespace onnxpool

@@ -56,7 +56,7 @@ void write_text(const std::string& path, const std::string& text) {
 // `count` items: random (seed + i) with any --input files, or the --inputs data sets repeated in turn.
 // The bench holds its items in memory (its strategies time runs over items already made).
 std::vector<TensorSet> bench_items(const ModelInfo& model, InputArgs args, std::size_t count) {
-  if (args.inputs_dir.empty()) {
+  if (args.inputs_dir.empty() && args.list_file.empty() && args.data_files.empty()) {
     if (args.random > 0) throw Error("bench makes its own item count (maxN x W, or --items): drop --random");
     args.random = static_cast<int>(count);
   }

@@ -15,6 +15,10 @@ void add_input_options(CLI::App& cmd, InputArgs& args) {
                  "Folder of inputs: one ONNX test-data folder (input_K.pb or <input>.npy), or a folder of them "
                  "(test_data_set_0, test_data_set_1, ...): one item each")
       ->type_name("DIR");
+  cmd.add_option("--list", args.list_file,
+                 "A file listing the items, one path per line: a test-data folder, or a tensor file (.npy, .pb) "
+                 "for a model of one input")
+      ->type_name("FILE");
   cmd.add_option("--random", args.random, "Run N items of random inputs (default 1 unless --inputs)")
       ->type_name("N")
       ->check(CLI::Range(1, 1 << 20));
@@ -44,9 +48,12 @@ std::unique_ptr<Source> source_from(const ModelInfo& model, const InputArgs& arg
   for (const auto& shape : args.shapes) with_flag("--shape", [&] { bindings.bind_shape(shape); });
   for (const auto& [input, shape] : bindings.shape_of_input) static_cast<void>(model.input(input));
 
-  if (!args.inputs_dir.empty()) {
-    if (!args.input_files.empty() || !args.data_files.empty() || args.random > 0)
-      throw Error("--inputs cannot be combined with --input, --data or --random");
+  if (!args.inputs_dir.empty() || !args.list_file.empty()) {
+    if (!args.input_files.empty() || !args.data_files.empty() || args.random > 0 ||
+        (!args.inputs_dir.empty() && !args.list_file.empty())) {
+      throw Error("--inputs and --list cannot be combined with each other, --input, --data or --random");
+    }
+    if (!args.list_file.empty()) return std::make_unique<DataSetSource>(model, read_path_list(args.list_file));
     return std::make_unique<DataSetSource>(model, args.inputs_dir);
   }
   std::vector<InputFile> files;

@@ -36,6 +36,7 @@ struct InputArgs {
   std::vector<std::string> input_files;  // NAME=FILE
   std::vector<std::string> data_files;   // NAME=FILE.npy, the first dim indexing the items
   std::string inputs_dir;
+  std::string list_file;  // one data-set folder (or one-input tensor file) per line
   int random = 0;
   std::vector<std::string> dims;    // NAME=VALUE
   std::vector<std::string> shapes;  // INPUT:D0,D1,...

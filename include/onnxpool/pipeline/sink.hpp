@@ -57,7 +57,8 @@ class SinkFan final : public Sink {
 
 // `run`'s per-item layout: each output as <output name>.npy (the name made safe for a file), in `dir`
 // when the run has one item, else in a folder per item named after it (item_<index> when it has no
-// name). Each file is written under a temporary name and renamed when complete.
+// name, or one that is not a plain file name, such as a path from a list). Each file is written under a temporary name
+// and renamed when complete.
 class PerItemNpySink final : public Sink {
  public:
   PerItemNpySink(std::filesystem::path dir, std::size_t item_count);

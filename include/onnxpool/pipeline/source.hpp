@@ -86,11 +86,15 @@ class ArraySource final : public Source {
   std::size_t count_ = 0;
 };
 
-// ONNX test-data folders (load_data_sets' layout), one item per folder, each read when taken.
+// ONNX test-data folders (load_data_sets' layout), one item per folder, each read when taken; or the
+// entries of a list, each a folder of that layout or, for a model of one input, a tensor file (.npy or
+// .pb) holding it.
 class DataSetSource final : public Source {
  public:
   // Lists the folders (data_set_folders); throws Error when there are none.
   DataSetSource(ModelInfo model, const std::filesystem::path& dir);
+  // The entries as given (a list file's lines); each item is named by its path.
+  DataSetSource(ModelInfo model, std::vector<std::filesystem::path> entries);
   [[nodiscard]] std::size_t size() const override { return folders_.size(); }
   [[nodiscard]] std::string name(std::size_t index) const override;
   TensorSet read(std::size_t index) override;
@@ -99,8 +103,12 @@ class DataSetSource final : public Source {
 
  private:
   ModelInfo model_;
-  std::filesystem::path dir_;
+  std::filesystem::path dir_;  // empty for a list
   std::vector<std::filesystem::path> folders_;
 };
+
+// The paths of a list file, one per line (blank lines and lines starting with '#' skipped), relative
+// ones taken from the list's own folder. Throws Error naming the list when it cannot be read or is empty.
+std::vector<std::filesystem::path> read_path_list(const std::filesystem::path& list);
 
 }  // namespace onnxpool

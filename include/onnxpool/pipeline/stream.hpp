@@ -32,11 +32,11 @@ struct StreamOptions {
 };
 
 struct StreamSummary {
-  std::size_t items = 0;   // items that reached the sink, as results or failures
-  std::size_t failed = 0;  // of which failed
+  std::size_t items = 0;     // items that reached the sink, as results or failures
+  std::size_t failed = 0;    // of which failed
   bool stopped = false;      // the items past `items` were not taken (max_failures, or `stop`)
   bool interrupted = false;  // `stop` turned true
-  double seconds = 0.0;    // from the first read to the last result handed to the sink
+  double seconds = 0.0;      // from the first read to the last result handed to the sink
 };
 
 // Runs source's items through the pool into the sink and calls sink.finish(). Throws Error (and does
