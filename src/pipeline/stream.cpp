@@ -27,6 +27,21 @@ std::string one_line(std::string text) {
   return text;
 }
 
+using Clock = std::chrono::steady_clock;
+
+// Adds the seconds since `start` to `total` when it goes out of scope (however the scope is left).
+class AddTime {
+ public:
+  explicit AddTime(double& total) : total_(total), start_(Clock::now()) {}
+  AddTime(const AddTime&) = delete;
+  AddTime& operator=(const AddTime&) = delete;
+  ~AddTime() { total_ += std::chrono::duration<double>(Clock::now() - start_).count(); }
+
+ private:
+  double& total_;
+  Clock::time_point start_;
+};
+
 std::size_t default_window(const Pool& pool) {
   std::size_t batches = 0;
   for (const auto& plan : pool.plan()) batches += plan.batch;
@@ -38,7 +53,7 @@ std::size_t default_window(const Pool& pool) {
 StreamSummary run_stream(Pool& pool, Source& source, Sink& sink, const StreamOptions& options) {
   const std::size_t window = options.window > 0 ? options.window : default_window(pool);
   const std::size_t count = source.size();
-  const auto start = std::chrono::steady_clock::now();
+  const auto start = Clock::now();
   StreamSummary summary;
   std::deque<InFlight> flight;
   std::size_t next = 0;
@@ -52,7 +67,12 @@ StreamSummary run_stream(Pool& pool, Source& source, Sink& sink, const StreamOpt
     while (taking && next < count && flight.size() < window) {
       InFlight item{.index = next};
       try {
-        item.result = pool.submit(source.read(next));
+        TensorSet inputs;
+        {
+          const AddTime reading(summary.read_seconds);
+          inputs = source.read(next);
+        }
+        item.result = pool.submit(std::move(inputs));
       } catch (const std::exception& e) {
         item.read_error = one_line(e.what());
         if (item.read_error.empty()) item.read_error = "the item could not be read";
@@ -67,7 +87,12 @@ StreamSummary run_stream(Pool& pool, Source& source, Sink& sink, const StreamOpt
     ItemFailure failure{.index = item.index, .name = source.name(item.index), .worker = {}, .cause = item.read_error};
     if (failure.cause.empty()) {
       try {
-        const TensorSet outputs = item.result.get();
+        TensorSet outputs;
+        {
+          const AddTime waiting(summary.wait_seconds);
+          outputs = item.result.get();
+        }
+        const AddTime writing(summary.write_seconds);
         sink.write(item.index, failure.name, outputs);
       } catch (const ItemError& e) {
         failure.worker = e.worker();
@@ -80,6 +105,7 @@ StreamSummary run_stream(Pool& pool, Source& source, Sink& sink, const StreamOpt
       // shutting down: it stops the run.
     }
     if (!failure.cause.empty()) {
+      const AddTime writing(summary.write_seconds);
       sink.fail(failure);
       ++summary.failed;
       if (options.max_failures > 0 && summary.failed >= options.max_failures) taking = false;
@@ -87,8 +113,11 @@ StreamSummary run_stream(Pool& pool, Source& source, Sink& sink, const StreamOpt
     ++summary.items;
   }
   summary.stopped = summary.items < count;
-  summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  sink.finish();
+  {
+    const AddTime writing(summary.write_seconds);
+    sink.finish();
+  }
+  summary.seconds = std::chrono::duration<double>(Clock::now() - start).count();
   return summary;
 }
 

@@ -211,6 +211,7 @@ TEST(CliRun, EachWorkerSaysWhatItIsAndHowManyItemsItTook) {
   std::size_t total = 0;
   std::vector<std::string> workers;
   while (std::getline(lines, line)) {
+    if (line.starts_with("  time: ")) continue;  // where the time went, after the workers
     workers.push_back(line);
     const auto at = line.find(" items");
     ASSERT_NE(at, std::string::npos) << line;
@@ -403,6 +404,21 @@ TEST_F(CliBadInput, ACleanRunWritesNoFailureLog) {
   const auto r = run_cli(run_on("add_mul.onnx") + " --random 3 --output " + q(out));
   EXPECT_EQ(r.status, 0) << r.err;
   EXPECT_EQ(files_under(out), (std::vector<std::string>{"prod.npy", "sum.npy"}));
+  EXPECT_THAT(r.out, HasSubstr("  time: reading "));
+  // --json: the summary, its worker counts adding up to the items.
+  const auto json = dir / "run.json";
+  const auto j = run_cli(run_on("add_mul.onnx") + " --random 5 --workers 2 -q --json " + q(json));
+  ASSERT_EQ(j.status, 0) << j.err;
+  EXPECT_EQ(j.out, "") << "--quiet";
+  const auto summary = nlohmann::json::parse(test::slurp(json));
+  EXPECT_EQ(summary["items"], 5);
+  EXPECT_EQ(summary["done"], 5);
+  EXPECT_EQ(summary["failed"], 0);
+  EXPECT_EQ(summary["interrupted"], false);
+  EXPECT_TRUE(summary["time"].contains("reading") && summary["time"].contains("waiting") &&
+              summary["time"].contains("writing"));
+  ASSERT_EQ(summary["workers"].size(), 2U);
+  EXPECT_EQ(summary["workers"][0]["items"].get<int>() + summary["workers"][1]["items"].get<int>(), 5);
 }
 
 }  // namespace

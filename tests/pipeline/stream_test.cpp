@@ -116,6 +116,10 @@ TEST(Stream, OutputsEqualRunAllsInOrderWithABoundedWindow) {
     EXPECT_EQ(done.failed, 0U);
     EXPECT_FALSE(done.stopped);
     EXPECT_GT(done.seconds, 0.0);
+    // The calling thread's time, accounted: reading 13 MobileNetV2 items takes some, and the parts fit
+    // in the whole.
+    EXPECT_GT(done.read_seconds, 0.0);
+    EXPECT_LE(done.read_seconds + done.wait_seconds + done.write_seconds, done.seconds);
     EXPECT_EQ(sink.finished, 1);
     EXPECT_EQ(source.reads, 13U);
     EXPECT_LE(source.most_in_flight, 3U) << "the window bounds the items read ahead";

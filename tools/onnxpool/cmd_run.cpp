@@ -10,6 +10,8 @@
 #include <optional>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <nlohmann/json.hpp>
 
 #include "commands.hpp"
 #include "onnxpool/bench/measure.hpp"
@@ -41,6 +43,7 @@ struct RunArgs {
   std::size_t max_failures = 0;
   bool fail_fast = false;
   bool per_item = false;
+  std::string json;
 };
 
 // Fails now, before any work, when the output folder cannot be made or written.
@@ -57,6 +60,16 @@ void prepare_output_dir(const std::filesystem::path& dir) {
 
 // --compare: each item's outputs against the expected ones of its folder (the i-th of DIR's data
 // sets), one printed line per output, as results arrive.
+// What a worker is: "1 thread", "2 threads on cores 0,1", "GPU 0"; then its batch when it stacks.
+std::string worker_role(const WorkerPlan& p) {
+  std::string what = p.device.kind == DeviceKind::Cuda
+                         ? fmt::format("GPU {}", p.device.index)
+                         : fmt::format("{} thread{}", p.threads, p.threads == 1 ? "" : "s");
+  if (!p.cores.empty()) what += fmt::format(" on cores {}", fmt::join(p.cores, ","));
+  if (p.batch > 1) what += fmt::format(", batch {}", p.batch);
+  return what;
+}
+
 class ExpectedOutputs final : public Sink {
  public:
   ExpectedOutputs(const ModelInfo& model, const std::filesystem::path& dir, std::size_t item_count, double rtol,
@@ -154,6 +167,8 @@ Command add_run(CLI::App& app) {
       ->type_name("K")
       ->check(CLI::PositiveNumber);
   cmd->add_flag("--fail-fast", args->fail_fast, "Stop taking items at the first failure (--max-failures 1)");
+  cmd->add_option("--json", args->json, "Write the run's summary (items, failures, time, workers) as JSON")
+      ->type_name("FILE");
 
   return [args, cmd] {
     // First, before any thread starts: SIGINT/SIGTERM/SIGHUP stop the run cleanly (signal_stop.hpp).
@@ -225,22 +240,49 @@ Command add_run(CLI::App& app) {
     static_cast<void>(
         bench::measure({.prepare = prepare, .run = pass}, {.warmup = args->warmup > 0 ? 1U : 0U, .timed = 1}));
 
+    const auto& plan = pool.plan();
+    const auto stats = pool.stats();
+    double busy = 0.0;
+    for (const auto& w : stats) busy += w.busy_seconds;
+    const double busy_share = done.seconds > 0.0 ? busy / (done.seconds * static_cast<double>(stats.size())) : 0.0;
     if (!args->quiet) {
-      const auto& plan = pool.plan();
       fmt::print("{} items in {:.3f} s: {:.2f} items/s ({} workers, {} policy, batch {})\n", done.items, done.seconds,
                  static_cast<double>(done.items) / done.seconds, plan.size(), policy_name(pool.policy()), config.batch);
-      const auto stats = pool.stats();
       for (std::size_t w = 0; w < stats.size(); ++w) {
-        // What the worker is: "1 thread", "2 threads on cores 0,1", "GPU 0"; then its batch when it stacks.
-        const auto& p = plan[w];
-        std::string what = p.device.kind == DeviceKind::Cuda
-                               ? fmt::format("GPU {}", p.device.index)
-                               : fmt::format("{} thread{}", p.threads, p.threads == 1 ? "" : "s");
-        if (!p.cores.empty()) what += fmt::format(" on cores {}", fmt::join(p.cores, ","));
-        if (p.batch > 1) what += fmt::format(", batch {}", p.batch);
-        fmt::print("  {:<8} {:<20} {:>5} items  {:>4} runs  busy {:.3f} s\n", stats[w].name, what, stats[w].items,
-                   stats[w].runs, stats[w].busy_seconds);
+        fmt::print("  {:<8} {:<20} {:>5} items  {:>4} runs  busy {:.3f} s\n", stats[w].name, worker_role(plan[w]),
+                   stats[w].items, stats[w].runs, stats[w].busy_seconds);
       }
+      // Where the time went: the calling thread's reading, waiting and writing, and how busy the workers
+      // were; a source or a disk that cannot keep up shows as reading or writing with idle workers.
+      fmt::print("  time: reading {:.3f} s, waiting for results {:.3f} s, writing {:.3f} s; workers busy {:.0f}%\n",
+                 done.read_seconds, done.wait_seconds, done.write_seconds, 100.0 * busy_share);
+    }
+    if (!args->json.empty()) {
+      nlohmann::json workers = nlohmann::json::array();
+      for (std::size_t w = 0; w < stats.size(); ++w) {
+        workers.push_back({{"name", stats[w].name},
+                           {"what", worker_role(plan[w])},
+                           {"items", stats[w].items},
+                           {"runs", stats[w].runs},
+                           {"failures", stats[w].failures},
+                           {"busy_seconds", stats[w].busy_seconds}});
+      }
+      const nlohmann::json summary{
+          {"model", args->model},
+          {"items", source->size()},
+          {"done", done.items},
+          {"failed", done.failed},
+          {"stopped", done.stopped},
+          {"interrupted", done.interrupted},
+          {"seconds", done.seconds},
+          {"items_per_s", done.seconds > 0.0 ? static_cast<double>(done.items) / done.seconds : 0.0},
+          {"time", {{"reading", done.read_seconds}, {"waiting", done.wait_seconds}, {"writing", done.write_seconds}}},
+          {"workers_busy", busy_share},
+          {"policy", policy_name(pool.policy())},
+          {"workers", workers},
+          {"failures_file", failure_log && done.failed > 0 ? failure_log->path().string() : std::string()}};
+      const std::string text = summary.dump(2) + "\n";
+      write_file_atomically(args->json, std::as_bytes(std::span(text.data(), text.size())));
     }
     if (done.interrupted) {
       // The items in flight finished and were written; stacked files need every item, so none is kept.

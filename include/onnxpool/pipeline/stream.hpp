@@ -36,7 +36,14 @@ struct StreamSummary {
   std::size_t failed = 0;    // of which failed
   bool stopped = false;      // the items past `items` were not taken (max_failures, or `stop`)
   bool interrupted = false;  // `stop` turned true
-  double seconds = 0.0;      // from the first read to the last result handed to the sink
+  double seconds = 0.0;      // from the first read to the sink's finish
+  // Where the calling thread's time went (the workers' is in Pool::stats()): reading items from the
+  // source, waiting for the oldest result, and handing results to the sink (its finish included). A run
+  // that spends most of `seconds` reading while the workers idle is bound by its source; one that
+  // mostly waits, by the model.
+  double read_seconds = 0.0;
+  double wait_seconds = 0.0;
+  double write_seconds = 0.0;
 };
 
 // Runs source's items through the pool into the sink and calls sink.finish(). Throws Error (and does
