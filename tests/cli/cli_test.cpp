@@ -398,6 +398,21 @@ TEST_F(CliBadInput, ASignalStopsTheRunCleanly) {
   }
 }
 
+// An output folder that holds files is refused before any work, unless --overwrite.
+TEST_F(CliBadInput, AFolderHoldingFilesIsRefusedUnlessOverwrite) {
+  const auto out = dir / "out";
+  ASSERT_EQ(run_cli(run_on("add_mul.onnx") + " --random 2 -q --output " + q(out)).status, 0);
+  const Tensor first = read_npy(out / "sum.npy");
+  const auto refused = run_cli(run_on("add_mul.onnx") + " --random 2 --seed 9 --output " + q(out));
+  EXPECT_EQ(refused.status, 1);
+  EXPECT_THAT(refused.err, StartsWith("onnxpool: error: " + out.string() + ": the output folder is not empty ("));
+  EXPECT_EQ(std::count(refused.err.begin(), refused.err.end(), '\n'), 1) << refused.err;
+  EXPECT_TRUE(read_npy(out / "sum.npy") == first) << "nothing written";
+  const auto r = run_cli(run_on("add_mul.onnx") + " --random 2 --seed 9 -q --overwrite --output " + q(out));
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_FALSE(read_npy(out / "sum.npy") == first) << "the new run's outputs";
+}
+
 // A clean run writes no failure log.
 TEST_F(CliBadInput, ACleanRunWritesNoFailureLog) {
   const auto out = dir / "out";

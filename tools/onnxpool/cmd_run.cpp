@@ -43,12 +43,24 @@ struct RunArgs {
   std::size_t max_failures = 0;
   bool fail_fast = false;
   bool per_item = false;
+  bool overwrite = false;
   std::string json;
 };
 
 // Fails now, before any work, when the output folder cannot be made or written.
-void prepare_output_dir(const std::filesystem::path& dir) {
+// Also refuses a folder that already holds files (another run's, or anything else) unless `overwrite`:
+// outputs of two runs must not mix, and nothing is ever deleted here.
+void prepare_output_dir(const std::filesystem::path& dir, bool overwrite) {
   std::error_code ec;
+  if (!overwrite && std::filesystem::is_directory(dir, ec)) {
+    std::filesystem::directory_iterator entries(dir, ec);
+    if (!ec && entries != std::filesystem::directory_iterator()) {
+      throw Error(
+          fmt::format("{}: the output folder is not empty ({} ...); give another folder, or --overwrite to "
+                      "write over what is there",
+                      dir.string(), entries->path().filename().string()));
+    }
+  }
   std::filesystem::create_directories(dir, ec);
   if (ec || !std::filesystem::is_directory(dir)) {
     throw Error(fmt::format("{}: cannot create the output folder: {}", dir.string(),
@@ -133,15 +145,17 @@ Command add_run(CLI::App& app) {
   auto* cmd = app.add_subcommand("run", "Run a model over many inputs with a pool of workers");
   cmd->footer(
       "Examples:\n"
-      "  onnxpool run mobilenetv2.onnx --random 16 --workers 2 --output out/\n"
-      "  onnxpool run model.onnx --input input=image.npy --output out/\n"
+      "  onnxpool run mobilenetv2.onnx --random 16 --workers 2 --output scores/\n"
+      "  onnxpool run model.onnx --data input=images.npy --output scores/   (np.load('scores/output.npy'))\n"
       "  onnxpool run model.onnx --inputs test_data_set_0 --compare test_data_set_0\n"
       "  onnxpool run gpt2_tiny.onnx --random 8 --dim batch=1 --dim seq=32 --policy static\n"
-      "Outputs are written as <output name>.npy (one subfolder per item when there are several).\n"
+      "Outputs are written as <output name>.npy, the items' rows stacked in item order (--per-item: a folder\n"
+      "per item); a folder that already holds files is refused unless --overwrite.\n"
       "Items are read as the workers are ready for them and written as they complete (memory stays flat).\n"
       "An item that fails costs only itself: the others' outputs are written, the failed ones are listed in\n"
       "DIR/failures.jsonl (index, name, worker, cause).\n"
-      "Exit status: 0 ok, 1 error, 2 bad usage, 3 outputs differ from --compare, 4 some items failed.");
+      "SIGINT/SIGTERM stop taking items; those in flight finish. Exit status: 0 ok, 1 error, 2 bad usage,\n"
+      "3 outputs differ from --compare, 4 some items failed, 128+N stopped by signal N.");
   auto args = std::make_shared<RunArgs>();
   cmd->add_option("model", args->model, "ONNX model file")->required();
   add_input_options(*cmd, args->inputs);
@@ -149,6 +163,8 @@ Command add_run(CLI::App& app) {
   cmd->add_option("-o,--output", args->output_dir,
                   "Write the outputs into DIR: one <output>.npy per output, the items stacked along the first dim")
       ->type_name("DIR");
+  cmd->add_flag("--overwrite", args->overwrite,
+                "With --output: write into a folder that already holds files (files of the same names are replaced)");
   cmd->add_flag("--per-item", args->per_item,
                 "With --output: a folder per item (DIR/item_K/<output>.npy) instead of stacked files");
   cmd->add_option("--compare", args->compare_dir,
@@ -190,7 +206,7 @@ Command add_run(CLI::App& app) {
     std::optional<PerItemNpySink> per_item;
     std::optional<FailureLog> failure_log;
     if (!args->output_dir.empty()) {
-      prepare_output_dir(args->output_dir);
+      prepare_output_dir(args->output_dir, args->overwrite);
       std::vector<ElementType> types;
       for (const auto& output : model.outputs) types.push_back(output.type);
       const bool stack = !args->per_item && StackedNpySink::stackable(types);
