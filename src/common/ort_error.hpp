@@ -6,17 +6,10 @@
 #include <fmt/format.h>
 #include <onnxruntime_cxx_api.h>
 
+#include "common/one_line.hpp"
 #include "onnxpool/error.hpp"
 
 namespace onnxpool {
-
-// ONNX Runtime's messages may span lines; onnxpool reports one.
-inline std::string one_line(std::string text) {
-  for (auto& c : text) {
-    if (c == '\n' || c == '\r') c = ' ';
-  }
-  return text;
-}
 
 // Runs `call`; an Ort::Exception becomes Error("<context>: <ONNX Runtime's message>"), on one line.
 template <class Call>

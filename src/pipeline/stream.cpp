@@ -7,6 +7,7 @@
 #include <string>
 #include <utility>
 
+#include "common/one_line.hpp"
 #include "onnxpool/scheduling/item_error.hpp"
 
 namespace onnxpool {
@@ -18,14 +19,6 @@ struct InFlight {
   std::future<TensorSet> result{};
   std::string read_error{};  // not empty: the source could not give the item
 };
-
-// ONNX Runtime's and the OS's messages may hold newlines; a failure is one line.
-std::string one_line(std::string text) {
-  for (char& c : text) {
-    if (c == '\n' || c == '\r') c = ' ';
-  }
-  return text;
-}
 
 using Clock = std::chrono::steady_clock;
 

@@ -70,8 +70,6 @@ void prepare_output_dir(const std::filesystem::path& dir, bool overwrite) {
   std::filesystem::remove(dir / ".onnxpool-write-check", ec);
 }
 
-// --compare: each item's outputs against the expected ones of its folder (the i-th of DIR's data
-// sets), one printed line per output, as results arrive.
 // What a worker is: "1 thread", "2 threads on cores 0,1", "GPU 0"; then its batch when it stacks.
 std::string worker_role(const WorkerPlan& p) {
   std::string what = p.device.kind == DeviceKind::Cuda
@@ -82,6 +80,8 @@ std::string worker_role(const WorkerPlan& p) {
   return what;
 }
 
+// --compare: each item's outputs against the expected ones of its folder (the i-th of DIR's data
+// sets), one printed line per output, as results arrive.
 class ExpectedOutputs final : public Sink {
  public:
   ExpectedOutputs(const ModelInfo& model, const std::filesystem::path& dir, std::size_t item_count, double rtol,
