@@ -7,17 +7,17 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <cstring>
 
 #include <fmt/format.h>
 
+#include "common/os_reason.hpp"
 #include "onnxpool/error.hpp"
 
 namespace onnxpool {
 
 MappedFile::MappedFile(const std::filesystem::path& path) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);  // a FIFO must not block the open
-  if (fd < 0) throw Error(fmt::format("cannot open '{}': {}", path.string(), std::strerror(errno)));
+  if (fd < 0) throw Error(fmt::format("cannot open '{}': {}", path.string(), detail::os_reason(errno)));
   struct stat info {};
   if (::fstat(fd, &info) != 0 || !S_ISREG(info.st_mode)) {
     ::close(fd);
@@ -29,7 +29,7 @@ MappedFile::MappedFile(const std::filesystem::path& path) {
     if (mapped == MAP_FAILED) {
       const int error = errno;
       ::close(fd);
-      throw Error(fmt::format("cannot map '{}': {}", path.string(), std::strerror(error)));
+      throw Error(fmt::format("cannot map '{}': {}", path.string(), detail::os_reason(error)));
     }
     data_ = static_cast<const std::byte*>(mapped);
     // Items are read in order: let the kernel read ahead.

@@ -6,7 +6,6 @@
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
-#include <cstring>
 #include <span>
 #include <system_error>
 #include <utility>
@@ -14,6 +13,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "common/os_reason.hpp"
 #include "onnxpool/error.hpp"
 #include "onnxpool/tensor/tensor_io.hpp"
 
@@ -56,7 +56,6 @@ void PerItemNpySink::write(std::size_t index, const std::string& name, const Ten
 // One stacked output file: its final and temporary names, an open descriptor, and what every item's
 // part of it is (element type, row shape, rows per item, bytes per item).
 struct StackedNpySink::File {
-  std::string output;
   std::filesystem::path path;
   std::filesystem::path temporary;
   int fd = -1;
@@ -69,8 +68,7 @@ struct StackedNpySink::File {
   File(const File&) = delete;
   File& operator=(const File&) = delete;
   File(File&& other) noexcept
-      : output(std::move(other.output)),
-        path(std::move(other.path)),
+      : path(std::move(other.path)),
         temporary(std::move(other.temporary)),
         fd(std::exchange(other.fd, -1)),
         type(other.type),
@@ -86,7 +84,7 @@ struct StackedNpySink::File {
 namespace {
 
 std::string os_error(const std::filesystem::path& path, std::string_view what) {
-  return fmt::format("{}: {}: {}", path.string(), what, std::strerror(errno));
+  return fmt::format("{}: {}: {}", path.string(), what, detail::os_reason(errno));
 }
 
 // All of `bytes` at `offset`, whatever pwrite's partial writes and interruptions.
@@ -132,7 +130,6 @@ bool StackedNpySink::stackable(const std::vector<ElementType>& output_types) {
 void StackedNpySink::open_files(const TensorSet& first) {
   for (const auto& output : first) {
     File file;
-    file.output = output.name;
     file.path = dir_ / (file_name_for(output.name) + ".npy");
     file.temporary = fmt::format("{}.tmp.{}", file.path.string(), ::getpid());
     file.type = output.tensor.element_type();

@@ -22,11 +22,6 @@
 namespace onnxpool {
 namespace detail {
 
-std::string os_reason(int errnum) {
-  // libstdc++ builds this from strerror_r: the OS's words ("No such file or directory"), thread-safe.
-  return std::error_code(errnum, std::generic_category()).message();
-}
-
 std::size_t checked_element_count(const Shape& shape, std::string_view source) {
   try {
     return element_count(shape);

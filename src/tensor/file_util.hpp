@@ -4,12 +4,10 @@
 #include <string>
 #include <string_view>
 
+#include "common/os_reason.hpp"
 #include "onnxpool/tensor/tensor.hpp"
 
 namespace onnxpool::detail {
-
-// strerror(errnum), thread-safe.
-std::string os_reason(int errnum);
 
 // element_count(shape), with the source named in the Error (negative dims, overflowing products).
 std::size_t checked_element_count(const Shape& shape, std::string_view source);
