@@ -27,7 +27,9 @@ Progress::~Progress() {
 }
 
 std::string Progress::render(std::size_t done, double elapsed, std::string_view detail) const {
-  const double rate = elapsed > 0.0 ? static_cast<double>(done) / elapsed : 0.0;
+  // The rate of this run's own steps: those an earlier run did (skip()) took no time here.
+  const std::size_t own = done - std::min(skipped_, done);
+  const double rate = elapsed > 0.0 ? static_cast<double>(own) / elapsed : 0.0;
   const double eta = rate > 0.0 ? static_cast<double>(total_ - std::min(done, total_)) / rate : 0.0;
   const std::string counts = fmt::format("{}/{} [{}<{}, {:.2f} it/s]", done, total_, format_clock(elapsed),
                                          rate > 0.0 ? format_clock(eta) : std::string("?"), rate);

@@ -1,6 +1,7 @@
 #include "onnxpool/pipeline/sink.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -13,9 +14,11 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "common/file_descriptor.hpp"
 #include "common/os_reason.hpp"
 #include "onnxpool/error.hpp"
 #include "onnxpool/tensor/tensor_io.hpp"
+#include "pipeline/mapped_file.hpp"
 
 namespace onnxpool {
 
@@ -25,6 +28,18 @@ void SinkFan::write(std::size_t index, const std::string& name, const TensorSet&
 
 void SinkFan::fail(const ItemFailure& failure) {
   for (Sink* sink : sinks_) sink->fail(failure);
+}
+
+void SinkFan::kept(std::size_t index, const std::string& name) {
+  for (Sink* sink : sinks_) sink->kept(index, name);
+}
+
+void SinkFan::kept_failure(const ItemFailure& failure) {
+  for (Sink* sink : sinks_) sink->kept_failure(failure);
+}
+
+void SinkFan::sync() {
+  for (Sink* sink : sinks_) sink->sync();
 }
 
 void SinkFan::finish() {
@@ -53,32 +68,16 @@ void PerItemNpySink::write(std::size_t index, const std::string& name, const Ten
   for (const auto& output : outputs) write_npy(folder / (file_name_for(output.name) + ".npy"), output.tensor);
 }
 
-// One stacked output file: its final and temporary names, an open descriptor, and what every item's
-// part of it is (element type, row shape, rows per item, bytes per item).
+// One stacked output file: its final and partial names, an open descriptor, and what every item's
+// part of it is (element type, the shape of all items stacked, bytes per item).
 struct StackedNpySink::File {
   std::filesystem::path path;
-  std::filesystem::path temporary;
-  int fd = -1;
+  std::filesystem::path partial;
+  detail::FileDescriptor fd;
   ElementType type = ElementType::Undefined;
-  Shape item_shape;  // the first result's: every item must match it
+  Shape stacked;  // the whole file's shape: an item stacks when its own stacks to this
   std::size_t item_bytes = 0;
   std::size_t data_offset = 0;  // the header's size
-
-  File() = default;
-  File(const File&) = delete;
-  File& operator=(const File&) = delete;
-  File(File&& other) noexcept
-      : path(std::move(other.path)),
-        temporary(std::move(other.temporary)),
-        fd(std::exchange(other.fd, -1)),
-        type(other.type),
-        item_shape(std::move(other.item_shape)),
-        item_bytes(other.item_bytes),
-        data_offset(other.data_offset) {}
-  File& operator=(File&&) = delete;
-  ~File() {
-    if (fd >= 0) ::close(fd);
-  }
 };
 
 namespace {
@@ -106,20 +105,37 @@ Shape stacked_shape(const Shape& item, std::size_t count) {
   return shape;
 }
 
+// One item's shape in a stacked file of `count` items (for messages): the first dim divided.
+Shape item_shape(const Shape& stacked, std::size_t count) {
+  Shape shape = stacked;
+  if (!shape.empty() && count > 0) shape.front() /= static_cast<std::int64_t>(count);
+  return shape;
+}
+
+// The bytes an item's rows take in a file of `count` items of `bytes_total` data bytes.
+std::size_t per_item(std::size_t bytes_total, std::size_t count) {
+  return count == 0 ? 0 : bytes_total / count;
+}
+
 }  // namespace
 
-StackedNpySink::StackedNpySink(std::filesystem::path dir, std::size_t item_count)
-    : dir_(std::move(dir)), item_count_(item_count) {}
+StackedNpySink::StackedNpySink(std::filesystem::path dir, std::size_t item_count, bool resumable)
+    : dir_(std::move(dir)), item_count_(item_count), resumable_(resumable) {}
 
 StackedNpySink::~StackedNpySink() {
-  // Not finished, or finished incomplete: nothing under a final name, no temporary left behind.
+  // Not finished, or finished incomplete: nothing under a final name; the partial files stay only for
+  // a run that can be resumed.
   for (File& file : files_) {
-    if (file.fd < 0) continue;
-    ::close(file.fd);
-    file.fd = -1;
+    if (!file.fd.is_open()) continue;
+    file.fd.close();
+    if (resumable_) continue;
     std::error_code ec;
-    std::filesystem::remove(file.temporary, ec);
+    std::filesystem::remove(file.partial, ec);
   }
+}
+
+std::filesystem::path StackedNpySink::partial_path(const std::filesystem::path& dir, const std::string& output_name) {
+  return dir / (file_name_for(output_name) + ".npy.partial");
 }
 
 bool StackedNpySink::stackable(const std::vector<ElementType>& output_types) {
@@ -131,21 +147,59 @@ void StackedNpySink::open_files(const TensorSet& first) {
   for (const auto& output : first) {
     File file;
     file.path = dir_ / (file_name_for(output.name) + ".npy");
-    file.temporary = fmt::format("{}.tmp.{}", file.path.string(), ::getpid());
+    file.partial = partial_path(dir_, output.name);
     file.type = output.tensor.element_type();
-    file.item_shape = output.tensor.shape();
+    file.stacked = stacked_shape(output.tensor.shape(), item_count_);
     file.item_bytes = output.tensor.byte_size();
-    const auto header = npy_header(file.type, stacked_shape(file.item_shape, item_count_));
+    const auto header = npy_header(file.type, file.stacked);
     file.data_offset = header.size();
-    file.fd = ::open(file.temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (file.fd < 0) throw Error(os_error(file.temporary, "cannot create"));
+    file.fd = detail::FileDescriptor(::open(file.partial.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+    if (!file.fd.is_open()) throw Error(os_error(file.partial, "cannot create"));
     files_.push_back(std::move(file));
-    File& made = files_.back();
+    const File& made = files_.back();
     // The whole file's size up front: the rows of items not written (failed) read as zeros.
-    if (::ftruncate(made.fd, static_cast<off_t>(made.data_offset + made.item_bytes * item_count_)) != 0) {
-      throw Error(os_error(made.temporary, "cannot size"));
+    if (::ftruncate(made.fd.get(), static_cast<off_t>(made.data_offset + made.item_bytes * item_count_)) != 0) {
+      throw Error(os_error(made.partial, "cannot size"));
     }
-    write_at(made.fd, made.temporary, header, 0);
+    write_at(made.fd.get(), made.partial, header, 0);
+  }
+}
+
+void StackedNpySink::resume(const std::vector<std::string>& output_names, bool written_before) {
+  files_.clear();
+  // Nothing written before: any .partial file there is from the moment the first result was being
+  // laid out (perhaps without its header yet); it is made again, whole, at the first result.
+  if (!written_before) return;
+  std::error_code ec;
+  for (const auto& name : output_names) {
+    File file;
+    file.path = dir_ / (file_name_for(name) + ".npy");
+    file.partial = partial_path(dir_, name);
+    // Made final already: the earlier run completed and stopped between the renames and the journal's
+    // removal. Its rename is then a rename onto itself.
+    if (!std::filesystem::exists(file.partial, ec) && std::filesystem::exists(file.path, ec)) file.partial = file.path;
+    file.fd = detail::FileDescriptor(::open(file.partial.c_str(), O_RDWR | O_CLOEXEC | O_NOFOLLOW));
+    if (!file.fd.is_open()) throw Error(os_error(file.partial, "cannot continue the earlier run's output"));
+    struct stat info {};
+    if (::fstat(file.fd.get(), &info) != 0 || !S_ISREG(info.st_mode)) {
+      throw Error(fmt::format("{}: not a regular file", file.partial.string()));
+    }
+    // Mapped, not read: parsing checks the header against the whole file without reading its rows.
+    const NpyLayout layout = parse_npy_layout(MappedFile(file.partial).bytes(), file.partial.string());
+    const std::size_t data_bytes = static_cast<std::size_t>(info.st_size) - layout.data_offset;
+    const bool fits = !layout.big_endian && !layout.shape.empty() && item_count_ > 0 &&
+                      layout.shape.front() % static_cast<std::int64_t>(item_count_) == 0 &&
+                      data_bytes == element_count(layout.shape) * element_size(layout.type) &&
+                      data_bytes % item_count_ == 0;
+    if (!fits) {
+      throw Error(fmt::format("{}: not the stacked output of {} items (shape {}, {} data bytes)", file.partial.string(),
+                              item_count_, shape_to_string(layout.shape), data_bytes));
+    }
+    file.type = layout.type;
+    file.stacked = layout.shape;
+    file.data_offset = layout.data_offset;
+    file.item_bytes = per_item(data_bytes, item_count_);
+    files_.push_back(std::move(file));
   }
 }
 
@@ -157,36 +211,58 @@ void StackedNpySink::write(std::size_t index, const std::string& /*name*/, const
   // Checked before any byte is written: a rejected item leaves its rows zero in every file.
   for (std::size_t k = 0; k < files_.size(); ++k) {
     const Tensor& tensor = outputs[k].tensor;
-    if (tensor.element_type() != files_[k].type || tensor.shape() != files_[k].item_shape) {
+    if (tensor.element_type() != files_[k].type || stacked_shape(tensor.shape(), item_count_) != files_[k].stacked) {
       throw RejectedItem(fmt::format(
           "output '{}' of shape {} does not stack with the first item's {} (write each item apart: --per-item)",
-          outputs[k].name, shape_to_string(tensor.shape()), shape_to_string(files_[k].item_shape)));
+          outputs[k].name, shape_to_string(tensor.shape()),
+          shape_to_string(item_shape(files_[k].stacked, item_count_))));
     }
   }
   for (std::size_t k = 0; k < files_.size(); ++k) {
     const File& file = files_[k];
-    write_at(file.fd, file.temporary, outputs[k].tensor.bytes(), file.data_offset + index * file.item_bytes);
+    write_at(file.fd.get(), file.partial, outputs[k].tensor.bytes(), file.data_offset + index * file.item_bytes);
   }
   ++accounted_;
 }
 
-void StackedNpySink::fail(const ItemFailure& /*failure*/) {
+void StackedNpySink::fail(const ItemFailure& failure) {
+  // Zero rows, also where an earlier, interrupted run may have written this item's rows before it
+  // failed this time (or where a rejected item's rows were never written: zero already).
+  for (const File& file : files_) {
+    const std::vector<std::byte> zeros(file.item_bytes);
+    write_at(file.fd.get(), file.partial, zeros, file.data_offset + failure.index * file.item_bytes);
+  }
   ++accounted_;
+}
+
+void StackedNpySink::kept(std::size_t /*index*/, const std::string& /*name*/) {
+  ++accounted_;
+}
+
+void StackedNpySink::kept_failure(const ItemFailure& /*failure*/) {
+  ++accounted_;  // its rows were zeroed and synced before the journal said it failed
+}
+
+void StackedNpySink::sync() {
+  for (const File& file : files_) {
+    // EINVAL: a file system that cannot sync (nothing more to be done there).
+    if (::fdatasync(file.fd.get()) != 0 && errno != EINVAL) throw Error(os_error(file.partial, "cannot sync"));
+  }
 }
 
 void StackedNpySink::finish() {
   complete_ = accounted_ == item_count_;
-  if (!complete_) return;  // the destructor removes the temporaries
+  if (!complete_) return;  // the destructor removes the partial files, or keeps them for a resume
   for (File& file : files_) {
-    if (::close(std::exchange(file.fd, -1)) != 0) throw Error(os_error(file.temporary, "cannot write"));
+    if (::fdatasync(file.fd.get()) != 0 && errno != EINVAL) throw Error(os_error(file.partial, "cannot sync"));
+    if (file.fd.close() != 0) throw Error(os_error(file.partial, "cannot write"));
     std::error_code ec;
-    std::filesystem::rename(file.temporary, file.path, ec);
+    std::filesystem::rename(file.partial, file.path, ec);
     if (ec) throw Error(fmt::format("{}: cannot rename into place: {}", file.path.string(), ec.message()));
   }
 }
 
-FailureLog::FailureLog(std::filesystem::path path)
-    : path_(std::move(path)), temporary_(fmt::format("{}.tmp.{}", path_.string(), ::getpid())) {}
+FailureLog::FailureLog(std::filesystem::path path) : path_(std::move(path)), temporary_(path_.string() + ".partial") {}
 
 FailureLog::~FailureLog() {
   // Not finished (the run threw): no log under its final name, and no temporary left behind.

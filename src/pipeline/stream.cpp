@@ -6,6 +6,7 @@
 #include <future>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "common/one_line.hpp"
 #include "onnxpool/scheduling/item_error.hpp"
@@ -18,6 +19,7 @@ struct InFlight {
   std::size_t index = 0;
   std::future<TensorSet> result{};
   std::string read_error{};  // not empty: the source could not give the item
+  bool kept = false;         // an earlier run completed it
 };
 
 using Clock = std::chrono::steady_clock;
@@ -51,6 +53,9 @@ StreamSummary run_stream(Pool& pool, Source& source, Sink& sink, const StreamOpt
   std::deque<InFlight> flight;
   std::size_t next = 0;
   bool taking = true;
+  // The earlier failures, walked in step with the kept items (both in index order).
+  std::vector<ItemFailure>::const_iterator kept_failure{};
+  if (options.resume != nullptr) kept_failure = options.resume->failures.begin();
   for (;;) {
     // Read ahead up to the window: every worker has items queued while the oldest result is handed on.
     if (options.stop != nullptr && taking && options.stop->load()) {
@@ -59,6 +64,12 @@ StreamSummary run_stream(Pool& pool, Source& source, Sink& sink, const StreamOpt
     }
     while (taking && next < count && flight.size() < window) {
       InFlight item{.index = next};
+      if (options.resume != nullptr && next < options.resume->done.size() && options.resume->done[next]) {
+        item.kept = true;
+        flight.push_back(std::move(item));
+        ++next;
+        continue;
+      }
       try {
         TensorSet inputs;
         {
@@ -77,6 +88,20 @@ StreamSummary run_stream(Pool& pool, Source& source, Sink& sink, const StreamOpt
 
     InFlight item = std::move(flight.front());
     flight.pop_front();
+    if (item.kept) {
+      // In item order, as if it had run now: an earlier failure is still a failure of the run.
+      const AddTime writing(summary.write_seconds);
+      while (kept_failure != options.resume->failures.end() && kept_failure->index < item.index) ++kept_failure;
+      if (kept_failure != options.resume->failures.end() && kept_failure->index == item.index) {
+        sink.kept_failure(*kept_failure);
+        ++summary.failed;
+      } else {
+        sink.kept(item.index, source.name(item.index));
+      }
+      ++summary.kept;
+      ++summary.items;
+      continue;
+    }
     ItemFailure failure{.index = item.index, .name = source.name(item.index), .worker = {}, .cause = item.read_error};
     if (failure.cause.empty()) {
       try {

@@ -17,6 +17,7 @@
 
 #include <fmt/format.h>
 
+#include "common/file_descriptor.hpp"
 #include "onnxpool/tensor/tensor_io.hpp"
 
 namespace onnxpool {
@@ -45,27 +46,9 @@ std::string count_phrase(std::size_t count, ElementType type) {
 
 }  // namespace detail
 
+using detail::FileDescriptor;
+
 namespace {
-
-// Owns a file descriptor.
-class FileDescriptor {
- public:
-  explicit FileDescriptor(int fd) : fd_(fd) {}
-  FileDescriptor(const FileDescriptor&) = delete;
-  FileDescriptor& operator=(const FileDescriptor&) = delete;
-  ~FileDescriptor() { close(); }
-  [[nodiscard]] int get() const { return fd_; }
-  // Closes now, returning close()'s errno (0 on success): a failed close can mean lost data.
-  int close() {
-    if (fd_ < 0) return 0;
-    const int rc = ::close(fd_);
-    fd_ = -1;
-    return rc == 0 ? 0 : errno;
-  }
-
- private:
-  int fd_;
-};
 
 // Removes a temporary file unless it was renamed into place.
 class TempFileGuard {

@@ -8,13 +8,16 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <atomic>
 #include <fstream>
 #include <set>
 
 #include "onnxpool/pipeline/inputs.hpp"
+#include "onnxpool/pipeline/journal.hpp"
 #include "onnxpool/runtime/runtime.hpp"
 #include "onnxpool/runtime/worker.hpp"
 #include "onnxpool/tensor/tensor_io.hpp"
+#include "support/cli_util.hpp"
 #include "support/model_paths.hpp"
 #include "support/python_fixture.hpp"
 #include "support/temp_dir.hpp"
@@ -347,6 +350,132 @@ TEST(StackedNpySink, ARunStoppedEarlyLeavesNoFileUnderAFinalName) {
   EXPECT_TRUE(files_under(dir.path()).empty()) << "no final file, no temporary";
   EXPECT_FALSE(StackedNpySink::stackable({ElementType::Float, ElementType::String}));
   EXPECT_TRUE(StackedNpySink::stackable({ElementType::Float, ElementType::Int64, ElementType::Bool}));
+}
+
+// Items 0..29 of fails_sometimes: y = row idx of a table; items 4 and 17 fail (index out of range).
+class GatherIndices final : public Source {
+ public:
+  [[nodiscard]] std::size_t size() const override { return 30; }
+  [[nodiscard]] std::string name(std::size_t index) const override { return fmt::format("i{}", index); }
+  TensorSet read(std::size_t index) override {
+    ++reads;
+    Tensor idx(ElementType::Int64, {1});
+    idx.data<std::int64_t>()[0] = index == 4 || index == 17 ? 12 : static_cast<std::int64_t>(index % 10);
+    return {{"idx", idx}};
+  }
+  std::size_t reads = 0;
+};
+
+// Stops the run (as a signal would) once `after` results have reached it.
+class StopAfter final : public Sink {
+ public:
+  StopAfter(std::atomic<bool>& stop, std::size_t after) : stop_(stop), after_(after) {}
+  void write(std::size_t /*index*/, const std::string& /*name*/, const TensorSet& /*outputs*/) override {
+    if (++seen_ >= after_) stop_ = true;
+  }
+
+ private:
+  std::atomic<bool>& stop_;
+  std::size_t after_;
+  std::size_t seen_ = 0;
+};
+
+// The stacked files and the failure log of a run stopped part-way (and left with garbage where a crash
+// would leave rows written but not journaled), then resumed: byte for byte those of a run never stopped.
+TEST(StackedNpySink, AResumedRunWritesTheBytesOfAnUninterruptedOne) {
+  Runtime runtime(ORT_LOGGING_LEVEL_FATAL);
+  const auto model = model_path("fails_sometimes.onnx");
+  Pool pool(runtime, model, two_workers());
+  test::TempDir whole;
+  test::TempDir parts;
+  {
+    GatherIndices source;
+    StackedNpySink stacked(whole.path(), source.size());
+    FailureLog log(whole.path() / "failures.jsonl");
+    SinkFan sink({&stacked, &log});
+    EXPECT_EQ(run_stream(pool, source, sink).failed, 2U);
+  }
+  const auto journal_path = parts.path() / RunJournal::kFileName;
+  const std::string identity = R"({"model":"fails_sometimes"})";
+  std::size_t first_done = 0;
+  {
+    GatherIndices source;
+    RunJournal journal = RunJournal::start(journal_path, source.size(), identity);
+    StackedNpySink stacked(parts.path(), source.size(), /*resumable=*/true);
+    FailureLog log(parts.path() / "failures.jsonl");
+    SinkFan files({&stacked, &log});
+    JournaledSink journaled(files, journal, 3600.0);
+    std::atomic<bool> stop{false};
+    StopAfter stopper(stop, 9);
+    SinkFan sink({&journaled, &stopper});
+    const StreamSummary done = run_stream(pool, source, sink, {.window = 3, .stop = &stop});
+    EXPECT_TRUE(done.interrupted);
+    first_done = done.items;
+    EXPECT_GE(first_done, 10U);  // 9 results and item 4's failure, and those in flight
+    EXPECT_LT(first_done, 30U);
+    EXPECT_FALSE(stacked.complete());
+  }
+  EXPECT_TRUE(std::filesystem::exists(parts.path() / "y.npy.partial")) << "kept for the resume";
+  EXPECT_FALSE(std::filesystem::exists(parts.path() / "y.npy")) << "nothing under a final name";
+  {
+    // A crash would have left rows of items past the journal's last record: garbage, to be written again.
+    std::fstream file(parts.path() / "y.npy.partial", std::ios::in | std::ios::out | std::ios::binary);
+    file.seekp(-static_cast<std::streamoff>(16 * (30 - first_done)), std::ios::end);
+    const std::string garbage(16 * (30 - first_done), '\xff');
+    file.write(garbage.data(), static_cast<std::streamsize>(garbage.size()));
+  }
+  {
+    GatherIndices source;
+    ResumeState state;
+    RunJournal journal = RunJournal::resume(journal_path, source.size(), identity, state);
+    EXPECT_EQ(state.done_count(), first_done);
+    StackedNpySink stacked(parts.path(), source.size(), /*resumable=*/true);
+    stacked.resume({"y"}, /*written_before=*/true);
+    FailureLog log(parts.path() / "failures.jsonl");
+    SinkFan files({&stacked, &log});
+    JournaledSink journaled(files, journal, 3600.0);
+    RecordingSink record;
+    SinkFan sink({&journaled, &record});
+    const StreamSummary done = run_stream(pool, source, sink, {.resume = &state});
+    EXPECT_EQ(source.reads, 30U - first_done) << "only the items not done are read";
+    EXPECT_EQ(done.items, 30U);
+    EXPECT_EQ(done.kept, first_done);
+    EXPECT_EQ(done.failed, 2U) << "item 4's failure, kept, and item 17's";
+    EXPECT_TRUE(stacked.complete());
+    EXPECT_EQ(record.failures.size(), 2U) << "kept failures are told as failures";
+  }
+  EXPECT_EQ(files_under(parts.path()), (std::vector<std::string>{"failures.jsonl", "y.npy"}));
+  EXPECT_EQ(test::slurp(parts.path() / "y.npy"), test::slurp(whole.path() / "y.npy"));
+  // The same failures, in the same order, for the same reasons (which worker ran an item may differ
+  // from one run to the next).
+  const auto without_workers = [](const std::filesystem::path& log) {
+    std::vector<nlohmann::json> lines;
+    std::ifstream in(log);
+    for (std::string line; std::getline(in, line);) {
+      auto j = nlohmann::json::parse(line);
+      j.erase("worker");
+      lines.push_back(j);
+    }
+    return lines;
+  };
+  EXPECT_EQ(without_workers(parts.path() / "failures.jsonl"), without_workers(whole.path() / "failures.jsonl"));
+  EXPECT_EQ(without_workers(whole.path() / "failures.jsonl").size(), 2U);
+}
+
+TEST(StackedNpySink, ResumeRefusesAFileThatIsNotThisRunsOutput) {
+  test::TempDir dir;
+  write_npy(dir / "y.npy.partial", Tensor(ElementType::Float, {31, 4}));
+  StackedNpySink stacked(dir.path(), 30, true);
+  try {
+    stacked.resume({"y"}, true);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()),
+              (dir / "y.npy.partial").string() + ": not the stacked output of 30 items (shape [31,4], 496 data bytes)");
+  }
+  std::filesystem::remove(dir / "y.npy.partial");
+  EXPECT_THROW(stacked.resume({"y"}, true), Error) << "written before, so the file must be there";
+  stacked.resume({"y"}, false);  // nothing written before: the files come with the first result
 }
 
 }  // namespace

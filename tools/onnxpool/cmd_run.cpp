@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <filesystem>
 #include <iostream>
 #include <memory>
@@ -15,6 +16,7 @@
 
 #include "commands.hpp"
 #include "onnxpool/bench/measure.hpp"
+#include "onnxpool/pipeline/journal.hpp"
 #include "onnxpool/pipeline/progress.hpp"
 #include "onnxpool/pipeline/sink.hpp"
 #include "onnxpool/pipeline/source.hpp"
@@ -44,10 +46,12 @@ struct RunArgs {
   bool fail_fast = false;
   bool per_item = false;
   bool overwrite = false;
+  bool resume = false;
   std::string json;
 };
 
 // Fails now, before any work, when the output folder cannot be made or written.
+// (With --resume the folder is the earlier run's: RunJournal::resume checks it instead.)
 // Also refuses a folder that already holds files (another run's, or anything else) unless `overwrite`:
 // outputs of two runs must not mix, and nothing is ever deleted here.
 void prepare_output_dir(const std::filesystem::path& dir, bool overwrite) {
@@ -55,6 +59,12 @@ void prepare_output_dir(const std::filesystem::path& dir, bool overwrite) {
   if (!overwrite && std::filesystem::is_directory(dir, ec)) {
     std::filesystem::directory_iterator entries(dir, ec);
     if (!ec && entries != std::filesystem::directory_iterator()) {
+      if (std::filesystem::exists(dir / RunJournal::kFileName, ec)) {
+        throw Error(
+            fmt::format("{}: the output folder holds an unfinished run; --resume continues it, --overwrite "
+                        "starts again",
+                        dir.string()));
+      }
       throw Error(
           fmt::format("{}: the output folder is not empty ({} ...); give another folder, or --overwrite to "
                       "write over what is there",
@@ -78,6 +88,43 @@ std::string worker_role(const WorkerPlan& p) {
   if (!p.cores.empty()) what += fmt::format(" on cores {}", fmt::join(p.cores, ","));
   if (p.batch > 1) what += fmt::format(", batch {}", p.batch);
   return what;
+}
+
+// What makes two runs the same run, for --resume (journal.hpp): the model file, where the items come
+// from, and how the outputs are laid out. The pool's shape (workers, threads, batch) may change between
+// a run and its resume. Files are named with their size and modification time, so that a file
+// replaced in between is noticed.
+std::string run_identity(const RunArgs& args, bool stacked) {
+  const auto file = [](const std::string& path) -> nlohmann::json {
+    std::error_code ec;
+    const auto absolute = std::filesystem::absolute(path, ec);
+    const auto size = std::filesystem::file_size(path, ec);
+    const auto changed = std::filesystem::last_write_time(path, ec);
+    return {{"path", (ec ? std::filesystem::path(path) : absolute).string()},
+            {"size", ec ? 0 : size},
+            {"mtime_ns", ec ? 0 : std::chrono::file_clock::to_sys(changed).time_since_epoch().count()}};
+  };
+  const auto files = [&](const std::vector<std::string>& named) {
+    nlohmann::json list = nlohmann::json::array();
+    for (const auto& text : named) {
+      const auto eq = text.find('=');
+      list.push_back(
+          {{"name", text.substr(0, eq)}, {"file", file(eq == std::string::npos ? text : text.substr(eq + 1))}});
+    }
+    return list;
+  };
+  const InputArgs& in = args.inputs;
+  const nlohmann::json identity{{"model", file(args.model)},
+                                {"inputs", in.inputs_dir.empty() ? nlohmann::json() : file(in.inputs_dir)},
+                                {"list", in.list_file.empty() ? nlohmann::json() : file(in.list_file)},
+                                {"data", files(in.data_files)},
+                                {"input_files", files(in.input_files)},
+                                {"random", in.random},
+                                {"seed", in.seed},
+                                {"dims", in.dims},
+                                {"shapes", in.shapes},
+                                {"layout", stacked ? "stacked" : "per-item"}};
+  return identity.dump();
 }
 
 // --compare: each item's outputs against the expected ones of its folder (the i-th of DIR's data
@@ -160,11 +207,18 @@ Command add_run(CLI::App& app) {
   cmd->add_option("model", args->model, "ONNX model file")->required();
   add_input_options(*cmd, args->inputs);
   add_pool_options(*cmd, args->pool);
-  cmd->add_option("-o,--output", args->output_dir,
-                  "Write the outputs into DIR: one <output>.npy per output, the items stacked along the first dim")
-      ->type_name("DIR");
-  cmd->add_flag("--overwrite", args->overwrite,
-                "With --output: write into a folder that already holds files (files of the same names are replaced)");
+  auto* output =
+      cmd->add_option("-o,--output", args->output_dir,
+                      "Write the outputs into DIR: one <output>.npy per output, the items stacked along the first dim")
+          ->type_name("DIR");
+  auto* overwrite = cmd->add_flag(
+      "--overwrite", args->overwrite,
+      "With --output: write into a folder that already holds files (files of the same names are replaced)");
+  cmd->add_flag("--resume", args->resume,
+                "Continue the unfinished run in --output DIR (same model and inputs): the items it finished are "
+                "kept, the others run")
+      ->needs(output)
+      ->excludes(overwrite);
   cmd->add_flag("--per-item", args->per_item,
                 "With --output: a folder per item (DIR/item_K/<output>.npy) instead of stacked files");
   cmd->add_option("--compare", args->compare_dir,
@@ -202,27 +256,56 @@ Command add_run(CLI::App& app) {
       expected.emplace(model, args->compare_dir, source->size(), args->rtol, args->atol);
       sinks.push_back(&*expected);
     }
+    std::optional<Pool> started;  // the pool, started before the output files are made
     std::optional<StackedNpySink> stacked;
     std::optional<PerItemNpySink> per_item;
     std::optional<FailureLog> failure_log;
+    std::optional<SinkFan> outputs;
+    std::optional<RunJournal> journal;
+    std::optional<JournaledSink> journaled;
+    ResumeState resumed;
     if (!args->output_dir.empty()) {
-      prepare_output_dir(args->output_dir, args->overwrite);
+      const std::filesystem::path dir = args->output_dir;
+      if (!args->resume) prepare_output_dir(dir, args->overwrite);
       std::vector<ElementType> types;
-      for (const auto& output : model.outputs) types.push_back(output.type);
+      std::vector<std::string> names;
+      for (const auto& declared : model.outputs) {
+        types.push_back(declared.type);
+        names.push_back(declared.name);
+      }
       const bool stack = !args->per_item && StackedNpySink::stackable(types);
       if (!args->per_item && !stack) {
         fmt::print(stderr, "onnxpool: note: an output holds strings: each item's outputs go to a folder of its own\n");
       }
-      // The stacked sink first: an item whose outputs it rejects (another shape) reaches no other sink.
-      if (stack) {
-        stacked.emplace(args->output_dir, source->size());
-        sinks.insert(sinks.begin(), &*stacked);
-      } else {
-        per_item.emplace(args->output_dir, source->size());
-        sinks.push_back(&*per_item);
+      // A resume that is not this run's is refused before any work; a new run's journal is made once the
+      // pool has started (a pool that cannot start leaves no run to resume).
+      const std::string identity = run_identity(*args, stack);
+      if (args->resume) {
+        try {
+          journal.emplace(RunJournal::resume(dir / RunJournal::kFileName, source->size(), identity, resumed));
+        } catch (const Error& e) {
+          throw Error(fmt::format("--resume: {}; --overwrite starts the run again", e.what()));
+        }
       }
-      failure_log.emplace(std::filesystem::path(args->output_dir) / "failures.jsonl");
-      sinks.push_back(&*failure_log);
+      started.emplace(runtime, args->model, config);
+      if (!journal) journal.emplace(RunJournal::start(dir / RunJournal::kFileName, source->size(), identity));
+      std::vector<Sink*> files;
+      if (stack) {
+        stacked.emplace(dir, source->size(), /*resumable=*/true);
+        if (args->resume) stacked->resume(names, resumed.done_count() > resumed.failures.size());
+        files.push_back(&*stacked);
+      } else {
+        per_item.emplace(dir, source->size());
+        files.push_back(&*per_item);
+      }
+      failure_log.emplace(dir / "failures.jsonl");
+      files.push_back(&*failure_log);
+      outputs.emplace(files);
+      // Every result is on disk before the journal says so; commits once a second (journal.hpp).
+      journaled.emplace(*outputs, *journal);
+      // The outputs first: an item whose outputs the stacked sink rejects (another shape) reaches no
+      // other sink as a result.
+      sinks.insert(sinks.begin(), &*journaled);
     }
     FirstFailure first_failure;
     sinks.push_back(&first_failure);
@@ -234,8 +317,9 @@ Command add_run(CLI::App& app) {
     ProgressSink progress_sink(progress);
     if (!args->quiet) sinks.push_back(&progress_sink);
     SinkFan sink(sinks);
+    if (!started) started.emplace(runtime, args->model, config);
+    Pool& pool = *started;
 
-    Pool pool(runtime, args->model, config);
     // --warmup N: one untimed pass over the first N items (read again for the run), whose work the
     // printed counters leave out.
     const auto warm_count = std::min(source->size(), static_cast<std::size_t>(args->warmup));
@@ -247,7 +331,9 @@ Command add_run(CLI::App& app) {
         static_cast<void>(pool.run(warm));
       } else {
         done = run_stream(pool, *source, sink,
-                          {.max_failures = args->fail_fast ? 1U : args->max_failures, .stop = &signals.requested()});
+                          {.max_failures = args->fail_fast ? 1U : args->max_failures,
+                           .stop = &signals.requested(),
+                           .resume = journal ? &resumed : nullptr});
       }
     };
     const auto prepare = [&](bool warmup) {
@@ -261,9 +347,11 @@ Command add_run(CLI::App& app) {
     double busy = 0.0;
     for (const auto& w : stats) busy += w.busy_seconds;
     const double busy_share = done.seconds > 0.0 ? busy / (done.seconds * static_cast<double>(stats.size())) : 0.0;
+    const std::size_t ran = done.items - done.kept;
     if (!args->quiet) {
-      fmt::print("{} items in {:.3f} s: {:.2f} items/s ({} workers, {} policy, batch {})\n", done.items, done.seconds,
-                 static_cast<double>(done.items) / done.seconds, plan.size(), policy_name(pool.policy()), config.batch);
+      const std::string kept = done.kept > 0 ? fmt::format(" (and {} kept from the earlier run)", done.kept) : "";
+      fmt::print("{} items in {:.3f} s: {:.2f} items/s ({} workers, {} policy, batch {}){}\n", ran, done.seconds,
+                 static_cast<double>(ran) / done.seconds, plan.size(), policy_name(pool.policy()), config.batch, kept);
       for (std::size_t w = 0; w < stats.size(); ++w) {
         fmt::print("  {:<8} {:<20} {:>5} items  {:>4} runs  busy {:.3f} s\n", stats[w].name, worker_role(plan[w]),
                    stats[w].items, stats[w].runs, stats[w].busy_seconds);
@@ -287,11 +375,12 @@ Command add_run(CLI::App& app) {
           {"model", args->model},
           {"items", source->size()},
           {"done", done.items},
+          {"kept", done.kept},
           {"failed", done.failed},
           {"stopped", done.stopped},
           {"interrupted", done.interrupted},
           {"seconds", done.seconds},
-          {"items_per_s", done.seconds > 0.0 ? static_cast<double>(done.items) / done.seconds : 0.0},
+          {"items_per_s", done.seconds > 0.0 ? static_cast<double>(ran) / done.seconds : 0.0},
           {"time", {{"reading", done.read_seconds}, {"waiting", done.wait_seconds}, {"writing", done.write_seconds}}},
           {"workers_busy", busy_share},
           {"policy", policy_name(pool.policy())},
@@ -301,13 +390,10 @@ Command add_run(CLI::App& app) {
       write_file_atomically(args->json, std::as_bytes(std::span(text.data(), text.size())));
     }
     if (done.interrupted) {
-      // The items in flight finished and were written; stacked files need every item, so none is kept.
+      // The items in flight finished and were written, and the journal says which are done.
       std::fflush(stdout);
-      const std::string kept = stacked ? " (no stacked output kept: --per-item keeps each finished item's)"
-                               : args->output_dir.empty()
-                                   ? std::string()
-                                   : fmt::format(" (the finished items' outputs are in {})", args->output_dir);
-      fmt::print(stderr, "onnxpool: interrupted after {} of {} items{}\n", done.items, source->size(), kept);
+      const std::string next = journal ? "; rerun with --resume to continue" : "";
+      fmt::print(stderr, "onnxpool: interrupted after {} of {} items{}\n", done.items, source->size(), next);
       return 128 + signals.signal();
     }
     if (done.failed > 0) {
@@ -316,7 +402,7 @@ Command add_run(CLI::App& app) {
       const std::string log = failure_log ? fmt::format(" ({})", failure_log->path().string()) : std::string();
       std::string stopped =
           done.stopped ? fmt::format(", stopped after {} of {} items", done.items, source->size()) : std::string();
-      if (stacked && !stacked->complete()) stopped += " (no stacked output kept: --per-item keeps each item's)";
+      if (done.stopped && journal) stopped += " (--resume continues)";
       fmt::print(stderr, "onnxpool: error: {} of {} items failed{}{}; first: {}\n", done.failed, source->size(), log,
                  stopped, first_failure.first());
       return kExitItemsFailed;

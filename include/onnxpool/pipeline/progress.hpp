@@ -25,6 +25,12 @@ class Progress {
 
   // One more step done; `detail` names it ("pool N=14").
   void advance(std::string_view detail, std::size_t steps = 1);
+  // Steps an earlier run did (a resumed run's kept items): counted as done, left out of the rate and
+  // the ETA; nothing printed.
+  void skip(std::size_t steps) {
+    done_ += steps;
+    skipped_ += steps;
+  }
   // Prints at most once per `seconds` (0, the default: at every step), for runs of many small steps: a
   // terminal's bar still shows the last step; a log gets a line per interval and none at the end (the
   // caller's summary says how it ended).
@@ -41,6 +47,7 @@ class Progress {
   std::size_t total_;
   bool terminal_;
   std::size_t done_ = 0;
+  std::size_t skipped_ = 0;
   bool finished_ = false;
   double min_interval_ = 0.0;
   double last_printed_ = 0.0;  // seconds after start_
@@ -53,6 +60,11 @@ class ProgressSink final : public Sink {
   explicit ProgressSink(Progress& progress) : progress_(progress) {}
   void write(std::size_t /*index*/, const std::string& /*name*/, const TensorSet& /*outputs*/) override;
   void fail(const ItemFailure& failure) override;
+  void kept(std::size_t /*index*/, const std::string& /*name*/) override { progress_.skip(1); }
+  void kept_failure(const ItemFailure& /*failure*/) override {
+    ++failed_;
+    progress_.skip(1);
+  }
   void finish() override;
 
  private:

@@ -40,6 +40,15 @@ class Sink {
   // disk): the run stops.
   virtual void write(std::size_t index, const std::string& name, const TensorSet& outputs) = 0;
   virtual void fail(const ItemFailure& /*failure*/) {}
+  // Item `index` was completed by an earlier run that this one continues (journal.hpp): its results are
+  // already where this sink keeps them (or it failed then, and comes as fail()).
+  virtual void kept(std::size_t /*index*/, const std::string& /*name*/) {}
+  // An item that failed in an earlier run this one continues: told as a failure unless the sink knows
+  // better (its rows are zero already, it is in the journal already).
+  virtual void kept_failure(const ItemFailure& failure) { fail(failure); }
+  // Makes what was written so far durable: on disk, surviving a crash of the machine. Throws Error when
+  // it cannot.
+  virtual void sync() {}
   virtual void finish() {}
 };
 
@@ -49,6 +58,9 @@ class SinkFan final : public Sink {
   explicit SinkFan(std::vector<Sink*> sinks) : sinks_(std::move(sinks)) {}
   void write(std::size_t index, const std::string& name, const TensorSet& outputs) override;
   void fail(const ItemFailure& failure) override;
+  void kept(std::size_t index, const std::string& name) override;
+  void kept_failure(const ItemFailure& failure) override;
+  void sync() override;
   void finish() override;
 
  private:
@@ -73,24 +85,39 @@ class PerItemNpySink final : public Sink {
 // first dim in item order, as numpy users load them (an item of shape [k, ...] gives k rows: [N, 1000]
 // for N MobileNetV2 items; a rank-0 output gives one element per item: [N]). The first result fixes each
 // file's element type and row shape; its header is written then, and each item's rows at their offset
-// as it completes. A failed item's rows stay zero. An item whose outputs do not stack with the first's
-// is rejected (RejectedItem: it fails alone). The files live under temporary names until finish()
-// renames them, and only when every item was accounted for: a run stopped early leaves no partial file
-// under a final name. String outputs cannot be stacked (numpy's unicode dtype needs every item's
-// length first): stackable() says so before the run.
+// as it completes. A failed item's rows are zero. An item whose outputs do not stack with the first's
+// is rejected (RejectedItem: it fails alone). The files live under temporary names
+// (<output>.npy.partial) until finish() renames them, and only when every item was accounted for: a run
+// stopped early leaves no partial file under a final name. String outputs cannot be stacked (numpy's
+// unicode dtype needs every item's length first): stackable() says so before the run.
+//
+// Resumable (a journal beside it, journal.hpp): the .partial files are kept when the run stops early,
+// sync() makes their rows durable, and a later run reopens them with resume() and writes only the rows
+// of the items not yet done.
 class StackedNpySink final : public Sink {
  public:
-  StackedNpySink(std::filesystem::path dir, std::size_t item_count);
+  StackedNpySink(std::filesystem::path dir, std::size_t item_count, bool resumable = false);
   ~StackedNpySink() override;
   StackedNpySink(const StackedNpySink&) = delete;
   StackedNpySink& operator=(const StackedNpySink&) = delete;
+  // Reopens an earlier run's .partial files for these outputs (in the model's order), checking that each
+  // is a stacked array of this run's item count. `written_before`: the earlier run wrote results, so
+  // the files must be there; otherwise they are made anew at the first result. Throws Error naming the
+  // file.
+  void resume(const std::vector<std::string>& output_names, bool written_before);
   void write(std::size_t index, const std::string& name, const TensorSet& outputs) override;
   void fail(const ItemFailure& failure) override;
+  void kept(std::size_t index, const std::string& name) override;
+  void kept_failure(const ItemFailure& failure) override;
+  void sync() override;
   void finish() override;
   // Whether every output of these element types can be stacked (no strings, no bfloat16).
   [[nodiscard]] static bool stackable(const std::vector<ElementType>& output_types);
   // False once finish() found items missing (the run stopped early) and made nothing final.
   [[nodiscard]] bool complete() const { return complete_; }
+  // Where output `output_name`'s file is kept until finish().
+  [[nodiscard]] static std::filesystem::path partial_path(const std::filesystem::path& dir,
+                                                          const std::string& output_name);
 
  private:
   struct File;
@@ -98,13 +125,15 @@ class StackedNpySink final : public Sink {
 
   std::filesystem::path dir_;
   std::size_t item_count_;
-  std::size_t accounted_ = 0;  // items written or failed
+  bool resumable_;
+  std::size_t accounted_ = 0;  // items written, failed or kept
   std::vector<File> files_;    // one per output, in the model's order, from the first result
   bool complete_ = true;
 };
 
 // One JSON line per failed item ({"index":3,"name":"...","worker":"cpu#1","cause":"..."}), appended as
-// failures arrive to a temporary file that finish() renames to `path`; no file when nothing failed.
+// failures arrive to `path`.partial, which finish() renames to `path`; no file when nothing failed. A
+// resumed run is told the earlier runs' failures again (in item order), so its log is the whole run's.
 class FailureLog final : public Sink {
  public:
   explicit FailureLog(std::filesystem::path path);

@@ -14,6 +14,7 @@
 #include <atomic>
 #include <cstddef>
 
+#include "onnxpool/pipeline/journal.hpp"
 #include "onnxpool/pipeline/sink.hpp"
 #include "onnxpool/pipeline/source.hpp"
 #include "onnxpool/pool/pool.hpp"
@@ -29,11 +30,15 @@ struct StreamOptions {
   // When it turns true (a signal, a caller's cancel), no more items are taken; those in flight finish
   // and reach the sink, which is then finished as after any early stop. Null: never.
   const std::atomic<bool>* stop = nullptr;
+  // What earlier runs completed (journal.hpp): those items are not read nor run, and reach the sink in
+  // their place in the order as kept() or kept_failure(). Null: a run from the start.
+  const ResumeState* resume = nullptr;
 };
 
 struct StreamSummary {
-  std::size_t items = 0;     // items that reached the sink, as results or failures
-  std::size_t failed = 0;    // of which failed
+  std::size_t items = 0;     // items that reached the sink, as results or failures (kept ones included)
+  std::size_t failed = 0;    // of which failed (in this run or, for kept ones, an earlier one)
+  std::size_t kept = 0;      // of which earlier runs completed (StreamOptions::resume)
   bool stopped = false;      // the items past `items` were not taken (max_failures, or `stop`)
   bool interrupted = false;  // `stop` turned true
   double seconds = 0.0;      // from the first read to the sink's finish

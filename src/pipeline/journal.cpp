@@ -1,0 +1,368 @@
+#include "onnxpool/pipeline/journal.hpp"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <chrono>
+#include <span>
+#include <utility>
+
+#include <fmt/format.h>
+
+#include "common/file_descriptor.hpp"
+#include "common/os_reason.hpp"
+#include "onnxpool/error.hpp"
+
+#include <nlohmann/json.hpp>
+
+namespace onnxpool {
+namespace {
+
+constexpr std::string_view kMagic = "onnxpool-journal 1";
+// A failure record is one short line; a longer one is not ours.
+constexpr std::size_t kMaxFailureLine = 1 << 16;
+
+std::string os_error(const std::filesystem::path& path, std::string_view what) {
+  return fmt::format("{}: {}: {}", path.string(), what, detail::os_reason(errno));
+}
+
+// A value for a message: its JSON, cut short.
+std::string shown(const nlohmann::json& value) {
+  std::string text = value.dump();
+  if (text.size() > 60) text = text.substr(0, 57) + "...";
+  return text;
+}
+
+// The first field (in key order, depth first) whose value differs between the journal's identity and
+// this run's: "model.size was 13967295, this run's is 13967300".
+std::string first_difference(const nlohmann::json& was, const nlohmann::json& is, const std::string& prefix = {}) {
+  if (was.is_object() && is.is_object()) {
+    std::vector<std::string> keys;
+    for (const auto& [key, value] : was.items()) keys.push_back(key);
+    for (const auto& [key, value] : is.items()) keys.push_back(key);
+    std::sort(keys.begin(), keys.end());
+    for (const auto& key : keys) {
+      const nlohmann::json old_value = was.contains(key) ? was[key] : nlohmann::json();
+      const nlohmann::json new_value = is.contains(key) ? is[key] : nlohmann::json();
+      if (old_value != new_value) return first_difference(old_value, new_value, prefix + key + ".");
+    }
+  }
+  const std::string field = prefix.empty() ? "identity" : prefix.substr(0, prefix.size() - 1);
+  return fmt::format("its {} was {}, this run's is {}", field, shown(was), shown(is));
+}
+
+std::size_t parse_index(std::string_view text, std::string_view what) {
+  std::size_t value = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || end != text.data() + text.size() || text.empty()) {
+    throw Error(fmt::format("bad {} '{}'", what, text.substr(0, 40)));
+  }
+  return value;
+}
+
+void write_all(int fd, const std::filesystem::path& path, std::string_view text) {
+  while (!text.empty()) {
+    const ssize_t done = ::write(fd, text.data(), text.size());
+    if (done < 0 && errno == EINTR) continue;
+    if (done <= 0) throw Error(os_error(path, "cannot write the journal"));
+    text.remove_prefix(static_cast<std::size_t>(done));
+  }
+}
+
+void sync_file(int fd, const std::filesystem::path& path) {
+  if (::fdatasync(fd) != 0 && errno != EINVAL) throw Error(os_error(path, "cannot sync the journal"));
+}
+
+// The journal's own entry in its folder durable too (once, when it is made).
+void sync_folder(const std::filesystem::path& path) {
+  const auto folder = path.parent_path().empty() ? std::filesystem::path(".") : path.parent_path();
+  const detail::FileDescriptor fd(::open(folder.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (fd.is_open()) static_cast<void>(::fsync(fd.get()));  // best effort: some file systems refuse it
+}
+
+// One writer per journal (and so per output folder): a second run into the same folder is refused.
+void lock(int fd, const std::filesystem::path& path) {
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    if (errno == EWOULDBLOCK) throw Error(fmt::format("{}: another onnxpool run is writing there", path.string()));
+    throw Error(os_error(path, "cannot lock the journal"));
+  }
+}
+
+// The caller's identity, parsed: a JSON object.
+nlohmann::json identity_of(std::string_view text) {
+  try {
+    auto identity = nlohmann::json::parse(text);
+    if (identity.is_object()) return identity;
+  } catch (const nlohmann::json::exception&) {
+  }
+  throw Error("a run's identity must be a JSON object");
+}
+
+nlohmann::json header(std::size_t items, std::string_view identity_text) {
+  return {{"items", items}, {"identity", identity_of(identity_text)}};
+}
+
+}  // namespace
+
+std::size_t ResumeState::done_count() const {
+  return static_cast<std::size_t>(std::count(done.begin(), done.end(), true));
+}
+
+struct RunJournal::State {
+  std::filesystem::path path;
+  std::size_t items = 0;
+  detail::FileDescriptor fd;
+  std::size_t accounted = 0;
+  std::string pending;  // lines recorded since the last commit
+  bool in_range = false;
+  std::size_t range_first = 0;
+  std::size_t range_last = 0;
+
+  void close_range() {
+    if (!in_range) return;
+    pending += range_first == range_last ? fmt::format("done {}\n", range_first)
+                                         : fmt::format("done {}-{}\n", range_first, range_last);
+    in_range = false;
+  }
+};
+
+RunJournal::RunJournal(std::unique_ptr<State> state) : state_(std::move(state)) {}
+RunJournal::RunJournal(RunJournal&&) noexcept = default;
+RunJournal& RunJournal::operator=(RunJournal&&) noexcept = default;
+RunJournal::~RunJournal() = default;
+
+RunJournal RunJournal::start(const std::filesystem::path& path, std::size_t items, std::string_view identity_text) {
+  auto state = std::make_unique<State>();
+  state->path = path;
+  state->items = items;
+  // Not O_TRUNC: a journal another run holds is refused by the lock before anything of it is cut.
+  state->fd = detail::FileDescriptor(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644));
+  if (!state->fd.is_open()) throw Error(os_error(path, "cannot create the journal"));
+  lock(state->fd.get(), path);
+  if (::ftruncate(state->fd.get(), 0) != 0) throw Error(os_error(path, "cannot write the journal"));
+  write_all(state->fd.get(), path, fmt::format("{}\n{}\n", kMagic, header(items, identity_text).dump()));
+  sync_file(state->fd.get(), path);
+  sync_folder(path);
+  return RunJournal(std::move(state));
+}
+
+ResumeState RunJournal::parse(std::string_view text, std::size_t items, std::string_view identity_text,
+                              const std::string& source, std::size_t* valid_bytes) {
+  ResumeState state;
+  state.done.assign(items, false);
+  // Only complete lines count: a last line without its newline was being appended when the run died.
+  const std::size_t complete = text.rfind('\n') == std::string_view::npos ? 0 : text.rfind('\n') + 1;
+  std::string_view rest = text.substr(0, complete);
+  std::size_t line_number = 0;
+  const auto next_line = [&] {
+    const std::size_t end = rest.find('\n');
+    const std::string_view line = rest.substr(0, end);
+    rest.remove_prefix(end + 1);
+    ++line_number;
+    return line;
+  };
+  const auto bad = [&](const std::string& why) {
+    return Error(fmt::format("{}: line {}: {}", source, line_number, why));
+  };
+  if (rest.empty() || next_line() != kMagic) {
+    throw Error(fmt::format("{}: not an onnxpool journal (it should start with '{}')", source, kMagic));
+  }
+  if (rest.empty()) throw Error(fmt::format("{}: the journal has no identity line", source));
+  nlohmann::json was;
+  try {
+    was = nlohmann::json::parse(next_line());
+  } catch (const nlohmann::json::exception&) {
+    throw bad("the identity is not JSON");
+  }
+  if (!was.is_object() || !was.contains("items") || !was["items"].is_number_unsigned() || !was.contains("identity")) {
+    throw bad("the identity has no item count");
+  }
+  if (was["items"].get<std::size_t>() != items) {
+    throw Error(
+        fmt::format("{}: the run there has {} items, this one {}", source, was["items"].get<std::size_t>(), items));
+  }
+  const nlohmann::json identity = identity_of(identity_text);
+  if (was["identity"] != identity) {
+    throw Error(
+        fmt::format("{}: the run there is another run: {}", source, first_difference(was["identity"], identity)));
+  }
+  while (!rest.empty()) {
+    const std::string_view line = next_line();
+    try {
+      if (line.starts_with("done ")) {
+        const std::string_view range = line.substr(5);
+        const std::size_t dash = range.find('-');
+        const std::size_t first = parse_index(range.substr(0, dash), "item");
+        const std::size_t last = dash == std::string_view::npos ? first : parse_index(range.substr(dash + 1), "item");
+        if (first > last || last >= items) throw Error(fmt::format("items {}-{} of {}", first, last, items));
+        std::fill(state.done.begin() + static_cast<std::ptrdiff_t>(first),
+                  state.done.begin() + static_cast<std::ptrdiff_t>(last) + 1, true);
+      } else if (line.starts_with("fail ")) {
+        if (line.size() > kMaxFailureLine) throw Error("a failure line too long");
+        const auto j = nlohmann::json::parse(line.substr(5));
+        ItemFailure failure{.index = j.at("index").get<std::size_t>(),
+                            .name = j.at("name").get<std::string>(),
+                            .worker = j.at("worker").get<std::string>(),
+                            .cause = j.at("cause").get<std::string>()};
+        if (failure.index >= items) throw Error(fmt::format("item {} of {}", failure.index, items));
+        state.done[failure.index] = true;
+        state.failures.push_back(std::move(failure));
+      } else {
+        throw Error(fmt::format("unknown record '{}'", line.substr(0, 20)));
+      }
+    } catch (const nlohmann::json::exception&) {
+      throw bad("a bad failure record");
+    } catch (const Error& e) {
+      throw bad(e.what());
+    }
+  }
+  // In item order, each item once (the last record of it wins).
+  std::stable_sort(state.failures.begin(), state.failures.end(),
+                   [](const ItemFailure& a, const ItemFailure& b) { return a.index < b.index; });
+  const auto last_of_each = std::unique(state.failures.rbegin(), state.failures.rend(),
+                                        [](const ItemFailure& a, const ItemFailure& b) { return a.index == b.index; });
+  state.failures.erase(state.failures.begin(), last_of_each.base());
+  if (valid_bytes != nullptr) *valid_bytes = complete;
+  return state;
+}
+
+RunJournal RunJournal::resume(const std::filesystem::path& path, std::size_t items, std::string_view identity_text,
+                              ResumeState& state) {
+  auto journal = std::make_unique<State>();
+  journal->path = path;
+  journal->items = items;
+  journal->fd = detail::FileDescriptor(::open(path.c_str(), O_RDWR | O_CLOEXEC | O_NOFOLLOW));
+  if (!journal->fd.is_open()) {
+    if (errno == ENOENT)
+      throw Error(fmt::format("{}: no journal: there is no unfinished run to continue", path.string()));
+    throw Error(os_error(path, "cannot open the journal"));
+  }
+  lock(journal->fd.get(), path);
+  struct stat info {};
+  if (::fstat(journal->fd.get(), &info) != 0 || !S_ISREG(info.st_mode)) {
+    throw Error(fmt::format("{}: the journal is not a regular file", path.string()));
+  }
+  std::string text(static_cast<std::size_t>(info.st_size), '\0');
+  std::size_t got = 0;
+  while (got < text.size()) {
+    const ssize_t n = ::pread(journal->fd.get(), text.data() + got, text.size() - got, static_cast<off_t>(got));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) throw Error(os_error(path, "cannot read the journal"));
+    got += static_cast<std::size_t>(n);
+  }
+  std::size_t valid = 0;
+  state = parse(text, items, identity_text, path.string(), &valid);
+  text = {};
+  // A torn last line is cut off, and what follows is appended after the last complete line.
+  if (valid != static_cast<std::size_t>(info.st_size) &&
+      ::ftruncate(journal->fd.get(), static_cast<off_t>(valid)) != 0) {
+    throw Error(os_error(path, "cannot repair the journal"));
+  }
+  if (::lseek(journal->fd.get(), 0, SEEK_END) < 0) throw Error(os_error(path, "cannot append to the journal"));
+  journal->accounted = state.done_count();
+  return RunJournal(std::move(journal));
+}
+
+void RunJournal::done(std::size_t index) {
+  State& s = *state_;
+  if (s.in_range && index == s.range_last + 1) {
+    s.range_last = index;
+  } else {
+    s.close_range();
+    s.in_range = true;
+    s.range_first = s.range_last = index;
+  }
+  ++s.accounted;
+}
+
+void RunJournal::failed(const ItemFailure& failure) {
+  State& s = *state_;
+  s.close_range();
+  const nlohmann::json line{
+      {"index", failure.index}, {"name", failure.name}, {"worker", failure.worker}, {"cause", failure.cause}};
+  s.pending += "fail " + line.dump() + "\n";
+  ++s.accounted;
+}
+
+void RunJournal::commit() {
+  State& s = *state_;
+  s.close_range();
+  if (s.pending.empty()) return;
+  write_all(s.fd.get(), s.path, s.pending);
+  sync_file(s.fd.get(), s.path);
+  s.pending.clear();
+}
+
+std::size_t RunJournal::accounted() const {
+  return state_->accounted;
+}
+
+std::size_t RunJournal::items() const {
+  return state_->items;
+}
+
+const std::filesystem::path& RunJournal::path() const {
+  return state_->path;
+}
+
+void RunJournal::remove() {
+  State& s = *state_;
+  s.fd.close();
+  std::error_code ec;
+  std::filesystem::remove(s.path, ec);
+  if (ec) throw Error(fmt::format("{}: cannot remove the finished run's journal: {}", s.path.string(), ec.message()));
+}
+
+namespace {
+double now_seconds() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+}  // namespace
+
+JournaledSink::JournaledSink(Sink& data, RunJournal& journal, double commit_seconds)
+    : data_(data), journal_(journal), commit_seconds_(commit_seconds), last_commit_(now_seconds()) {}
+
+void JournaledSink::write(std::size_t index, const std::string& name, const TensorSet& outputs) {
+  data_.write(index, name, outputs);  // a RejectedItem leaves the journal as it was: the item comes back as fail()
+  journal_.done(index);
+  maybe_commit();
+}
+
+void JournaledSink::fail(const ItemFailure& failure) {
+  data_.fail(failure);
+  journal_.failed(failure);
+  maybe_commit();
+}
+
+void JournaledSink::kept(std::size_t index, const std::string& name) {
+  data_.kept(index, name);
+}
+
+void JournaledSink::kept_failure(const ItemFailure& failure) {
+  data_.kept_failure(failure);
+}
+
+void JournaledSink::maybe_commit() {
+  if (commit_seconds_ <= 0.0 || now_seconds() - last_commit_ >= commit_seconds_) sync();
+}
+
+void JournaledSink::sync() {
+  // The order that makes the journal true at every moment: the data on disk first, then the record.
+  data_.sync();
+  journal_.commit();
+  ++commits_;
+  last_commit_ = now_seconds();
+}
+
+void JournaledSink::finish() {
+  sync();
+  data_.finish();
+  if (journal_.accounted() == journal_.items()) journal_.remove();
+}
+
+}  // namespace onnxpool
