@@ -9,6 +9,7 @@
 //   BM_BareWorkerRun    Worker::run: Session::Run plus the Tensor <-> Ort::Value conversions the pool
 //                       also does (the fair baseline for the pool's items/s)
 //   BM_PoolRunAll       Pool::run_all of a block of items, moved in (made before the clock runs)
+//   BM_StreamRun        run_stream of the same block: read one by one from a Source, results to a Sink
 //
 // Counters: items_per_s (rate) and us_per_item. Overhead per item = pool us_per_item - worker us_per_item.
 #include <benchmark/benchmark.h>
@@ -17,6 +18,7 @@
 #include <vector>
 
 #include "onnxpool/pipeline/inputs.hpp"
+#include "onnxpool/pipeline/stream.hpp"
 #include "onnxpool/pool/pool.hpp"
 #include "onnxpool/runtime/model.hpp"
 #include "onnxpool/runtime/runtime.hpp"
@@ -114,6 +116,46 @@ void BM_PoolRunAll(benchmark::State& state) {
   set_counters(state, items);
 }
 
+// The streaming path (pipeline/stream.hpp): items read from a Source one by one as the window allows,
+// results handed to a Sink in order. The source hands out copies of one made item (what run_all's
+// caller pays before its clock runs, paid here inside it); the sink keeps nothing. The difference with
+// BM_PoolRunAll at the same arguments is what streaming adds per item.
+class CopiesOfOne final : public onnxpool::Source {
+ public:
+  explicit CopiesOfOne(onnxpool::TensorSet item) : item_(std::move(item)) {}
+  [[nodiscard]] std::size_t size() const override { return kBlock; }
+  onnxpool::TensorSet read(std::size_t /*index*/) override { return item_; }
+
+ private:
+  onnxpool::TensorSet item_;
+};
+
+class Discard final : public onnxpool::Sink {
+ public:
+  void write(std::size_t /*index*/, const std::string& /*name*/, const onnxpool::TensorSet& outputs) override {
+    benchmark::DoNotOptimize(outputs.data());
+  }
+};
+
+void BM_StreamRun(benchmark::State& state) {
+  onnxpool::Runtime runtime;
+  const auto info = onnxpool::inspect_model(runtime, model_path());
+  onnxpool::PoolConfig options;
+  options.workers = static_cast<int>(state.range(0));
+  options.threads = 1;
+  options.spinning = false;
+  options.batch = static_cast<std::size_t>(state.range(1));
+  onnxpool::Pool pool(runtime, model_path(), options);
+  CopiesOfOne source(onnxpool::random_inputs(info, {}, 1));
+  Discard sink;
+  std::int64_t items = 0;
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(onnxpool::run_stream(pool, source, sink).items);
+    items += kBlock;
+  }
+  set_counters(state, items);
+}
+
 }  // namespace
 
 BENCHMARK(BM_BareSessionRun)->UseRealTime();
@@ -123,5 +165,6 @@ BENCHMARK(BM_BareWorkerRun)->UseRealTime();
 // workers: the pool on both cores. Batch 8: a worker takes 8 queued items per hand-off (stacked into one
 // run), which amortises the per-hand-off cost.
 BENCHMARK(BM_PoolRunAll)->Args({1, 1})->Args({2, 1})->Args({1, 8})->Args({2, 8})->UseRealTime();
+BENCHMARK(BM_StreamRun)->Args({1, 1})->Args({2, 1})->Args({1, 8})->Args({2, 8})->UseRealTime();
 
 BENCHMARK_MAIN();
