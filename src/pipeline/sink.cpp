@@ -134,6 +134,10 @@ StackedNpySink::~StackedNpySink() {
   }
 }
 
+std::filesystem::path StackedNpySink::final_path(const std::filesystem::path& dir, const std::string& output_name) {
+  return dir / (file_name_for(output_name) + ".npy");
+}
+
 std::filesystem::path StackedNpySink::partial_path(const std::filesystem::path& dir, const std::string& output_name) {
   return dir / (file_name_for(output_name) + ".npy.partial");
 }
@@ -146,7 +150,7 @@ bool StackedNpySink::stackable(const std::vector<ElementType>& output_types) {
 void StackedNpySink::open_files(const TensorSet& first) {
   for (const auto& output : first) {
     File file;
-    file.path = dir_ / (file_name_for(output.name) + ".npy");
+    file.path = final_path(dir_, output.name);
     file.partial = partial_path(dir_, output.name);
     file.type = output.tensor.element_type();
     file.stacked = stacked_shape(output.tensor.shape(), item_count_);
@@ -173,7 +177,7 @@ void StackedNpySink::resume(const std::vector<std::string>& output_names, bool w
   std::error_code ec;
   for (const auto& name : output_names) {
     File file;
-    file.path = dir_ / (file_name_for(name) + ".npy");
+    file.path = final_path(dir_, name);
     file.partial = partial_path(dir_, name);
     // Made final already: the earlier run completed and stopped between the renames and the journal's
     // removal. Its rename is then a rename onto itself.

@@ -486,6 +486,43 @@ TEST_F(CliBadInput, ResumeRefusesWhatItCannotContinue) {
   }
 }
 
+// --top-k K --labels FILE: the K best classes of each item in DIR/top_k.csv, failed items left out,
+// labels quoted as CSV wants; made when the run is complete, so a resumed run has the same file.
+TEST_F(CliBadInput, TopKRanksEachItemsScores) {
+  // fails_sometimes: y = row idx of a table whose row r is [4r, 4r+1, 4r+2, 4r+3]; item 3 fails.
+  Tensor idx(ElementType::Int64, {12});
+  for (std::int64_t i = 0; i < 12; ++i) idx.data<std::int64_t>()[i] = i == 3 ? 12 : i % 10;
+  write_npy(dir / "idx.npy", idx);
+  {
+    std::ofstream labels(dir / "labels.txt");
+    labels << "zero\none\n\"two\", quoted\nthree\n";
+  }
+  const std::string run = run_on("fails_sometimes.onnx") + " --data idx=" + q(dir / "idx.npy") +
+                          " --workers 1 -q --top-k 2 --labels " + q(dir / "labels.txt") + " --output ";
+  const auto clean = run_cli(run + q(dir / "clean"));
+  ASSERT_EQ(clean.status, 4) << clean.err;
+  std::string expected = "item,rank,class,label,score\n";
+  for (std::int64_t i = 0; i < 12; ++i) {
+    if (i == 3) continue;
+    const std::int64_t r = i % 10;
+    expected += fmt::format("{},1,3,three,{}\n{},2,2,\"\"\"two\"\", quoted\",{}\n", i, 4 * r + 3, i, 4 * r + 2);
+  }
+  EXPECT_EQ(test::slurp(dir / "clean" / "top_k.csv"), expected);
+
+  const auto stopped = run_cli(run + q(dir / "parts") + " --fail-fast");
+  EXPECT_EQ(stopped.status, 4);
+  EXPECT_FALSE(std::filesystem::exists(dir / "parts" / "top_k.csv")) << "no ranking of a run not complete";
+  const auto resumed = run_cli(run + q(dir / "parts") + " --resume");
+  EXPECT_EQ(resumed.status, 4) << resumed.err;
+  EXPECT_EQ(test::slurp(dir / "parts" / "top_k.csv"), expected);
+
+  const auto few = run_cli(run_on("mobilenetv2.onnx") + " -q --top-k 5 --labels " + q(dir / "labels.txt") +
+                           " --output " + q(dir / "few"));
+  EXPECT_EQ(few.status, 1);
+  EXPECT_EQ(few.err, "onnxpool: error: --labels: 4 labels in " + (dir / "labels.txt").string() +
+                         " for the 1000 classes of output 'output'\n");
+}
+
 // An output folder that holds files is refused before any work, unless --overwrite.
 TEST_F(CliBadInput, AFolderHoldingFilesIsRefusedUnlessOverwrite) {
   const auto out = dir / "out";

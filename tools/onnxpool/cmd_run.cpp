@@ -21,6 +21,7 @@
 #include "onnxpool/pipeline/sink.hpp"
 #include "onnxpool/pipeline/source.hpp"
 #include "onnxpool/pipeline/stream.hpp"
+#include "onnxpool/pipeline/top_k.hpp"
 #include "onnxpool/pool/pool.hpp"
 #include "onnxpool/runtime/device.hpp"
 #include "onnxpool/runtime/model.hpp"
@@ -47,6 +48,8 @@ struct RunArgs {
   bool per_item = false;
   bool overwrite = false;
   bool resume = false;
+  std::size_t top_k = 0;
+  std::string labels;
   std::string json;
 };
 
@@ -125,6 +128,30 @@ std::string run_identity(const RunArgs& args, bool stacked) {
                                 {"shapes", in.shapes},
                                 {"layout", stacked ? "stacked" : "per-item"}};
   return identity.dump();
+}
+
+// --top-k's options, checked before the run: the first output holds float scores, stacked, and the
+// labels (when given) name each of its classes where its shape says how many there are.
+TopKOptions top_k_options(const RunArgs& args, const ModelInfo& model, bool stacked) {
+  if (!stacked) throw Error("--top-k ranks the stacked outputs: it does not go with --per-item or string outputs");
+  const ValueInfo& scores = model.outputs.front();
+  if (!is_floating(scores.type) || scores.type == ElementType::BFloat16) {
+    throw Error(fmt::format("--top-k: the model's first output '{}' holds {}, not float scores", scores.name,
+                            element_type_name(scores.type)));
+  }
+  TopKOptions options{.k = args.top_k, .labels = {}};
+  if (args.labels.empty()) return options;
+  options.labels = with_flag("--labels", [&] { return read_labels(args.labels); });
+  std::int64_t classes = 1;
+  for (std::size_t d = 1; d < scores.shape.size(); ++d) {
+    if (!scores.shape[d].fixed()) return options;  // known at the first result only
+    classes *= scores.shape[d].value;
+  }
+  if (scores.shape.size() > 1 && static_cast<std::int64_t>(options.labels.size()) < classes) {
+    throw Error(fmt::format("--labels: {} labels in {} for the {} classes of output '{}'", options.labels.size(),
+                            args.labels, classes, scores.name));
+  }
+  return options;
 }
 
 // --compare: each item's outputs against the expected ones of its folder (the i-th of DIR's data
@@ -221,6 +248,15 @@ Command add_run(CLI::App& app) {
       ->excludes(overwrite);
   cmd->add_flag("--per-item", args->per_item,
                 "With --output: a folder per item (DIR/item_K/<output>.npy) instead of stacked files");
+  auto* top_k = cmd->add_option("--top-k", args->top_k,
+                                "With --output: also DIR/top_k.csv, the K best classes of each item by the "
+                                "model's first output (item, rank, class, label, score)")
+                    ->type_name("K")
+                    ->check(CLI::Range(1, 1 << 20))
+                    ->needs(output);
+  cmd->add_option("--labels", args->labels, "With --top-k: the class names, one per line (line K names class K)")
+      ->type_name("FILE")
+      ->needs(top_k);
   cmd->add_option("--compare", args->compare_dir,
                   "Compare the outputs with DIR's expected ones (output_K.pb or <output>.npy, one folder per item)")
       ->type_name("DIR");
@@ -260,6 +296,7 @@ Command add_run(CLI::App& app) {
     std::optional<StackedNpySink> stacked;
     std::optional<PerItemNpySink> per_item;
     std::optional<FailureLog> failure_log;
+    std::optional<TopKSink> ranking;
     std::optional<SinkFan> outputs;
     std::optional<RunJournal> journal;
     std::optional<JournaledSink> journaled;
@@ -300,6 +337,12 @@ Command add_run(CLI::App& app) {
       }
       failure_log.emplace(dir / "failures.jsonl");
       files.push_back(&*failure_log);
+      if (args->top_k > 0) {
+        // Made from the stacked file once it is final (top_k.hpp): after the outputs' sink in the fan.
+        ranking.emplace(StackedNpySink::final_path(dir, model.outputs.front().name), dir / "top_k.csv", source->size(),
+                        top_k_options(*args, model, stack), [&source](std::size_t i) { return source->name(i); });
+        files.push_back(&*ranking);
+      }
       outputs.emplace(files);
       // Every result is on disk before the journal says so; commits once a second (journal.hpp).
       journaled.emplace(*outputs, *journal);

@@ -115,7 +115,9 @@ class StackedNpySink final : public Sink {
   [[nodiscard]] static bool stackable(const std::vector<ElementType>& output_types);
   // False once finish() found items missing (the run stopped early) and made nothing final.
   [[nodiscard]] bool complete() const { return complete_; }
-  // Where output `output_name`'s file is kept until finish().
+  // Where output `output_name`'s file is once complete, and where it is kept until finish().
+  [[nodiscard]] static std::filesystem::path final_path(const std::filesystem::path& dir,
+                                                        const std::string& output_name);
   [[nodiscard]] static std::filesystem::path partial_path(const std::filesystem::path& dir,
                                                           const std::string& output_name);
 
