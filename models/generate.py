@@ -45,6 +45,7 @@ MODELS = {
     "fails_sometimes": ("fails_sometimes.onnx", tiny.fails_sometimes),
     "batchless": ("batchless.onnx", tiny.batchless),
     "trivial": ("trivial.onnx", tiny.trivial),
+    "varies": ("varies.onnx", tiny.varies),
 }
 ON_REQUEST = ["gpt2"]            # never part of the default set
 DATA = "test_data"               # the backend-test data sets (datasets.py)

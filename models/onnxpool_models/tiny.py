@@ -87,3 +87,14 @@ def trivial(seed: int = 15) -> tuple[onnx.ModelProto, GraphBuilder]:
     b.output("y", FLOAT, ["batch_size", 4])
     b.node("Add", [x, b.const(1.0, np.float32)], out="y")
     return b.finish(trivial.__doc__), b
+
+
+def varies(seed: int = 16) -> tuple[onnx.ModelProto, GraphBuilder]:
+    """An output whose shape depends on the values: `positive` = NonZero(x > 0), int64[1,count] for
+    x float32[n]; `count` is no input's dim, so items' outputs do not stack (run writes them per item)."""
+    b = GraphBuilder("varies", seed)
+    x = b.input("x", FLOAT, ["n"])
+    b.output("positive", INT64, [1, "count"])
+    b.node("Greater", [x, b.const(0.0, np.float32)], out="mask")
+    b.node("NonZero", ["mask"], out="positive")
+    return b.finish(varies.__doc__), b

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
+#include <set>
 #include <span>
 #include <system_error>
 #include <utility>
@@ -145,6 +146,21 @@ std::filesystem::path StackedNpySink::partial_path(const std::filesystem::path& 
 bool StackedNpySink::stackable(const std::vector<ElementType>& output_types) {
   return std::none_of(output_types.begin(), output_types.end(),
                       [](ElementType t) { return t == ElementType::String || t == ElementType::BFloat16; });
+}
+
+std::string StackedNpySink::varying_output(const ModelInfo& model) {
+  std::set<std::string> input_dims;
+  for (const auto& input : model.inputs) {
+    for (const auto& dim : input.shape) {
+      if (!dim.fixed() && !dim.symbol.empty()) input_dims.insert(dim.symbol);
+    }
+  }
+  for (const auto& output : model.outputs) {
+    for (const auto& dim : output.shape) {
+      if (!dim.fixed() && (dim.symbol.empty() || !input_dims.contains(dim.symbol))) return output.name;
+    }
+  }
+  return {};
 }
 
 void StackedNpySink::open_files(const TensorSet& first) {

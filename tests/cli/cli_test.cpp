@@ -523,6 +523,28 @@ TEST_F(CliBadInput, TopKRanksEachItemsScores) {
                          " for the 1000 classes of output 'output'\n");
 }
 
+// An output whose shape depends on the item (NonZero's count) cannot be stacked: run says so in a note
+// and writes each item's outputs apart, as --per-item.
+TEST_F(CliBadInput, OutputsWhoseShapeVariesGoPerItem) {
+  const float values[] = {1, -1, 2, -2, 3, -3, /**/ -1, -1, -1, -1, -1, 5, /**/ 1, 1, 1, 1, 1, 1};
+  Tensor x(ElementType::Float, {18});
+  std::copy(std::begin(values), std::end(values), x.data<float>().begin());
+  write_npy(dir / "x.npy", x);
+  const auto r =
+      run_cli(run_on("varies.onnx") + " --data x=" + q(dir / "x.npy") + " --dim n=6 -q --output " + q(dir / "out"));
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.err,
+            "onnxpool: note: output 'positive' may have another shape for each item: each item's outputs go to a "
+            "folder of its own (as --per-item)\n");
+  const std::vector<std::vector<std::int64_t>> expected{{0, 2, 4}, {5}, {0, 1, 2, 3, 4, 5}};
+  for (std::size_t i = 0; i < expected.size(); ++i) {
+    const Tensor got = read_npy(dir / "out" / fmt::format("item_{}", i) / "positive.npy");
+    ASSERT_EQ(got.shape(), (Shape{1, static_cast<std::int64_t>(expected[i].size())})) << i;
+    const auto data = got.data<std::int64_t>();
+    EXPECT_EQ(std::vector<std::int64_t>(data.begin(), data.end()), expected[i]) << i;
+  }
+}
+
 // An output folder that holds files is refused before any work, unless --overwrite.
 TEST_F(CliBadInput, AFolderHoldingFilesIsRefusedUnlessOverwrite) {
   const auto out = dir / "out";

@@ -310,9 +310,15 @@ Command add_run(CLI::App& app) {
         types.push_back(declared.type);
         names.push_back(declared.name);
       }
-      const bool stack = !args->per_item && StackedNpySink::stackable(types);
+      // Stacked unless asked otherwise or impossible: strings (numpy's unicode needs every length first),
+      // or an output whose shape the inputs do not set (it may vary between items).
+      const std::string varying = StackedNpySink::varying_output(model);
+      const bool stack = !args->per_item && StackedNpySink::stackable(types) && varying.empty();
       if (!args->per_item && !stack) {
-        fmt::print(stderr, "onnxpool: note: an output holds strings: each item's outputs go to a folder of its own\n");
+        const std::string why = varying.empty()
+                                    ? std::string("an output holds strings")
+                                    : fmt::format("output '{}' may have another shape for each item", varying);
+        fmt::print(stderr, "onnxpool: note: {}: each item's outputs go to a folder of its own (as --per-item)\n", why);
       }
       // A resume that is not this run's is refused before any work; a new run's journal is made once the
       // pool has started (a pool that cannot start leaves no run to resume).

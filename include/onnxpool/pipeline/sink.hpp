@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "onnxpool/runtime/model.hpp"
 #include "onnxpool/tensor/tensor.hpp"
 
 namespace onnxpool {
@@ -113,6 +114,10 @@ class StackedNpySink final : public Sink {
   void finish() override;
   // Whether every output of these element types can be stacked (no strings, no bfloat16).
   [[nodiscard]] static bool stackable(const std::vector<ElementType>& output_types);
+  // The first output of `model` whose shape may differ from one item to the next, so that items'
+  // outputs would not stack: one with a dim that is neither fixed nor an input's named dim (set by the
+  // run's bindings), such as NonZero's count. "" when every output's shape is set by the inputs'.
+  [[nodiscard]] static std::string varying_output(const ModelInfo& model);
   // False once finish() found items missing (the run stopped early) and made nothing final.
   [[nodiscard]] bool complete() const { return complete_; }
   // Where output `output_name`'s file is once complete, and where it is kept until finish().
