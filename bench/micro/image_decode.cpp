@@ -58,10 +58,12 @@ int main(int argc, char** argv) {
     std::size_t pixels = 0;
     for (int r = 0; r < repeat; ++r) {
       std::vector<std::vector<std::byte>> files;
+      files.reserve(images.size());
       auto start = Clock::now();
       for (const auto& image : images) files.push_back(read_file_bytes(image.path));
       read_s.push_back(seconds_since(start));
       std::vector<Image> decoded;
+      decoded.reserve(files.size());
       start = Clock::now();
       for (std::size_t i = 0; i < files.size(); ++i) decoded.push_back(decode_image(files[i], images[i].name));
       decode_s.push_back(seconds_since(start));

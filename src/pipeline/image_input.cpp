@@ -48,13 +48,12 @@ std::optional<ImageInput> as_image_input(const ValueInfo& input, const DimBindin
   ImageInput image{
       .name = input.name, .type = input.type, .layout = ImageLayout::NCHW, .shape = {}, .height = 0, .width = 0};
   std::size_t h = first + 1;
-  if (value(first) == 3) {
-    image.layout = ImageLayout::NCHW;
-  } else if (value(first + 2) == 3) {
+  const auto channels_first = value(first);
+  if (channels_first != 3 && value(first + 2) == 3) {
     image.layout = ImageLayout::NHWC;
     h = first;
-  } else if (!value(first)) {
-    image.layout = ImageLayout::NCHW;  // [N,C,H,W] with C open, as exporters most often leave it
+  } else if (channels_first == 3 || !channels_first) {
+    image.layout = ImageLayout::NCHW;  // also [N,C,H,W] with C open, as exporters most often leave it
   } else {
     why = "no dim holds the 3 colour channels";
     return std::nullopt;
@@ -94,6 +93,7 @@ ImageInput find_image_input(const ModelInfo& model, const DimBindings& bindings)
   }
   std::vector<ImageInput> fits;
   std::vector<std::string> names;
+  names.reserve(model.inputs.size());
   for (const ValueInfo& input : model.inputs) {
     names.push_back(fmt::format("'{}' {} {}", input.name, element_type_name(input.type), input.shape_string()));
     if (auto image = as_image_input(input, bindings, why)) fits.push_back(std::move(*image));
@@ -103,6 +103,7 @@ ImageInput find_image_input(const ModelInfo& model, const DimBindings& bindings)
     throw Error(fmt::format("none of the model's inputs ({}) can take an image: {}", fmt::join(names, ", "), kWanted));
   }
   std::vector<std::string> fitting;
+  fitting.reserve(fits.size());
   for (const ImageInput& image : fits) fitting.push_back("'" + image.name + "'");
   throw Error(fmt::format("several of the model's inputs could take the image ({}) of {}", fmt::join(fitting, ", "),
                           fmt::join(names, ", ")));

@@ -43,8 +43,8 @@ Taps make_taps(int in_size, int out_size, int first, int count) {
   for (int k = 0; k < count; ++k) {
     const double center = (first + k + 0.5) * scale;
     // Truncated toward zero, as PIL's C casts do, then clamped to the input.
-    const int lo = std::max(static_cast<int>(center - support + 0.5), 0);
-    const int hi = std::min(static_cast<int>(center + support + 0.5), in_size);
+    const int lo = std::max(static_cast<int>(std::trunc(center - support + 0.5)), 0);
+    const int hi = std::min(static_cast<int>(std::trunc(center + support + 0.5)), in_size);
     const int n = std::min(hi - lo, taps.stride);
     double total = 0.0;
     for (int j = 0; j < n; ++j) {
@@ -81,9 +81,9 @@ FloatImage resize_region(const Image& image, int width, int height, int x0, int 
       float g = 0.0F;
       float b = 0.0F;
       for (int j = 0; j < across.size[k]; ++j, in += 3) {
-        r += w[j] * in[0];
-        g += w[j] * in[1];
-        b += w[j] * in[2];
+        r += w[j] * static_cast<float>(in[0]);
+        g += w[j] * static_cast<float>(in[1]);
+        b += w[j] * static_cast<float>(in[2]);
       }
       out[0] = r;
       out[1] = g;

@@ -35,6 +35,7 @@ std::vector<ImageEntry> list_images(const std::vector<std::filesystem::path>& pa
   }
   if (images.empty()) {
     std::vector<std::string> given;
+    given.reserve(paths.size());
     for (const auto& path : paths) given.push_back(path.string());
     throw Error(fmt::format("no images (.jpg, .jpeg, .png) in {}", given.empty() ? "no path" : given.front()));
   }

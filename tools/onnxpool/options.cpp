@@ -133,6 +133,7 @@ std::unique_ptr<Source> source_from(const ModelInfo& model, const InputArgs& arg
     }
     if (images_listed > 0) {
       std::vector<ImageEntry> entries;
+      entries.reserve(listed.size());
       for (const auto& path : listed) entries.push_back({.path = path, .name = path.string()});
       return image_source(model, std::move(bindings), std::move(entries), args);
     }
