@@ -2,9 +2,12 @@
 // EXIF orientations against a hand-made pattern, and one clear line for each file that cannot be read.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <turbojpeg.h>
 
 #include <cstdlib>
+#include <fstream>
 #include <string>
+#include <vector>
 
 #include "onnxpool/pipeline/image.hpp"
 #include "onnxpool/tensor/tensor_io.hpp"
@@ -104,6 +107,57 @@ TEST_F(ImageDecode, CmykJpegFollowsAdobesInvertedConvention) {
   int worst = 0;
   for (std::size_t i = 0; i < rgb.pixels.size(); ++i) worst = std::max(worst, std::abs(cmyk.pixels[i] - rgb.pixels[i]));
   EXPECT_LE(worst, 12);
+}
+
+TEST_F(ImageDecode, YcckJpegDecodesAsPilDoes) {
+  // TurboJPEG writes a CMYK source as YCCK (with Adobe's marker, transform 2). The CMYK values are the
+  // stored, inverted ones: C' = 255 - cyan ink. Top half: no ink but cyan (C' = 0, K' = 255) -> cyan
+  // (R = 0, G = B = 255); bottom half: K' = 128, no colour ink -> grey 128.
+  const int width = 32;
+  const int height = 16;
+  std::vector<unsigned char> cmyk(static_cast<std::size_t>(width * height * 4));
+  for (int y = 0; y < height; ++y) {
+    for (int x = 0; x < width; ++x) {
+      unsigned char* p = cmyk.data() + static_cast<std::size_t>((y * width + x) * 4);
+      const bool top = y < height / 2;
+      p[0] = top ? 0 : 255;
+      p[1] = 255;
+      p[2] = 255;
+      p[3] = top ? 255 : 128;
+    }
+  }
+  void* tj = tjInitCompress();
+  ASSERT_NE(tj, nullptr);
+  unsigned char* jpeg = nullptr;
+  unsigned long size = 0;
+  ASSERT_EQ(tjCompress2(tj, cmyk.data(), width, 0, height, TJPF_CMYK, &jpeg, &size, TJSAMP_444, 100, 0), 0)
+      << tjGetErrorStr2(tj);
+  tjDestroy(tj);
+  void* reader = tjInitDecompress();
+  int w = 0;
+  int h = 0;
+  int subsampling = 0;
+  int colorspace = -1;
+  ASSERT_EQ(tjDecompressHeader3(reader, jpeg, size, &w, &h, &subsampling, &colorspace), 0);
+  tjDestroy(reader);
+  EXPECT_EQ(colorspace, TJCS_YCCK);
+  {
+    std::ofstream out(file("ycck.jpg"), std::ios::binary);
+    out.write(reinterpret_cast<const char*>(jpeg), static_cast<std::streamsize>(size));
+  }
+  tjFree(jpeg);
+  const auto pil = test::run_python(*dir_,
+                                    "import numpy as np\nfrom PIL import Image\nim = Image.open('ycck.jpg')\n"
+                                    "assert im.mode == 'CMYK', im.mode\n"
+                                    "np.save('ycck.jpg.expected.npy', np.asarray(im.convert('RGB')))\n");
+  ASSERT_EQ(pil.status, 0) << pil.output;
+  const Image image = decode_image_file(file("ycck.jpg"));
+  EXPECT_EQ(max_difference(image, expected("ycck.jpg")), 0);
+  EXPECT_NEAR(image.at(3, 2)[0], 0, 2);
+  EXPECT_NEAR(image.at(3, 2)[1], 255, 2);
+  EXPECT_NEAR(image.at(3, 2)[2], 255, 2);
+  EXPECT_NEAR(image.at(3, 13)[0], 128, 2);
+  EXPECT_NEAR(image.at(3, 13)[2], 128, 2);
 }
 
 TEST_F(ImageDecode, EveryExifOrientationEndsUpright) {
