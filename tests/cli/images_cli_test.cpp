@@ -102,6 +102,13 @@ TEST_F(ImagesCli, AListOfImageFilesIsRunAsImages) {
   EXPECT_TRUE(std::equal(listed.bytes().begin(), listed.bytes().end(), given.bytes().begin()));
 }
 
+TEST_F(ImagesCli, BenchTakesImagesToo) {
+  const auto r = run_cli("bench " + q(model_path("image_identity.onnx")) + " --images " + q(work / "clean") +
+                         " --strategies sequence,pool --max-n 2 -w 2");
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("pool"));
+}
+
 TEST_F(ImagesCli, RefusalsAreOneLineBeforeAnyWork) {
   std::filesystem::create_directory(work / "empty");
   const auto image_model = q(model_path("image_identity.onnx"));

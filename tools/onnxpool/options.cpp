@@ -22,7 +22,7 @@ void add_input_options(CLI::App& cmd, InputArgs& args) {
       ->type_name("DIR");
   cmd.add_option("--list", args.list_file,
                  "A file listing the items, one path per line: a test-data folder, or a tensor file (.npy, .pb) "
-                 "for a model of one input")
+                 "for a model of one input, or image files (.jpg, .jpeg, .png; then every entry), as --images")
       ->type_name("FILE");
   cmd.add_option("--random", args.random, "Run N items of random inputs (default 1 unless --inputs)")
       ->type_name("N")
