@@ -46,6 +46,8 @@ MODELS = {
     "batchless": ("batchless.onnx", tiny.batchless),
     "trivial": ("trivial.onnx", tiny.trivial),
     "varies": ("varies.onnx", tiny.varies),
+    "image_identity": ("image_identity.onnx", tiny.image_identity),
+    "image_identity_nhwc": ("image_identity_nhwc.onnx", tiny.image_identity_nhwc),
 }
 ON_REQUEST = ["gpt2"]            # never part of the default set
 DATA = "test_data"               # the backend-test data sets (datasets.py)

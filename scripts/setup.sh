@@ -40,6 +40,9 @@ packages=(
   libonnx-dev libprotobuf-dev protobuf-compiler
   python3 python3-onnx python3-numpy
   gnuplot-nox
+  # --images: JPEG (TurboJPEG API), PNG and EXIF orientation; far lighter than OpenCV's imgcodecs,
+  # which in Debian 12 pulls in GDAL and hundreds of MB. PIL only writes and cross-checks test images.
+  libturbojpeg0-dev libspng-dev libexif-dev python3-pil
 )
 missing=()
 for p in "${packages[@]}"; do

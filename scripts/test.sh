@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The README's test command (and CI's): set-up, build, the whole test suite (unit, CLI, install), then
-# the ThreadSanitizer build of the scheduler tests and the AddressSanitizer+UBSan build of the tensor
-# and tensor-file tests. Idempotent and incremental.
+# the ThreadSanitizer build of the scheduler tests and the AddressSanitizer+UBSan build of the tensor,
+# tensor-file and image-decoding tests. Idempotent and incremental.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/build.sh

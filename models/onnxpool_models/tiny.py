@@ -89,7 +89,7 @@ def trivial(seed: int = 15) -> tuple[onnx.ModelProto, GraphBuilder]:
     return b.finish(trivial.__doc__), b
 
 
-def varies(seed: int = 16) -> tuple[onnx.ModelProto, GraphBuilder]:
+def varies(seed: int = 18) -> tuple[onnx.ModelProto, GraphBuilder]:
     """An output whose shape depends on the values: `positive` = NonZero(x > 0), int64[1,count] for
     x float32[n]; `count` is no input's dim, so items' outputs do not stack (run writes them per item)."""
     b = GraphBuilder("varies", seed)
@@ -98,3 +98,24 @@ def varies(seed: int = 16) -> tuple[onnx.ModelProto, GraphBuilder]:
     b.node("Greater", [x, b.const(0.0, np.float32)], out="mask")
     b.node("NonZero", ["mask"], out="positive")
     return b.finish(varies.__doc__), b
+
+
+def image_identity(seed: int = 16) -> tuple[onnx.ModelProto, GraphBuilder]:
+    """An image classifier's input, handed back: `pixels` = Identity(image), image float32
+    [batch_size,3,224,224] (NCHW). Lets tests see exactly what `run --images` feeds a model."""
+    b = GraphBuilder("image_identity", seed)
+    x = b.input("image", FLOAT, ["batch_size", 3, 224, 224])
+    b.output("pixels", FLOAT, ["batch_size", 3, 224, 224])
+    b.node("Identity", [x], out="pixels")
+    return b.finish(image_identity.__doc__), b
+
+
+def image_identity_nhwc(seed: int = 17) -> tuple[onnx.ModelProto, GraphBuilder]:
+    """The same for a uint8 NHWC input with open height and width: image uint8
+    [batch_size,height,width,3] -> `pixels` (224x224 unless --dim binds height and width)."""
+    b = GraphBuilder("image_identity_nhwc", seed)
+    shape = ["batch_size", "height", "width", 3]
+    x = b.input("image", TP.UINT8, shape)
+    b.output("pixels", TP.UINT8, shape)
+    b.node("Identity", [x], out="pixels")
+    return b.finish(image_identity_nhwc.__doc__), b

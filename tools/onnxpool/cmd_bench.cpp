@@ -53,10 +53,11 @@ void write_text(const std::string& path, const std::string& text) {
   write_file_atomically(path, std::as_bytes(std::span(text.data(), text.size())));
 }
 
-// `count` items: random (seed + i) with any --input files, or the --inputs data sets repeated in turn.
+// `count` items: random (seed + i) with any --input files, or the --inputs data sets (or --data rows, or
+// --images) repeated in turn.
 // The bench holds its items in memory (its strategies time runs over items already made).
 std::vector<TensorSet> bench_items(const ModelInfo& model, InputArgs args, std::size_t count) {
-  if (args.inputs_dir.empty() && args.list_file.empty() && args.data_files.empty()) {
+  if (args.inputs_dir.empty() && args.list_file.empty() && args.data_files.empty() && args.images.empty()) {
     if (args.random > 0) throw Error("bench makes its own item count (maxN x W, or --items): drop --random");
     args.random = static_cast<int>(count);
   }

@@ -1,6 +1,11 @@
 #include "options.hpp"
 
+#include <algorithm>
+#include <array>
+
 #include <fmt/format.h>
+
+#include "onnxpool/pipeline/image_source.hpp"
 
 namespace onnxpool::cli {
 
@@ -17,7 +22,7 @@ void add_input_options(CLI::App& cmd, InputArgs& args) {
       ->type_name("DIR");
   cmd.add_option("--list", args.list_file,
                  "A file listing the items, one path per line: a test-data folder, or a tensor file (.npy, .pb) "
-                 "for a model of one input")
+                 "for a model of one input, or image files (.jpg, .jpeg, .png; then every entry), as --images")
       ->type_name("FILE");
   cmd.add_option("--random", args.random, "Run N items of random inputs (default 1 unless --inputs)")
       ->type_name("N")
@@ -26,6 +31,25 @@ void add_input_options(CLI::App& cmd, InputArgs& args) {
       ->type_name("NAME=VALUE");
   cmd.add_option("--shape", args.shapes, "Give an input its whole shape")->type_name("INPUT:D0,D1,...");
   cmd.add_option("--seed", args.seed, "Seed of the random inputs (item i uses seed + i)");
+
+  cmd.add_option("--images", args.images,
+                 "JPEG/PNG files, or folders of them (*.jpg, *.jpeg, *.png in any case, not subfolders, in name "
+                 "order): one item each, preprocessed for the model's image input")
+      ->type_name("DIR|FILE...");
+  cmd.add_option("--shorter-side", args.shorter_side,
+                 "Images: resize so the shorter side is S, then center-crop to the input's HxW (default: "
+                 "round(max(H,W)/0.875), 256 for 224)")
+      ->type_name("S")
+      ->check(CLI::Range(1, 65535));
+  cmd.add_flag("--resize", args.plain_resize, "Images: resize straight to the input's HxW (no crop)");
+  cmd.add_flag("--bgr", args.bgr, "Images: channels in BGR order (default RGB)");
+  cmd.add_option("--mean", args.mean,
+                 "Images, float inputs: the mean subtracted from pixel/255, per channel in RGB order (default "
+                 "ImageNet's 0.485,0.456,0.406)")
+      ->type_name("R,G,B");
+  cmd.add_option("--std", args.std,
+                 "Images, float inputs: the std pixel/255 - mean is divided by (default ImageNet's 0.229,0.224,0.225)")
+      ->type_name("R,G,B");
 }
 
 namespace {
@@ -41,6 +65,53 @@ auto with_binding_hint(Make&& make) -> decltype(make()) {
   }
 }
 
+// "0.5,0.5,0.5" -> three numbers.
+std::array<float, 3> parse_triple(std::string_view text) {
+  std::vector<std::string_view> parts;
+  for (std::size_t start = 0;;) {
+    const std::size_t comma = text.find(',', start);
+    parts.push_back(text.substr(start, comma == std::string_view::npos ? comma : comma - start));
+    if (comma == std::string_view::npos) break;
+    start = comma + 1;
+  }
+  std::array<float, 3> values{};
+  bool ok = parts.size() == 3;
+  for (std::size_t c = 0; ok && c < 3; ++c) {
+    const std::string part(parts[c]);
+    std::size_t end = 0;
+    try {
+      values[c] = std::stof(part, &end);
+    } catch (const std::exception&) {
+      end = 0;
+    }
+    ok = !part.empty() && end == part.size();
+  }
+  if (!ok) throw Error(fmt::format("'{}': expected three numbers R,G,B, e.g. 0.5,0.5,0.5", text));
+  return values;
+}
+
+Preprocessing preprocessing(const InputArgs& args) {
+  Preprocessing how;
+  how.shorter_side = args.shorter_side;
+  how.plain_resize = args.plain_resize;
+  how.bgr = args.bgr;
+  if (!args.mean.empty()) how.mean = with_flag("--mean", [&] { return parse_triple(args.mean); });
+  if (!args.std.empty()) how.std = with_flag("--std", [&] { return parse_triple(args.std); });
+  with_flag(args.std.empty() ? "--mean" : "--std", [&] { how.validate(); });
+  if (how.plain_resize && how.shorter_side > 0) throw Error("--resize and --shorter-side cannot be combined");
+  return how;
+}
+
+std::unique_ptr<Source> image_source(const ModelInfo& model, DimBindings bindings, std::vector<ImageEntry> images,
+                                     const InputArgs& args) {
+  std::vector<InputFile> files;
+  for (const auto& text : args.input_files) {
+    files.push_back(with_flag("--input", [&] { return InputFile::parse(text); }));
+  }
+  return std::make_unique<ImageSource>(model, std::move(bindings), std::move(images), preprocessing(args),
+                                       std::move(files), args.seed);
+}
+
 // The source, before any hint is added to its errors.
 std::unique_ptr<Source> source_from(const ModelInfo& model, const InputArgs& args) {
   DimBindings bindings;
@@ -48,12 +119,37 @@ std::unique_ptr<Source> source_from(const ModelInfo& model, const InputArgs& arg
   for (const auto& shape : args.shapes) with_flag("--shape", [&] { bindings.bind_shape(shape); });
   for (const auto& [input, shape] : bindings.shape_of_input) static_cast<void>(model.input(input));
 
+  // Images: --images, or a list whose entries are all image files (by extension).
+  std::vector<std::filesystem::path> listed;
+  if (!args.list_file.empty()) listed = read_path_list(args.list_file);
+  const auto images_listed = std::count_if(listed.begin(), listed.end(), is_image_path);
+  if (images_listed > 0 && static_cast<std::size_t>(images_listed) != listed.size()) {
+    throw Error(fmt::format("--list {}: image files and other entries are mixed; list one kind", args.list_file));
+  }
+  if (!args.images.empty() || images_listed > 0) {
+    if (!args.data_files.empty() || !args.inputs_dir.empty() || args.random > 0 ||
+        (!args.images.empty() && !args.list_file.empty())) {
+      throw Error("--images (or a --list of images) cannot be combined with --inputs, --list, --data or --random");
+    }
+    if (images_listed > 0) {
+      std::vector<ImageEntry> entries;
+      entries.reserve(listed.size());
+      for (const auto& path : listed) entries.push_back({.path = path, .name = path.string()});
+      return image_source(model, std::move(bindings), std::move(entries), args);
+    }
+    const std::vector<std::filesystem::path> paths(args.images.begin(), args.images.end());
+    return image_source(model, std::move(bindings), with_flag("--images", [&] { return list_images(paths); }), args);
+  }
+  if (args.shorter_side > 0 || args.plain_resize || args.bgr || !args.mean.empty() || !args.std.empty()) {
+    throw Error("--shorter-side, --resize, --bgr, --mean and --std apply to images (--images, or a --list of them)");
+  }
+
   if (!args.inputs_dir.empty() || !args.list_file.empty()) {
     if (!args.input_files.empty() || !args.data_files.empty() || args.random > 0 ||
         (!args.inputs_dir.empty() && !args.list_file.empty())) {
       throw Error("--inputs and --list cannot be combined with each other, --input, --data or --random");
     }
-    if (!args.list_file.empty()) return std::make_unique<DataSetSource>(model, read_path_list(args.list_file));
+    if (!args.list_file.empty()) return std::make_unique<DataSetSource>(model, std::move(listed));
     return std::make_unique<DataSetSource>(model, args.inputs_dir);
   }
   std::vector<InputFile> files;

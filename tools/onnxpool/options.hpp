@@ -41,10 +41,18 @@ struct InputArgs {
   std::vector<std::string> dims;    // NAME=VALUE
   std::vector<std::string> shapes;  // INPUT:D0,D1,...
   std::uint64_t seed = 0;
+  // Images (--images, or a --list of image files) and their preprocessing.
+  std::vector<std::string> images;  // files and folders
+  std::int64_t shorter_side = 0;
+  bool plain_resize = false;
+  bool bgr = false;
+  std::string mean;  // "R,G,B"
+  std::string std;
 };
 void add_input_options(CLI::App& cmd, InputArgs& args);
 
-// The items to run, read as they are taken: one per data set of --inputs, else --random N items
+// The items to run, read as they are taken: one per image of --images (or of a --list of image files),
+// one per data set of --inputs or entry of --list, one per row of --data, else --random N items
 // (default 1), each with the --input files and random values (seed + item index) for the other inputs.
 // Errors that would fail every item (an unbound dim, a bad --input) are thrown here, with the flag.
 std::unique_ptr<Source> make_source(const ModelInfo& model, const InputArgs& args);
