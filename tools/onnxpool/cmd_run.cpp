@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
+#include <future>
 #include <iostream>
 #include <memory>
 #include <optional>
@@ -116,6 +117,15 @@ std::string run_identity(const RunArgs& args, bool stacked) {
     }
     return list;
   };
+  // Image folders by path (their files are the source's items, named in failures), files with their size.
+  const auto images = [&](const std::vector<std::string>& paths) {
+    nlohmann::json list = nlohmann::json::array();
+    for (const auto& path : paths) {
+      list.push_back(std::filesystem::is_directory(path) ? nlohmann::json(std::filesystem::absolute(path).string())
+                                                         : file(path));
+    }
+    return list;
+  };
   const InputArgs& in = args.inputs;
   const nlohmann::json identity{{"model", file(args.model)},
                                 {"inputs", in.inputs_dir.empty() ? nlohmann::json() : file(in.inputs_dir)},
@@ -126,6 +136,13 @@ std::string run_identity(const RunArgs& args, bool stacked) {
                                 {"seed", in.seed},
                                 {"dims", in.dims},
                                 {"shapes", in.shapes},
+                                {"images", images(in.images)},
+                                {"preprocessing",
+                                 {{"shorter_side", in.shorter_side},
+                                  {"resize", in.plain_resize},
+                                  {"bgr", in.bgr},
+                                  {"mean", in.mean},
+                                  {"std", in.std}}},
                                 {"layout", stacked ? "stacked" : "per-item"}};
   return identity.dump();
 }
@@ -376,8 +393,21 @@ Command add_run(CLI::App& app) {
     const auto pass = [&](bool warmup) {
       if (warmup) {
         std::vector<TensorSet> warm;
-        for (std::size_t i = 0; i < warm_count; ++i) warm.push_back(source->read(i));
-        static_cast<void>(pool.run(warm));
+        // An item that cannot be read or run is left out of the warm-up: the run reports it in its place.
+        for (std::size_t i = 0; i < warm_count; ++i) {
+          try {
+            warm.push_back(source->read(i));
+          } catch (const Error&) {
+          }
+        }
+        std::vector<std::future<TensorSet>> results;
+        for (auto& item : warm) results.push_back(pool.submit(std::move(item)));
+        for (auto& result : results) {
+          try {
+            static_cast<void>(result.get());
+          } catch (const Error&) {
+          }
+        }
       } else {
         done = run_stream(pool, *source, sink,
                           {.max_failures = args->fail_fast ? 1U : args->max_failures,
