@@ -46,6 +46,7 @@ MODELS = {
     "batchless": ("batchless.onnx", tiny.batchless),
     "trivial": ("trivial.onnx", tiny.trivial),
     "varies": ("varies.onnx", tiny.varies),
+    "strings": ("strings.onnx", tiny.strings),
     "image_identity": ("image_identity.onnx", tiny.image_identity),
     "image_identity_nhwc": ("image_identity_nhwc.onnx", tiny.image_identity_nhwc),
 }

@@ -42,7 +42,7 @@ packages=(
   gnuplot-nox
   # --images: JPEG (TurboJPEG API), PNG and EXIF orientation; far lighter than OpenCV's imgcodecs,
   # which in Debian 12 pulls in GDAL and hundreds of MB. PIL only writes and cross-checks test images.
-  libturbojpeg0-dev libspng-dev libexif-dev python3-pil
+  libturbojpeg0-dev libspng-dev libexif-dev python3-pil zlib1g-dev
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -119,3 +119,16 @@ def image_identity_nhwc(seed: int = 17) -> tuple[onnx.ModelProto, GraphBuilder]:
     b.output("pixels", TP.UINT8, shape)
     b.node("Identity", [x], out="pixels")
     return b.finish(image_identity_nhwc.__doc__), b
+
+
+def strings(seed: int = 19) -> tuple[onnx.ModelProto, GraphBuilder]:
+    """String outputs: `upper` = StringNormalizer(text, UPPER) and `same` = Identity(text), for
+    text string[batch_size]. Stacked, they are numpy unicode arrays ('<U n', n the longest)."""
+    b = GraphBuilder("strings", seed)
+    text = b.input("text", TP.STRING, ["batch_size"])
+    b.output("upper", TP.STRING, ["batch_size"])
+    b.output("same", TP.STRING, ["batch_size"])
+    # locale C: ONNX Runtime makes it C.UTF-8, which every Debian has (en_US.UTF-8 needs the locales package).
+    b.node("StringNormalizer", [text], out="upper", case_change_action="UPPER", locale="C")
+    b.node("Identity", [text], out="same")
+    return b.finish(strings.__doc__), b

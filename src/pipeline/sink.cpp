@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
+#include <optional>
 #include <set>
 #include <span>
 #include <system_error>
@@ -20,6 +21,7 @@
 #include "onnxpool/error.hpp"
 #include "onnxpool/tensor/tensor_io.hpp"
 #include "pipeline/mapped_file.hpp"
+#include "pipeline/string_spool.hpp"
 
 namespace onnxpool {
 
@@ -74,7 +76,9 @@ void PerItemNpySink::write(std::size_t index, const std::string& name, const Ten
 struct StackedNpySink::File {
   std::filesystem::path path;
   std::filesystem::path partial;
-  detail::FileDescriptor fd;
+  detail::FileDescriptor fd;         // the .npy.partial (not for strings: they are spooled)
+  std::optional<StringSpool> spool;  // strings: spooled until the width is known
+  bool final_already = false;        // strings of a run that completed its renames before it stopped
   ElementType type = ElementType::Undefined;
   Shape stacked;  // the whole file's shape: an item stacks when its own stacks to this
   std::size_t item_bytes = 0;
@@ -127,6 +131,7 @@ StackedNpySink::~StackedNpySink() {
   // Not finished, or finished incomplete: nothing under a final name; the partial files stay only for
   // a run that can be resumed.
   for (File& file : files_) {
+    if (file.spool && !resumable_) file.spool->remove();
     if (!file.fd.is_open()) continue;
     file.fd.close();
     if (resumable_) continue;
@@ -139,13 +144,17 @@ std::filesystem::path StackedNpySink::final_path(const std::filesystem::path& di
   return dir / (file_name_for(output_name) + ".npy");
 }
 
+std::filesystem::path StackedNpySink::spool_path(const std::filesystem::path& dir, const std::string& output_name) {
+  return dir / (file_name_for(output_name) + ".npy.strings.partial");
+}
+
 std::filesystem::path StackedNpySink::partial_path(const std::filesystem::path& dir, const std::string& output_name) {
   return dir / (file_name_for(output_name) + ".npy.partial");
 }
 
 bool StackedNpySink::stackable(const std::vector<ElementType>& output_types) {
   return std::none_of(output_types.begin(), output_types.end(),
-                      [](ElementType t) { return t == ElementType::String || t == ElementType::BFloat16; });
+                      [](ElementType t) { return t == ElementType::BFloat16; });
 }
 
 std::string StackedNpySink::varying_output(const ModelInfo& model) {
@@ -171,6 +180,11 @@ void StackedNpySink::open_files(const TensorSet& first) {
     file.type = output.tensor.element_type();
     file.stacked = stacked_shape(output.tensor.shape(), item_count_);
     file.item_bytes = output.tensor.byte_size();
+    if (file.type == ElementType::String) {
+      file.spool = StringSpool::create(spool_path(dir_, output.name), item_count_, file.stacked);
+      files_.push_back(std::move(file));
+      continue;
+    }
     const auto header = npy_header(file.type, file.stacked);
     file.data_offset = header.size();
     file.fd = detail::FileDescriptor(::open(file.partial.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
@@ -185,7 +199,8 @@ void StackedNpySink::open_files(const TensorSet& first) {
   }
 }
 
-void StackedNpySink::resume(const std::vector<std::string>& output_names, bool written_before) {
+void StackedNpySink::resume(const std::vector<std::string>& output_names, const std::vector<bool>& done,
+                            bool written_before) {
   files_.clear();
   // Nothing written before: any .partial file there is from the moment the first result was being
   // laid out (perhaps without its header yet); it is made again, whole, at the first result.
@@ -195,6 +210,13 @@ void StackedNpySink::resume(const std::vector<std::string>& output_names, bool w
     File file;
     file.path = final_path(dir_, name);
     file.partial = partial_path(dir_, name);
+    if (std::filesystem::exists(spool_path(dir_, name), ec)) {
+      file.spool = StringSpool::reopen(spool_path(dir_, name), item_count_, done);
+      file.type = ElementType::String;
+      file.stacked = file.spool->stacked();
+      files_.push_back(std::move(file));
+      continue;
+    }
     // Made final already: the earlier run completed and stopped between the renames and the journal's
     // removal. Its rename is then a rename onto itself.
     if (!std::filesystem::exists(file.partial, ec) && std::filesystem::exists(file.path, ec)) file.partial = file.path;
@@ -206,6 +228,15 @@ void StackedNpySink::resume(const std::vector<std::string>& output_names, bool w
     }
     // Mapped, not read: parsing checks the header against the whole file without reading its rows.
     const NpyLayout layout = parse_npy_layout(MappedFile(file.partial).bytes(), file.partial.string());
+    if (layout.type == ElementType::String && file.partial == file.path) {
+      // Strings made final already (their spool removed): nothing more to write.
+      file.type = ElementType::String;
+      file.stacked = layout.shape;
+      file.final_already = true;
+      file.fd.close();
+      files_.push_back(std::move(file));
+      continue;
+    }
     const std::size_t data_bytes = static_cast<std::size_t>(info.st_size) - layout.data_offset;
     const bool fits = !layout.big_endian && !layout.shape.empty() && item_count_ > 0 &&
                       layout.shape.front() % static_cast<std::int64_t>(item_count_) == 0 &&
@@ -229,6 +260,7 @@ void StackedNpySink::write(std::size_t index, const std::string& /*name*/, const
     throw RejectedItem(fmt::format("{} outputs, the first item had {}", outputs.size(), files_.size()));
   }
   // Checked before any byte is written: a rejected item leaves its rows zero in every file.
+  std::vector<std::string> records(files_.size());
   for (std::size_t k = 0; k < files_.size(); ++k) {
     const Tensor& tensor = outputs[k].tensor;
     if (tensor.element_type() != files_[k].type || stacked_shape(tensor.shape(), item_count_) != files_[k].stacked) {
@@ -237,10 +269,22 @@ void StackedNpySink::write(std::size_t index, const std::string& /*name*/, const
           outputs[k].name, shape_to_string(tensor.shape()),
           shape_to_string(item_shape(files_[k].stacked, item_count_))));
     }
+    if (files_[k].spool) {
+      try {
+        records[k] = StringSpool::encode(tensor);
+      } catch (const Error& e) {
+        throw RejectedItem(fmt::format("output '{}': {}", outputs[k].name, e.what()));
+      }
+    }
   }
   for (std::size_t k = 0; k < files_.size(); ++k) {
-    const File& file = files_[k];
-    write_at(file.fd.get(), file.partial, outputs[k].tensor.bytes(), file.data_offset + index * file.item_bytes);
+    File& file = files_[k];
+    if (file.final_already) continue;
+    if (file.spool) {
+      file.spool->append(index, records[k]);
+    } else {
+      write_at(file.fd.get(), file.partial, outputs[k].tensor.bytes(), file.data_offset + index * file.item_bytes);
+    }
   }
   ++accounted_;
 }
@@ -248,7 +292,12 @@ void StackedNpySink::write(std::size_t index, const std::string& /*name*/, const
 void StackedNpySink::fail(const ItemFailure& failure) {
   // Zero rows, also where an earlier, interrupted run may have written this item's rows before it
   // failed this time (or where a rejected item's rows were never written: zero already).
-  for (const File& file : files_) {
+  for (File& file : files_) {
+    if (file.final_already) continue;
+    if (file.spool) {
+      file.spool->append_empty(failure.index);  // outlives a record an interrupted run may have left
+      continue;
+    }
     const std::vector<std::byte> zeros(file.item_bytes);
     write_at(file.fd.get(), file.partial, zeros, file.data_offset + failure.index * file.item_bytes);
   }
@@ -264,7 +313,12 @@ void StackedNpySink::kept_failure(const ItemFailure& /*failure*/) {
 }
 
 void StackedNpySink::sync() {
-  for (const File& file : files_) {
+  for (File& file : files_) {
+    if (file.spool) {
+      file.spool->sync();
+      continue;
+    }
+    if (!file.fd.is_open()) continue;
     // EINVAL: a file system that cannot sync (nothing more to be done there).
     if (::fdatasync(file.fd.get()) != 0 && errno != EINVAL) throw Error(os_error(file.partial, "cannot sync"));
   }
@@ -274,11 +328,18 @@ void StackedNpySink::finish() {
   complete_ = accounted_ == item_count_;
   if (!complete_) return;  // the destructor removes the partial files, or keeps them for a resume
   for (File& file : files_) {
-    if (::fdatasync(file.fd.get()) != 0 && errno != EINVAL) throw Error(os_error(file.partial, "cannot sync"));
-    if (file.fd.close() != 0) throw Error(os_error(file.partial, "cannot write"));
+    if (file.final_already) continue;
+    if (file.spool) {
+      // The width is known now: the .npy is laid out from the spool, then made final like the others.
+      static_cast<void>(file.spool->write_npy(file.partial));
+    } else {
+      if (::fdatasync(file.fd.get()) != 0 && errno != EINVAL) throw Error(os_error(file.partial, "cannot sync"));
+      if (file.fd.close() != 0) throw Error(os_error(file.partial, "cannot write"));
+    }
     std::error_code ec;
     std::filesystem::rename(file.partial, file.path, ec);
     if (ec) throw Error(fmt::format("{}: cannot rename into place: {}", file.path.string(), ec.message()));
+    if (file.spool) file.spool->remove();  // only once the .npy is final: until then a resume needs it
   }
 }
 

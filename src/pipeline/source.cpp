@@ -41,6 +41,7 @@ struct ArraySource::Array {
   NpyLayout layout{};
   Shape item_shape{};  // [k, ...the array's other dims]
   std::size_t item_bytes = 0;
+  std::size_t released_to = 0;  // the pages before this offset have been handed back
 };
 
 namespace {
@@ -79,7 +80,9 @@ ArraySource::ArraySource(ModelInfo model, DimBindings bindings, const std::vecto
     }
     array.item_shape = shape;
     array.item_shape.front() = k;
-    array.item_bytes = element_count(array.item_shape) * element_size(array.layout.type);
+    const std::size_t element_bytes =
+        array.layout.type == ElementType::String ? 4 * array.layout.string_width : element_size(array.layout.type);
+    array.item_bytes = element_count(array.item_shape) * element_bytes;
     const auto items = static_cast<std::size_t>(shape.front() / k);
     if (arrays_.empty()) {
       count_ = items;
@@ -113,12 +116,28 @@ ArraySource::~ArraySource() = default;
 
 TensorSet ArraySource::read(std::size_t index) {
   for (std::size_t a = 0; a < arrays_.size(); ++a) {
-    const Array& array = arrays_[a];
-    Tensor rows(array.layout.type, array.item_shape);
+    Array& array = arrays_[a];
     const std::size_t offset = array.layout.data_offset + index * array.item_bytes;
-    std::memcpy(rows.raw_data(), array.file->bytes().data() + offset, array.item_bytes);
-    npy_to_host(array.layout, rows.bytes());
-    array.file->release(offset, array.item_bytes);
+    const auto bytes = array.file->bytes().subspan(offset, array.item_bytes);
+    Tensor rows(array.layout.type, array.item_shape);
+    if (array.layout.type == ElementType::String) {
+      rows = Tensor::from_strings(
+          array.item_shape,
+          strings_from_npy(array.layout, bytes, element_count(array.item_shape), array.path.string()));
+    } else {
+      std::memcpy(rows.raw_data(), bytes.data(), array.item_bytes);
+      npy_to_host(array.layout, rows.bytes());
+    }
+    // Pages are handed back in runs of 8 MiB, not item by item: each release interrupts the cores the
+    // workers run on (a TLB shootdown), which cost more than the copy itself.
+    constexpr std::size_t kReleaseRun = std::size_t{8} << 20;
+    const std::size_t end = offset + array.item_bytes;
+    if (offset < array.released_to) {
+      array.file->release(offset, array.item_bytes);  // read again, out of order
+    } else if (end - array.released_to >= kReleaseRun) {
+      array.file->release(array.released_to, end - array.released_to);
+      array.released_to = end;
+    }
     file_tensors_[a] = std::move(rows);
   }
   return inputs_from_files(model_, files_, file_tensors_, bindings_, seed_ + static_cast<std::uint64_t>(index));

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <array>
 #include <bit>
+#include <charconv>
 #include <cstdint>
 #include <cstring>
 #include <limits>
@@ -20,6 +21,7 @@
 
 #include "onnxpool/tensor/tensor_io.hpp"
 #include "tensor/file_util.hpp"
+#include "tensor/unicode.hpp"
 
 namespace onnxpool {
 namespace {
@@ -53,7 +55,11 @@ constexpr std::array<DtypeRow, 12> kDtypes{{
 struct Dtype {
   ElementType type = ElementType::Undefined;
   bool big_endian = false;
+  std::size_t string_width = 0;  // numpy's unicode '<U n': n UTF-32 code units per element
 };
+
+// The most code units per element of a unicode array we read: 1 MiB of text per element.
+constexpr std::size_t kMaxStringWidth = std::size_t{1} << 18;
 
 struct Header {
   Dtype dtype;
@@ -85,8 +91,19 @@ Dtype parse_descr(std::string_view descr, const std::string& source) {
     if (row.code == code) return {row.type, order == '>' && element_size(row.type) > 1};
   }
   if (code == "O") throw Error(fmt::format("{}: object arrays ('{}') are not supported", source, descr));
-  if (!code.empty() && (code.front() == 'U' || code.front() == 'S')) {
-    throw Error(fmt::format("{}: dtype '{}' is not supported (string arrays cannot be read)", source, descr));
+  if (!code.empty() && code.front() == 'U') {
+    // numpy's unicode strings: '<U7' holds 7 UTF-32 code units per element.
+    std::size_t width = 0;
+    const std::string_view digits = code.substr(1);
+    const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), width);
+    if (digits.empty() || ec != std::errc() || end != digits.data() + digits.size() || width > kMaxStringWidth) {
+      throw Error(fmt::format("{}: dtype '{}' is not a unicode dtype of at most {} characters", source,
+                              printable(descr), kMaxStringWidth));
+    }
+    return {ElementType::String, order == '>', width};
+  }
+  if (!code.empty() && code.front() == 'S') {
+    throw Error(fmt::format("{}: dtype '{}' (bytes) is not supported: save text as unicode ('<U')", source, descr));
   }
   throw Error(fmt::format("{}: dtype '{}' is not supported", source, printable(descr)));
 }
@@ -277,7 +294,7 @@ std::string_view descr_of(ElementType type) {
     case ElementType::BFloat16:
       throw Error("cannot write a bfloat16 tensor as .npy: numpy has no bfloat16 dtype (use .pb)");
     case ElementType::String:
-      throw Error("cannot write a string tensor as .npy: numpy's string dtypes are not supported (use .pb)");
+      return "<U";  // followed by the width (npy_header)
     default:
       throw Error(fmt::format("cannot write a tensor of element type {} as .npy", static_cast<int>(type)));
   }
@@ -320,7 +337,15 @@ NpyLayout parse_npy_layout(std::span<const std::byte> bytes, const std::string& 
   }
 
   const std::size_t count = detail::checked_element_count(header.shape, source);
-  const std::size_t need = detail::checked_byte_size(count, header.dtype.type, header.shape, source);
+  std::size_t need = detail::checked_byte_size(count, header.dtype.type, header.shape, source);
+  if (header.dtype.type == ElementType::String) {
+    const std::size_t element_bytes = 4 * header.dtype.string_width;
+    if (element_bytes != 0 && count > std::numeric_limits<std::size_t>::max() / element_bytes) {
+      throw Error(fmt::format("{}: shape {} of '<U{}' is too large to address", source, shape_to_string(header.shape),
+                              header.dtype.string_width));
+    }
+    need = count * element_bytes;
+  }
   const std::size_t available = bytes.size() - prefix - header_length;
   if (available < need) {
     throw Error(fmt::format("{}: truncated: header declares {} ({} bytes) but only {} bytes follow", source,
@@ -333,7 +358,8 @@ NpyLayout parse_npy_layout(std::span<const std::byte> bytes, const std::string& 
   return {.type = header.dtype.type,
           .shape = header.shape,
           .big_endian = header.dtype.big_endian,
-          .data_offset = prefix + header_length};
+          .data_offset = prefix + header_length,
+          .string_width = header.dtype.string_width};
 }
 
 void npy_to_host(const NpyLayout& layout, std::span<std::byte> data) {
@@ -343,8 +369,28 @@ void npy_to_host(const NpyLayout& layout, std::span<std::byte> data) {
   }
 }
 
+std::vector<std::string> strings_from_npy(const NpyLayout& layout, std::span<const std::byte> data, std::size_t count,
+                                          const std::string& source) {
+  const std::size_t element_bytes = 4 * layout.string_width;
+  std::vector<std::string> strings(count);
+  if (element_bytes == 0) return strings;
+  detail::Utf32Converter converter(detail::Utf32Converter::Direction::ToUtf8, layout.big_endian);
+  for (std::size_t i = 0; i < count; ++i) {
+    try {
+      strings[i] = converter.to_utf8(data.subspan(i * element_bytes, element_bytes));
+    } catch (const Error& e) {
+      throw Error(fmt::format("{}: element {}: {}", source, i, e.what()));
+    }
+  }
+  return strings;
+}
+
 Tensor parse_npy(std::span<const std::byte> bytes, const std::string& source) {
   const NpyLayout layout = parse_npy_layout(bytes, source);
+  if (layout.type == ElementType::String) {
+    return Tensor::from_strings(
+        layout.shape, strings_from_npy(layout, bytes.subspan(layout.data_offset), element_count(layout.shape), source));
+  }
   Tensor tensor(layout.type, layout.shape);  // allocation now bounded by the bytes present
   if (tensor.byte_size() != 0) std::memcpy(tensor.raw_data(), bytes.data() + layout.data_offset, tensor.byte_size());
   npy_to_host(layout, tensor.bytes());
@@ -355,8 +401,9 @@ Tensor read_npy(const std::filesystem::path& path) {
   return parse_npy(read_file_bytes(path), path.string());
 }
 
-std::vector<std::byte> npy_header(ElementType type, const Shape& shape) {
-  const std::string_view descr = descr_of(type);
+std::vector<std::byte> npy_header(ElementType type, const Shape& shape, std::size_t string_width) {
+  const std::string descr =
+      type == ElementType::String ? fmt::format("<U{}", string_width) : std::string(descr_of(type));
   // Exactly what numpy 1.24's np.save writes, spare room for a growing first axis included.
   std::string header =
       fmt::format("{{'descr': '{}', 'fortran_order': False, 'shape': {}, }}", descr, shape_repr(shape));
@@ -383,6 +430,27 @@ std::vector<std::byte> npy_header(ElementType type, const Shape& shape) {
 }
 
 std::vector<std::byte> encode_npy(const Tensor& tensor) {
+  if (tensor.element_type() == ElementType::String) {
+    // '<U n' with n the longest element's code units (at least 1, as numpy's), each zero-padded to n.
+    detail::Utf32Converter converter(detail::Utf32Converter::Direction::ToUtf32);
+    std::vector<std::string> units;
+    std::size_t width = 1;
+    for (const auto& text : tensor.strings()) {
+      units.emplace_back();
+      try {
+        width = std::max(width, converter.to_utf32(text, units.back()));
+      } catch (const Error& e) {
+        throw Error(fmt::format("string element {}: {}", units.size() - 1, e.what()));
+      }
+    }
+    std::vector<std::byte> out = npy_header(ElementType::String, tensor.shape(), width);
+    for (const auto& u : units) {
+      const auto* begin = reinterpret_cast<const std::byte*>(u.data());
+      out.insert(out.end(), begin, begin + u.size());
+      out.insert(out.end(), 4 * width - u.size(), std::byte{0});
+    }
+    return out;
+  }
   std::vector<std::byte> out = npy_header(tensor.element_type(), tensor.shape());
   const auto data = tensor.bytes();
   out.insert(out.end(), data.begin(), data.end());

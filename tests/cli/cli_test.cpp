@@ -13,7 +13,9 @@
 
 #include "onnxpool/tensor/tensor_io.hpp"
 #include "support/cli_util.hpp"
+#include "support/errors.hpp"
 #include "support/model_paths.hpp"
+#include "support/python_fixture.hpp"
 
 namespace onnxpool {
 namespace {
@@ -25,12 +27,8 @@ using ::testing::HasSubstr;
 using ::testing::Not;
 using ::testing::StartsWith;
 
-// Shell-quoted path (built by appends: GCC 12 warns falsely on the one-line concatenation).
 std::string q(const std::filesystem::path& p) {
-  std::string quoted = "'";
-  quoted += p.string();
-  quoted += '\'';
-  return quoted;
+  return test::shell_quote(p.string());
 }
 
 // Every file below `dir`, relative, sorted.
@@ -437,19 +435,9 @@ TEST_F(CliBadInput, RunsKilledAtRandomAndResumedGiveTheUninterruptedRunsBytes) {
   EXPECT_EQ(files_under(out), (std::vector<std::string>{"failures.jsonl", "y.npy"}));
   EXPECT_TRUE(test::slurp(out / "y.npy") == test::slurp(dir / "clean" / "y.npy")) << "byte-identical outputs";
   // The same failures in the same order (the worker that ran an item may differ between runs).
-  const auto without_workers = [](const std::filesystem::path& log) {
-    std::vector<nlohmann::json> lines;
-    std::ifstream in(log);
-    for (std::string line; std::getline(in, line);) {
-      auto j = nlohmann::json::parse(line);
-      j.erase("worker");
-      lines.push_back(j);
-    }
-    return lines;
-  };
-  const auto failures = without_workers(out / "failures.jsonl");
+  const auto failures = test::failures_without_workers(out / "failures.jsonl");
   EXPECT_EQ(failures.size(), 201U);
-  EXPECT_TRUE(failures == without_workers(dir / "clean" / "failures.jsonl"));
+  EXPECT_TRUE(failures == test::failures_without_workers(dir / "clean" / "failures.jsonl"));
 }
 
 // --resume continues only the same run, and says why not in one line.
@@ -542,6 +530,27 @@ TEST_F(CliBadInput, OutputsWhoseShapeVariesGoPerItem) {
     ASSERT_EQ(got.shape(), (Shape{1, static_cast<std::int64_t>(expected[i].size())})) << i;
     const auto data = got.data<std::int64_t>();
     EXPECT_EQ(std::vector<std::int64_t>(data.begin(), data.end()), expected[i]) << i;
+  }
+}
+
+// String outputs stack as numpy's unicode arrays, row for row what --per-item writes for each item.
+TEST_F(CliBadInput, StringOutputsStackAsNumpyUnicode) {
+  const std::vector<std::string> text{"hello", "W\u00f6rld \u20ac", "", "x"};
+  write_npy(dir / "text.npy", Tensor::from_strings({4}, text));
+  const std::string run = run_on("strings.onnx") + " --data text=" + q(dir / "text.npy") + " -q --output ";
+  const auto stacked = run_cli(run + q(dir / "stacked"));
+  ASSERT_EQ(stacked.status, 0) << stacked.err;
+  EXPECT_EQ(stacked.err, "") << "no note: strings stack";
+  ASSERT_EQ(run_cli(run + q(dir / "apart") + " --per-item").status, 0);
+  const Tensor same = read_npy(dir / "stacked" / "same.npy");
+  EXPECT_EQ(same.strings(), text);
+  const Tensor upper = read_npy(dir / "stacked" / "upper.npy");
+  ASSERT_EQ(upper.shape(), (Shape{4}));
+  EXPECT_EQ(upper.strings()[0], "HELLO");
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const auto item = dir / "apart" / fmt::format("item_{}", i);
+    EXPECT_EQ(read_npy(item / "upper.npy").strings(), std::vector<std::string>{upper.strings()[i]}) << i;
+    EXPECT_EQ(read_npy(item / "same.npy").strings(), std::vector<std::string>{text[i]}) << i;
   }
 }
 

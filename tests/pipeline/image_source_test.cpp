@@ -10,6 +10,7 @@
 
 #include "onnxpool/runtime/runtime.hpp"
 #include "onnxpool/tensor/tensor_io.hpp"
+#include "support/errors.hpp"
 #include "support/image_fixtures.hpp"
 #include "support/model_paths.hpp"
 #include "support/temp_dir.hpp"
@@ -21,14 +22,7 @@ using test::model_path;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
-std::string error_of(const std::function<void()>& call) {
-  try {
-    call();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "no error";
-}
+using test::error_of;
 
 void touch(const std::filesystem::path& path, const std::string& text = "x") {
   std::ofstream(path) << text;

@@ -12,6 +12,7 @@
 
 #include "onnxpool/runtime/runtime.hpp"
 #include "onnxpool/tensor/tensor_io.hpp"
+#include "support/errors.hpp"
 #include "support/model_paths.hpp"
 #include "support/temp_dir.hpp"
 
@@ -30,14 +31,7 @@ Tensor counting(ElementType type, Shape shape) {
   return t;
 }
 
-std::string error_of(const std::function<void()>& call) {
-  try {
-    call();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "no error";
-}
+using test::error_of;
 
 class ArraySourceTest : public ::testing::Test {
  protected:

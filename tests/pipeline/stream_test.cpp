@@ -18,6 +18,7 @@
 #include "onnxpool/runtime/worker.hpp"
 #include "onnxpool/tensor/tensor_io.hpp"
 #include "support/cli_util.hpp"
+#include "support/errors.hpp"
 #include "support/model_paths.hpp"
 #include "support/python_fixture.hpp"
 #include "support/temp_dir.hpp"
@@ -348,7 +349,8 @@ TEST(StackedNpySink, ARunStoppedEarlyLeavesNoFileUnderAFinalName) {
     EXPECT_FALSE(sink.complete());
   }
   EXPECT_TRUE(files_under(dir.path()).empty()) << "no final file, no temporary";
-  EXPECT_FALSE(StackedNpySink::stackable({ElementType::Float, ElementType::String}));
+  EXPECT_FALSE(StackedNpySink::stackable({ElementType::Float, ElementType::BFloat16}));
+  EXPECT_TRUE(StackedNpySink::stackable({ElementType::Float, ElementType::String}));
   EXPECT_TRUE(StackedNpySink::stackable({ElementType::Float, ElementType::Int64, ElementType::Bool}));
 }
 
@@ -430,7 +432,7 @@ TEST(StackedNpySink, AResumedRunWritesTheBytesOfAnUninterruptedOne) {
     RunJournal journal = RunJournal::resume(journal_path, source.size(), identity, state);
     EXPECT_EQ(state.done_count(), first_done);
     StackedNpySink stacked(parts.path(), source.size(), /*resumable=*/true);
-    stacked.resume({"y"}, /*written_before=*/true);
+    stacked.resume({"y"}, state.done, /*written_before=*/true);
     FailureLog log(parts.path() / "failures.jsonl");
     SinkFan files({&stacked, &log});
     JournaledSink journaled(files, journal, 3600.0);
@@ -448,18 +450,9 @@ TEST(StackedNpySink, AResumedRunWritesTheBytesOfAnUninterruptedOne) {
   EXPECT_EQ(test::slurp(parts.path() / "y.npy"), test::slurp(whole.path() / "y.npy"));
   // The same failures, in the same order, for the same reasons (which worker ran an item may differ
   // from one run to the next).
-  const auto without_workers = [](const std::filesystem::path& log) {
-    std::vector<nlohmann::json> lines;
-    std::ifstream in(log);
-    for (std::string line; std::getline(in, line);) {
-      auto j = nlohmann::json::parse(line);
-      j.erase("worker");
-      lines.push_back(j);
-    }
-    return lines;
-  };
-  EXPECT_EQ(without_workers(parts.path() / "failures.jsonl"), without_workers(whole.path() / "failures.jsonl"));
-  EXPECT_EQ(without_workers(whole.path() / "failures.jsonl").size(), 2U);
+  EXPECT_EQ(test::failures_without_workers(parts.path() / "failures.jsonl"),
+            test::failures_without_workers(whole.path() / "failures.jsonl"));
+  EXPECT_EQ(test::failures_without_workers(whole.path() / "failures.jsonl").size(), 2U);
 }
 
 TEST(StackedNpySink, ResumeRefusesAFileThatIsNotThisRunsOutput) {
@@ -467,15 +460,85 @@ TEST(StackedNpySink, ResumeRefusesAFileThatIsNotThisRunsOutput) {
   write_npy(dir / "y.npy.partial", Tensor(ElementType::Float, {31, 4}));
   StackedNpySink stacked(dir.path(), 30, true);
   try {
-    stacked.resume({"y"}, true);
+    stacked.resume({"y"}, std::vector<bool>(30, true), true);
     FAIL();
   } catch (const Error& e) {
     EXPECT_EQ(std::string(e.what()),
               (dir / "y.npy.partial").string() + ": not the stacked output of 30 items (shape [31,4], 496 data bytes)");
   }
   std::filesystem::remove(dir / "y.npy.partial");
-  EXPECT_THROW(stacked.resume({"y"}, true), Error) << "written before, so the file must be there";
-  stacked.resume({"y"}, false);  // nothing written before: the files come with the first result
+  EXPECT_THROW(stacked.resume({"y"}, std::vector<bool>(30, true), true), Error)
+      << "written before, so the file must be there";
+  stacked.resume({"y"}, std::vector<bool>(30, false),
+                 false);  // nothing written before: the files come with the first result
+}
+
+// String outputs stack as numpy's unicode ('<U n', n the longest string, known only at the end): spooled
+// as items complete, laid out at finish. Failed items give empty strings, also over a record that an
+// interrupted run left for them, and a resumed run gives the bytes of one never stopped.
+TEST(StackedNpySink, StringsStackAsNumpyUnicodeAndResume) {
+  const auto item = [](std::size_t i) {
+    const std::vector<std::vector<std::string>> texts{
+        {"a", "bb"}, {"h\u00e9", "\U0001f600 four"}, {"", "x"}, {"longest string", "y"}};
+    return TensorSet{{"label", Tensor::from_strings({1, 2}, texts[i])}, {"score", Tensor(ElementType::Float, {1})}};
+  };
+  const auto fail = [](std::size_t i) { return ItemFailure{.index = i, .name = {}, .worker = {}, .cause = "boom"}; };
+  test::TempDir whole;
+  {
+    StackedNpySink sink(whole.path(), 4);
+    sink.write(0, "", item(0));
+    sink.write(1, "", item(1));
+    sink.fail(fail(2));
+    sink.write(3, "", item(3));
+    sink.finish();
+    ASSERT_TRUE(sink.complete());
+  }
+  EXPECT_EQ(files_under(whole.path()), (std::vector<std::string>{"label.npy", "score.npy"})) << "no spool left";
+  const Tensor labels = read_npy(whole.path() / "label.npy");
+  EXPECT_EQ(labels.shape(), (Shape{4, 2}));
+  EXPECT_EQ(labels.strings(),
+            (std::vector<std::string>{"a", "bb", "h\u00e9", "\U0001f600 four", "", "", "longest string", "y"}));
+  // Interrupted after items 0 and 1 were synced, and a record of item 2 written (not in the journal).
+  test::TempDir parts;
+  {
+    StackedNpySink sink(parts.path(), 4, /*resumable=*/true);
+    sink.write(0, "", item(0));
+    sink.write(1, "", item(1));
+    sink.sync();
+    sink.write(2, "", item(2));
+  }
+  EXPECT_TRUE(std::filesystem::exists(parts.path() / "label.npy.strings.partial")) << "kept for the resume";
+  EXPECT_FALSE(std::filesystem::exists(parts.path() / "label.npy"));
+  {
+    StackedNpySink sink(parts.path(), 4, /*resumable=*/true);
+    sink.resume({"label", "score"}, {true, true, false, false}, /*written_before=*/true);
+    sink.kept(0, "");
+    sink.kept(1, "");
+    sink.fail(fail(2));  // failing this time: its strings must be empty, whatever the earlier record said
+    sink.write(3, "", item(3));
+    sink.finish();
+    ASSERT_TRUE(sink.complete());
+  }
+  EXPECT_EQ(files_under(parts.path()), (std::vector<std::string>{"label.npy", "score.npy"}));
+  EXPECT_EQ(test::slurp(parts.path() / "label.npy"), test::slurp(whole.path() / "label.npy"));
+  EXPECT_EQ(test::slurp(parts.path() / "score.npy"), test::slurp(whole.path() / "score.npy"));
+
+  // numpy sees '<U14' (the longest string's 14 characters).
+  if (const auto lacks = test::python_lacks("numpy"); !lacks.empty()) GTEST_SKIP() << lacks;
+  const auto loaded = test::run_python(
+      whole, "import numpy as np\na = np.load('label.npy')\nprint(a.dtype, a.shape, a[1, 1] == '\\U0001f600 four')\n");
+  ASSERT_EQ(loaded.status, 0) << loaded.output;
+  EXPECT_EQ(loaded.output, "<U14 (4, 2) True\n");
+}
+
+TEST(StackedNpySink, AStringItemThatIsNotUtf8FailsAlone) {
+  test::TempDir dir;
+  StackedNpySink sink(dir.path(), 2);
+  sink.write(0, "", {{"label", Tensor::from_strings({1}, {"ok"})}});
+  EXPECT_THROW(sink.write(1, "", {{"label", Tensor::from_strings({1}, {"\xff\xfe"})}}), RejectedItem);
+  sink.fail({.index = 1, .name = {}, .worker = {}, .cause = "not UTF-8"});
+  sink.finish();
+  EXPECT_EQ(read_npy(dir / "label.npy").strings(), (std::vector<std::string>{"ok", ""}));
 }
 
 }  // namespace

@@ -164,14 +164,14 @@ TEST(Npy, HeaderMatchesNumpysLayout) {
               HasSubstr("'descr': '|b1', 'fortran_order': False, 'shape': (), }"));
 }
 
-TEST(Npy, BFloat16AndStringsCannotBeWritten) {
+TEST(Npy, BFloat16CannotBeWritten) {
   try {
     (void)encode_npy(Tensor(ElementType::BFloat16, {2}));
     FAIL() << "no Error";
   } catch (const Error& e) {
     EXPECT_THAT(e.what(), HasSubstr("numpy has no bfloat16"));
   }
-  EXPECT_THROW((void)encode_npy(Tensor::from_strings({1}, {"a"})), Error);
+  EXPECT_THROW((void)encode_npy(Tensor::from_strings({1}, {"\xff not UTF-8"})), Error);
   EXPECT_THROW((void)encode_npy(Tensor()), Error);
   TempDir dir;
   try {
@@ -269,7 +269,15 @@ TEST(NpyHeader, UnsupportedDtypesAreNamed) {
     return npy_with_header(fmt::format("{{'descr': '{}', 'fortran_order': False, 'shape': (1,), }}", descr),
                            std::string(16, '\0'));
   };
-  EXPECT_EQ(error_of(with_descr("<U5")), "x.npy: dtype '<U5' is not supported (string arrays cannot be read)");
+  EXPECT_EQ(error_of(with_descr("|S5")), "x.npy: dtype '|S5' (bytes) is not supported: save text as unicode ('<U')");
+  EXPECT_EQ(error_of(with_descr("<U")), "x.npy: dtype '<U' is not a unicode dtype of at most 262144 characters");
+  EXPECT_EQ(error_of(with_descr("<U99999999999999999999")),
+            "x.npy: dtype '<U99999999999999999999' is not a unicode dtype of at most 262144 characters");
+  EXPECT_EQ(error_of(with_descr("<U4x")), "x.npy: dtype '<U4x' is not a unicode dtype of at most 262144 characters");
+  // 16 bytes are one element of '<U4': a code unit beyond Unicode is refused, naming the element.
+  EXPECT_EQ(error_of(npy_with_header("{'descr': '<U4', 'fortran_order': False, 'shape': (1,), }",
+                                     std::string("\x00\x00\x11\x00", 4) + std::string(12, '\0'))),
+            "x.npy: element 0: a string element holds a code unit that is no Unicode character");
   EXPECT_EQ(error_of(with_descr("|O")), "x.npy: object arrays ('|O') are not supported");
   EXPECT_EQ(error_of(with_descr("<c8")), "x.npy: dtype '<c8' is not supported");
   EXPECT_EQ(error_of(with_descr("<M8[ns]")), "x.npy: dtype '<M8[ns]' is not supported");
@@ -411,7 +419,9 @@ with open('v3.npy', 'wb') as f:
     np.lib.format.write_array(f, np.arange(3, dtype=np.int16), version=(3, 0))
 np.save('fortran.npy', np.asfortranarray(np.arange(6, dtype=np.float32).reshape(2, 3)))
 np.save('object.npy', np.array([1, 'a', None], dtype=object), allow_pickle=True)
-np.save('unicode.npy', np.array(['hello', 'x'], dtype='<U5'))
+np.save('unicode.npy', np.array([['hello', 'x'], ['', 'h\u00e9\u20ac\U0001f600']], dtype='<U5'))
+np.save('be_unicode.npy', np.array(['ab', 'c'], dtype='>U2'))
+np.save('bytes.npy', np.array([b'ab'], dtype='S2'))
 np.save('complex.npy', np.array([1 + 2j], dtype=np.complex64))
 np.save('structured.npy', np.zeros(2, dtype=[('a', '<f4'), ('b', '<i4')]))
 )");
@@ -485,8 +495,13 @@ np.save('structured.npy', np.zeros(2, dtype=[('a', '<f4'), ('b', '<i4')]))
   EXPECT_EQ(message("fortran.npy"),
             prefix + "fortran.npy: Fortran-order arrays are not supported (save with np.ascontiguousarray)");
   EXPECT_EQ(message("object.npy"), prefix + "object.npy: object arrays ('|O') are not supported");
-  EXPECT_EQ(message("unicode.npy"),
-            prefix + "unicode.npy: dtype '<U5' is not supported (string arrays cannot be read)");
+  const Tensor unicode = read("unicode.npy");
+  EXPECT_EQ(unicode.element_type(), ElementType::String);
+  EXPECT_EQ(unicode.shape(), (Shape{2, 2}));
+  EXPECT_EQ(unicode.strings(), (std::vector<std::string>{"hello", "x", "", "h\u00e9\u20ac\U0001f600"}));
+  EXPECT_EQ(read("be_unicode.npy").strings(), (std::vector<std::string>{"ab", "c"}));
+  EXPECT_EQ(message("bytes.npy"),
+            prefix + "bytes.npy: dtype '|S2' (bytes) is not supported: save text as unicode ('<U')");
   EXPECT_EQ(message("complex.npy"), prefix + "complex.npy: dtype '<c8' is not supported");
   EXPECT_THAT(message("structured.npy"), HasSubstr("structured dtypes are not supported"));
 }
@@ -512,6 +527,17 @@ TEST_F(NpyNumpy, NumpyLoadsWhatWeWrite) {
           name, expected);
     }
   }
+  // Strings: '<U n' with n the longest (at least 1), every character kept, and read back the same.
+  const Tensor text = Tensor::from_strings({2, 2}, {"", "h\u00e9\u20ac\U0001f600", "hello", "x"});
+  write_npy(dir_ / "text.npy", text);
+  write_npy(dir_ / "blank.npy", Tensor::from_strings({2}, {"", ""}));
+  EXPECT_EQ(read_npy(dir_ / "text.npy").strings(), text.strings());
+  checks +=
+      "a = np.load('text.npy')\n"
+      "assert a.dtype == np.dtype('<U5') and a.shape == (2, 2), a.dtype\n"
+      "assert a.tolist() == [['', 'h\u00e9\u20ac\U0001f600'], ['hello', 'x']], a\n"
+      "b = np.load('blank.npy')\n"
+      "assert b.dtype == np.dtype('<U1') and b.tolist() == ['', ''], b\n";
   checks += "print('ok')\n";
   const auto result = run_python(dir_, checks);
   EXPECT_EQ(result.status, 0) << result.output;

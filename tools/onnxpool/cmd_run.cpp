@@ -333,7 +333,7 @@ Command add_run(CLI::App& app) {
       const bool stack = !args->per_item && StackedNpySink::stackable(types) && varying.empty();
       if (!args->per_item && !stack) {
         const std::string why = varying.empty()
-                                    ? std::string("an output holds strings")
+                                    ? std::string("an output holds bfloat16, which numpy cannot hold")
                                     : fmt::format("output '{}' may have another shape for each item", varying);
         fmt::print(stderr, "onnxpool: note: {}: each item's outputs go to a folder of its own (as --per-item)\n", why);
       }
@@ -352,7 +352,7 @@ Command add_run(CLI::App& app) {
       std::vector<Sink*> files;
       if (stack) {
         stacked.emplace(dir, source->size(), /*resumable=*/true);
-        if (args->resume) stacked->resume(names, resumed.done_count() > resumed.failures.size());
+        if (args->resume) stacked->resume(names, resumed.done, resumed.done_count() > resumed.failures.size());
         files.push_back(&*stacked);
       } else {
         per_item.emplace(dir, source->size());

@@ -89,8 +89,10 @@ class PerItemNpySink final : public Sink {
 // as it completes. A failed item's rows are zero. An item whose outputs do not stack with the first's
 // is rejected (RejectedItem: it fails alone). The files live under temporary names
 // (<output>.npy.partial) until finish() renames them, and only when every item was accounted for: a run
-// stopped early leaves no partial file under a final name. String outputs cannot be stacked (numpy's
-// unicode dtype needs every item's length first): stackable() says so before the run.
+// stopped early leaves no partial file under a final name. String outputs are stacked as numpy's
+// unicode ('<U n', n the longest string): their strings are spooled to <output>.npy.strings.partial as
+// items complete, and the .npy is laid out from the spool at finish() (string_spool.hpp). bfloat16
+// outputs cannot be stacked (numpy has no such dtype): stackable() says so before the run.
 //
 // Resumable (a journal beside it, journal.hpp): the .partial files are kept when the run stops early,
 // sync() makes their rows durable, and a later run reopens them with resume() and writes only the rows
@@ -102,17 +104,18 @@ class StackedNpySink final : public Sink {
   StackedNpySink(const StackedNpySink&) = delete;
   StackedNpySink& operator=(const StackedNpySink&) = delete;
   // Reopens an earlier run's .partial files for these outputs (in the model's order), checking that each
-  // is a stacked array of this run's item count. `written_before`: the earlier run wrote results, so
-  // the files must be there; otherwise they are made anew at the first result. Throws Error naming the
-  // file.
-  void resume(const std::vector<std::string>& output_names, bool written_before);
+  // is a stacked array of this run's item count. `done`: the journal's items done (one flag per item;
+  // a string spool is cut where it names an item not done). `written_before`: the earlier run wrote
+  // results, so the files must be there; otherwise they are made anew at the first result. Throws
+  // Error naming the file.
+  void resume(const std::vector<std::string>& output_names, const std::vector<bool>& done, bool written_before);
   void write(std::size_t index, const std::string& name, const TensorSet& outputs) override;
   void fail(const ItemFailure& failure) override;
   void kept(std::size_t index, const std::string& name) override;
   void kept_failure(const ItemFailure& failure) override;
   void sync() override;
   void finish() override;
-  // Whether every output of these element types can be stacked (no strings, no bfloat16).
+  // Whether every output of these element types can be stacked (no bfloat16).
   [[nodiscard]] static bool stackable(const std::vector<ElementType>& output_types);
   // The first output of `model` whose shape may differ from one item to the next, so that items'
   // outputs would not stack: one with a dim that is neither fixed nor an input's named dim (set by the
@@ -120,6 +123,9 @@ class StackedNpySink final : public Sink {
   [[nodiscard]] static std::string varying_output(const ModelInfo& model);
   // False once finish() found items missing (the run stopped early) and made nothing final.
   [[nodiscard]] bool complete() const { return complete_; }
+  // Where a string output's strings are spooled until finish() (numpy's '<U n' needs the longest first).
+  [[nodiscard]] static std::filesystem::path spool_path(const std::filesystem::path& dir,
+                                                        const std::string& output_name);
   // Where output `output_name`'s file is once complete, and where it is kept until finish().
   [[nodiscard]] static std::filesystem::path final_path(const std::filesystem::path& dir,
                                                         const std::string& output_name);

@@ -17,8 +17,9 @@ namespace onnxpool {
 
 // --- .npy ----------------------------------------------------------------------------------------
 // Reads format versions 1.0, 2.0 and 3.0, C order only, dtypes |b1, i1 i2 i4 i8, u1 u2 u4 u8,
-// f2 f4 f8. Big-endian arrays ('>f4') are accepted and converted to host order. Fortran order,
-// strings ('<U5'), objects ('|O'), structured, complex and datetime dtypes are rejected.
+// f2 f4 f8, and unicode strings ('<U5': String tensors of UTF-8 text, trailing NULs dropped as numpy
+// drops them). Big-endian arrays ('>f4') are accepted and converted to host order. Fortran order,
+// bytes ('|S5'), objects ('|O'), structured, complex and datetime dtypes are rejected.
 Tensor parse_npy(std::span<const std::byte> bytes, const std::string& source);
 // What parse_npy reads before copying the data: the element type, the shape, the byte order and where
 // the data starts, with the same checks (the data's size included). For a reader that takes parts of
@@ -28,18 +29,24 @@ struct NpyLayout {
   Shape shape;
   bool big_endian = false;
   std::size_t data_offset = 0;
+  std::size_t string_width = 0;  // String ('<U n'): n UTF-32 code units per element
 };
 NpyLayout parse_npy_layout(std::span<const std::byte> bytes, const std::string& source);
+// The `count` strings of a unicode layout's elements held in `data` (each 4 * string_width bytes), as
+// UTF-8; Error naming `source` for a code unit that is no character.
+std::vector<std::string> strings_from_npy(const NpyLayout& layout, std::span<const std::byte> data, std::size_t count,
+                                          const std::string& source);
 // Makes data copied from such a file host-ordered, and its bools 0 or 1, in place.
 void npy_to_host(const NpyLayout& layout, std::span<std::byte> data);
 Tensor read_npy(const std::filesystem::path& path);
 // Writes what np.save writes: a v1.0 header padded to a multiple of 64 bytes (v2.0 only when the
-// header would not fit v1.0's 16-bit length), little-endian data. bfloat16 and string tensors throw
-// Error: numpy has no such dtype.
+// header would not fit v1.0's 16-bit length), little-endian data; strings as '<U n', n the longest
+// element's characters (at least 1). bfloat16 throws Error: numpy has no such dtype.
 std::vector<std::byte> encode_npy(const Tensor& tensor);
 // The header alone (magic, version, dict, padding): what precedes the data of an array of this type and
 // shape, for a writer that puts the rows in place itself. Throws Error as encode_npy does.
-std::vector<std::byte> npy_header(ElementType type, const Shape& shape);
+// For String, `string_width` is numpy's n in '<U n' (code units per element).
+std::vector<std::byte> npy_header(ElementType type, const Shape& shape, std::size_t string_width = 0);
 void write_npy(const std::filesystem::path& path, const Tensor& tensor);  // atomic
 
 // --- ONNX TensorProto ----------------------------------------------------------------------------
