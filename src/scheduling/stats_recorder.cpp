@@ -18,6 +18,7 @@ void StatsRecorder::record(std::size_t worker, const Tally& tally) {
   stats.items += tally.items;
   stats.failures += tally.failures;
   stats.busy_seconds += tally.seconds;
+  stats.queue_seconds += tally.queue_seconds;
 }
 
 std::vector<WorkerStats> StatsRecorder::snapshot() const {

@@ -131,6 +131,7 @@ WorkerStats total(const std::vector<WorkerStats>& stats) {
     sum.runs += worker.runs;
     sum.failures += worker.failures;
     sum.busy_seconds += worker.busy_seconds;
+    sum.queue_seconds += worker.queue_seconds;
   }
   return sum;
 }
@@ -658,7 +659,26 @@ TEST_P(SchedulerProperty, StatsCountItemsBatchesFailuresAndBusyTimeAndReset) {
     EXPECT_EQ(cleared[w].runs, 0U);
     EXPECT_EQ(cleared[w].failures, 0U);
     EXPECT_EQ(cleared[w].busy_seconds, 0.0);
+    EXPECT_EQ(cleared[w].queue_seconds, 0.0);
   }
+}
+
+// Each item's wait in the queue, from its submission to the start of the run that takes it: with the
+// W workers' runs each sleeping 20 ms, and 3 W items submitted at once, the second W wait at least one
+// run and the last W two: at least 3 W x 20 ms summed (what the sleeps guarantee; no upper bound).
+TEST_P(SchedulerProperty, StatsSumEachItemsWaitInTheQueue) {
+  IntScheduler scheduler(make_workers(workers(), 1,
+                                      [](std::size_t, std::vector<int>& batch) {
+                                        std::this_thread::sleep_for(20ms);
+                                        return times_ten(batch);
+                                      }),
+                         policy());
+  const auto w = static_cast<int>(workers());
+  static_cast<void>(scheduler.run_all(iota_items(3 * w, 100)));
+  const WorkerStats sum = total(scheduler.stats());
+  EXPECT_EQ(sum.items, 3U * workers());
+  EXPECT_GE(sum.queue_seconds, 3 * w * 0.020);
+  EXPECT_GE(sum.busy_seconds, 3 * w * 0.020);
 }
 
 TEST_P(SchedulerProperty, MoveOnlyItemsAndResultsGoThroughRunAllSubmitAndRetry) {

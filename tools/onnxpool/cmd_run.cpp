@@ -424,7 +424,17 @@ Command add_run(CLI::App& app) {
     const auto& plan = pool.plan();
     const auto stats = pool.stats();
     double busy = 0.0;
-    for (const auto& w : stats) busy += w.busy_seconds;
+    double queued = 0.0;
+    std::size_t worked = 0;
+    for (const auto& w : stats) {
+      busy += w.busy_seconds;
+      queued += w.queue_seconds;
+      worked += w.items;
+    }
+    // Per item, in Triton's terms: how long it waited in the pool's queue, and how long its run took (a
+    // batch's run shared by its items).
+    const double queue_ms = worked > 0 ? 1e3 * queued / static_cast<double>(worked) : 0.0;
+    const double compute_ms = worked > 0 ? 1e3 * busy / static_cast<double>(worked) : 0.0;
     const double busy_share = done.seconds > 0.0 ? busy / (done.seconds * static_cast<double>(stats.size())) : 0.0;
     const std::size_t ran = done.items - done.kept;
     if (!args->quiet) {
@@ -437,8 +447,10 @@ Command add_run(CLI::App& app) {
       }
       // Where the time went: the calling thread's reading, waiting and writing, and how busy the workers
       // were; a source or a disk that cannot keep up shows as reading or writing with idle workers.
-      fmt::print("  time: reading {:.3f} s, waiting for results {:.3f} s, writing {:.3f} s; workers busy {:.0f}%\n",
-                 done.read_seconds, done.wait_seconds, done.write_seconds, 100.0 * busy_share);
+      fmt::print(
+          "  time: reading {:.3f} s, waiting for results {:.3f} s, writing {:.3f} s; workers busy {:.0f}%; per item "
+          "{:.2f} ms queued, {:.2f} ms running\n",
+          done.read_seconds, done.wait_seconds, done.write_seconds, 100.0 * busy_share, queue_ms, compute_ms);
     }
     if (!args->json.empty()) {
       nlohmann::json workers = nlohmann::json::array();
@@ -448,7 +460,8 @@ Command add_run(CLI::App& app) {
                            {"items", stats[w].items},
                            {"runs", stats[w].runs},
                            {"failures", stats[w].failures},
-                           {"busy_seconds", stats[w].busy_seconds}});
+                           {"busy_seconds", stats[w].busy_seconds},
+                           {"queue_seconds", stats[w].queue_seconds}});
       }
       const nlohmann::json summary{
           {"model", args->model},
@@ -462,6 +475,7 @@ Command add_run(CLI::App& app) {
           {"items_per_s", done.seconds > 0.0 ? static_cast<double>(ran) / done.seconds : 0.0},
           {"time", {{"reading", done.read_seconds}, {"waiting", done.wait_seconds}, {"writing", done.write_seconds}}},
           {"workers_busy", busy_share},
+          {"per_item_ms", {{"queued", queue_ms}, {"running", compute_ms}}},
           {"policy", policy_name(pool.policy())},
           {"workers", workers},
           {"failures_file", failure_log && done.failed > 0 ? failure_log->path().string() : std::string()}};

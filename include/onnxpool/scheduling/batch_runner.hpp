@@ -2,7 +2,8 @@
 // Runs a worker's batches and completes their tasks. Failures stay with their item: a batch of several
 // items that throws (or returns the wrong number of results) is retried item by item on the same worker,
 // so one bad item fails alone, with an ItemError naming item and worker. Each call of `run` is timed
-// (the only clock reads of the hot path) for the statistics and the dynamic policy's pace.
+// (with the submission's, the only clock reads of the hot path) for the statistics, the items' waits
+// in the queue and the dynamic policy's pace.
 #include <chrono>
 #include <cstddef>
 #include <exception>
@@ -34,16 +35,19 @@ class BatchRunner {
     batch_.clear();  // reused across batches: no allocation per item
     for (Task& task : tasks) batch_.push_back(std::move(task.item));
 
+    // The tasks' wait in the queue ends as their first run starts (the clock read attempt() makes).
+    waited_ = &tasks;
     if (batch_.size() == 1) return run_one(batch_, tasks[0]);
     Attempt whole = attempt(batch_);
     if (whole.error.empty()) {
       // Stats before completion: whoever waits on the last item then sees complete stats.
-      stats_.record(worker_, {.runs = 1, .items = batch_.size(), .seconds = whole.seconds});
+      stats_.record(worker_,
+                    {.runs = 1, .items = batch_.size(), .seconds = whole.seconds, .queue_seconds = whole.queue});
       for (std::size_t i = 0; i < tasks.size(); ++i) tasks[i].succeed(std::move(whole.results[i]));
       return whole.seconds;
     }
     // The batch failed as a whole: retry item by item so one bad item fails alone.
-    stats_.record(worker_, {.runs = 1, .seconds = whole.seconds});
+    stats_.record(worker_, {.runs = 1, .seconds = whole.seconds, .queue_seconds = whole.queue});
     double seconds = whole.seconds;
     for (std::size_t i = 0; i < tasks.size(); ++i) {
       std::vector<Item> single;
@@ -67,11 +71,16 @@ class BatchRunner {
     std::vector<Result> results;
     std::string error;  // empty when `run` returned the right number of results
     double seconds = 0.0;
+    double queue = 0.0;  // the first attempt of a batch: its tasks' waits in the queue, summed
   };
 
   Attempt attempt(std::vector<Item>& batch) {
     Attempt result;
     const auto start = std::chrono::steady_clock::now();
+    if (waited_ != nullptr) {
+      for (const Task& task : *waited_) result.queue += std::chrono::duration<double>(start - task.queued).count();
+      waited_ = nullptr;  // a retry's start is not the end of a wait
+    }
     try {
       result.results = slot_.run(batch);
     } catch (...) {
@@ -89,10 +98,11 @@ class BatchRunner {
   double run_one(std::vector<Item>& single, Task& task) {
     Attempt one = attempt(single);
     if (one.error.empty()) {
-      stats_.record(worker_, {.runs = 1, .items = 1, .seconds = one.seconds});
+      stats_.record(worker_, {.runs = 1, .items = 1, .seconds = one.seconds, .queue_seconds = one.queue});
       task.succeed(std::move(one.results.front()));
     } else {
-      stats_.record(worker_, {.runs = 1, .items = 1, .failures = 1, .seconds = one.seconds});
+      stats_.record(worker_,
+                    {.runs = 1, .items = 1, .failures = 1, .seconds = one.seconds, .queue_seconds = one.queue});
       task.fail(slot_.name, one.error);
     }
     return one.seconds;
@@ -102,6 +112,7 @@ class BatchRunner {
   const std::size_t worker_;
   StatsRecorder& stats_;
   std::vector<Item> batch_;
+  const std::vector<Task>* waited_ = nullptr;  // the batch whose queue waits the next attempt ends
 };
 
 }  // namespace onnxpool::detail

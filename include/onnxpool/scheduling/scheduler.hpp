@@ -150,8 +150,13 @@ template <class Item, class Result>
 std::future<Result> Scheduler<Item, Result>::submit(Item item) {
   std::promise<Result> promise;
   std::future<Result> future = promise.get_future();
-  const bool queued = queues_->push(
-      [&](std::size_t index) { return Task{.item = std::move(item), .index = index, .promise = std::move(promise)}; });
+  const bool queued = queues_->push([&](std::size_t index) {
+    return Task{.item = std::move(item),
+                .index = index,
+                .promise = std::move(promise),
+                .group = nullptr,
+                .queued = std::chrono::steady_clock::now()};
+  });
   if (!queued) promise.set_exception(std::make_exception_ptr(Error(std::string(detail::cancelled_message))));
   return future;
 }
@@ -159,8 +164,10 @@ std::future<Result> Scheduler<Item, Result>::submit(Item item) {
 template <class Item, class Result>
 std::vector<Result> Scheduler<Item, Result>::run_all(std::vector<Item> items) {
   detail::Group<Result> group(items.size());
+  const auto now = std::chrono::steady_clock::now();  // one clock read for the call's items
   const bool queued = queues_->push_all(items.size(), [&](std::size_t index) {
-    return Task{.item = std::move(items[index]), .index = index, .promise = std::nullopt, .group = &group};
+    return Task{
+        .item = std::move(items[index]), .index = index, .promise = std::nullopt, .group = &group, .queued = now};
   });
   if (queued) {
     // Wait for every item, even after a failure, so no item is still running when this returns.

@@ -18,6 +18,7 @@ class StatsRecorder {
     std::size_t items = 0;
     std::size_t failures = 0;
     double seconds = 0.0;
+    double queue_seconds = 0.0;
   };
 
   explicit StatsRecorder(const std::vector<std::string>& worker_names);

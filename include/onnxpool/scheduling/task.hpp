@@ -2,6 +2,7 @@
 // A queued item and where its outcome goes: the caller's promise (submit) or its run_all call's Group.
 // Each task is completed exactly once: succeed(), fail() or, when the scheduler shuts down before it
 // starts, cancel().
+#include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <exception>
@@ -74,7 +75,8 @@ struct Task {
   // submit(): the caller's future. Empty for run_all's tasks: a default promise would allocate a shared
   // state and, destroyed unset, build a broken_promise exception, per item.
   std::optional<std::promise<Result>> promise;
-  Group<Result>* group = nullptr;  // run_all(): where the outcome goes instead (outlives the task)
+  Group<Result>* group = nullptr;                  // run_all(): where the outcome goes instead (outlives the task)
+  std::chrono::steady_clock::time_point queued{};  // when it was submitted: its wait in the queue ends at its run
 
   void succeed(Result result) {
     if (group != nullptr) {

@@ -26,6 +26,9 @@ struct WorkerStats {
   std::size_t runs = 0;       // calls to `run`, retries of a failed batch's items included
   std::size_t failures = 0;   // items that failed
   double busy_seconds = 0.0;  // steady_clock time spent inside `run`
+  // Summed over this worker's items: how long each waited queued, from its submission to the start of
+  // the run that took it (Triton's "queue" time). Divided by items: the mean wait.
+  double queue_seconds = 0.0;
 };
 
 namespace detail {
