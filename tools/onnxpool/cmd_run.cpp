@@ -50,6 +50,7 @@ struct RunArgs {
   bool overwrite = false;
   bool resume = false;
   std::size_t top_k = 0;
+  std::size_t window = 0;
   std::string labels;
   std::string json;
 };
@@ -290,6 +291,11 @@ Command add_run(CLI::App& app) {
       ->type_name("K")
       ->check(CLI::PositiveNumber);
   cmd->add_flag("--fail-fast", args->fail_fast, "Stop taking items at the first failure (--max-failures 1)");
+  cmd->add_option("--window", args->window,
+                  "Items read ahead and in flight at most (memory: about N items' inputs and outputs); default: "
+                  "four times the items the workers take at once")
+      ->type_name("N")
+      ->check(CLI::Range(1, 1 << 20));
   cmd->add_option("--json", args->json, "Write the run's summary (items, failures, time, workers) as JSON")
       ->type_name("FILE");
 
@@ -410,7 +416,8 @@ Command add_run(CLI::App& app) {
         }
       } else {
         done = run_stream(pool, *source, sink,
-                          {.max_failures = args->fail_fast ? 1U : args->max_failures,
+                          {.window = args->window,
+                           .max_failures = args->fail_fast ? 1U : args->max_failures,
                            .stop = &signals.requested(),
                            .resume = journal ? &resumed : nullptr});
       }
