@@ -93,14 +93,20 @@ void BM_BareWorkerRun(benchmark::State& state) {
   run_blocks(state, [&] { benchmark::DoNotOptimize(worker.run(item)); });
 }
 
+// Args: workers, batch; one intra-op thread each, no spinning.
+onnxpool::PoolConfig pool_config(const benchmark::State& state) {
+  onnxpool::PoolConfig config;
+  config.workers = static_cast<int>(state.range(0));
+  config.threads = 1;
+  config.spinning = false;
+  config.batch = static_cast<std::size_t>(state.range(1));
+  return config;
+}
+
 void BM_PoolRunAll(benchmark::State& state) {
   onnxpool::Runtime runtime;
   const auto info = onnxpool::inspect_model(runtime, model_path());
-  onnxpool::PoolConfig options;
-  options.workers = static_cast<int>(state.range(0));
-  options.threads = 1;
-  options.spinning = false;
-  options.batch = static_cast<std::size_t>(state.range(1));
+  const onnxpool::PoolConfig options = pool_config(state);
   onnxpool::Pool pool(runtime, model_path(), options);
   const std::vector<onnxpool::TensorSet> block(kBlock, onnxpool::random_inputs(info, {}, 1));
   std::int64_t items = 0;
@@ -140,11 +146,7 @@ class Discard final : public onnxpool::Sink {
 void BM_StreamRun(benchmark::State& state) {
   onnxpool::Runtime runtime;
   const auto info = onnxpool::inspect_model(runtime, model_path());
-  onnxpool::PoolConfig options;
-  options.workers = static_cast<int>(state.range(0));
-  options.threads = 1;
-  options.spinning = false;
-  options.batch = static_cast<std::size_t>(state.range(1));
+  const onnxpool::PoolConfig options = pool_config(state);
   onnxpool::Pool pool(runtime, model_path(), options);
   CopiesOfOne source(onnxpool::random_inputs(info, {}, 1));
   Discard sink;

@@ -44,8 +44,11 @@ MappedFile::~MappedFile() {
 
 void MappedFile::release(std::size_t offset, std::size_t size) const {
   const auto page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
-  const std::size_t first = (offset + page - 1) / page * page;
-  const std::size_t end = std::min(offset + size, size_) / page * page;
+  // Every page the range touches, its edges included: the mapping is private and read-only, so a
+  // dropped page is only read again from the file if touched (a neighbouring item using it loses
+  // nothing). Keeping the edge pages instead would keep one page per item for the whole run.
+  const std::size_t first = offset / page * page;
+  const std::size_t end = std::min((offset + size + page - 1) / page * page, (size_ + page - 1) / page * page);
   if (data_ == nullptr || end <= first) return;
   ::madvise(const_cast<std::byte*>(data_) + first, end - first, MADV_DONTNEED);
 }

@@ -17,8 +17,8 @@ class MappedFile {
   ~MappedFile();
 
   [[nodiscard]] std::span<const std::byte> bytes() const { return {data_, size_}; }
-  // The pages wholly inside [offset, offset + size) may be dropped from memory (they are read again
-  // from the file if touched).
+  // The pages that [offset, offset + size) touches may be dropped from memory (they are read again
+  // from the file if touched, by this item or a neighbour sharing an edge page).
   void release(std::size_t offset, std::size_t size) const;
 
  private:

@@ -60,15 +60,38 @@ std::string file_name_for(const std::string& output_name) {
 PerItemNpySink::PerItemNpySink(std::filesystem::path dir, std::size_t item_count)
     : dir_(std::move(dir)), item_count_(item_count) {}
 
-void PerItemNpySink::write(std::size_t index, const std::string& name, const TensorSet& outputs) {
+std::filesystem::path PerItemNpySink::folder_of(std::size_t index, const std::string& name) const {
   // A name that is one plain file name names the item's folder; anything else (a path from a list,
   // "..") could land outside the output folder: the index names it then.
   const bool plain = !name.empty() && name != "." && name != ".." && name.find('/') == std::string::npos;
-  const auto folder = item_count_ == 1 ? dir_ : dir_ / (plain ? name : fmt::format("item_{}", index));
+  return item_count_ == 1 ? dir_ : dir_ / (plain ? name : fmt::format("item_{}", index));
+}
+
+void PerItemNpySink::clear_leftovers(const std::filesystem::path& folder, bool outputs_too) const {
+  std::error_code ec;
+  std::vector<std::filesystem::path> gone;
+  for (const auto& entry : std::filesystem::directory_iterator(folder, ec)) {
+    const std::string file = entry.path().filename().string();
+    // write_file_atomically's temporaries: ".<name>.tmp.<pid>.<n>.<random>".
+    const bool temporary = file.starts_with('.') && file.find(".npy.tmp.") != std::string::npos;
+    const bool output = outputs_too && file.ends_with(".npy") && folder != dir_;
+    if (temporary || output) gone.push_back(entry.path());
+  }
+  for (const auto& path : gone) std::filesystem::remove(path, ec);
+  if (outputs_too && folder != dir_) std::filesystem::remove(folder, ec);  // only if now empty
+}
+
+void PerItemNpySink::write(std::size_t index, const std::string& name, const TensorSet& outputs) {
+  const auto folder = folder_of(index, name);
   std::error_code ec;
   std::filesystem::create_directories(folder, ec);
   if (ec) throw Error(fmt::format("{}: cannot create the folder: {}", folder.string(), ec.message()));
+  if (resumed_) clear_leftovers(folder, false);
   for (const auto& output : outputs) write_npy(folder / (file_name_for(output.name) + ".npy"), output.tensor);
+}
+
+void PerItemNpySink::fail(const ItemFailure& failure) {
+  if (resumed_) clear_leftovers(folder_of(failure.index, failure.name), true);
 }
 
 // One stacked output file: its final and partial names, an open descriptor, and what every item's

@@ -191,8 +191,40 @@ Tensor Tensor::from_strings(Shape shape, std::vector<std::string> values) {
   return tensor;
 }
 
+Tensor Tensor::view(ElementType type, Shape shape, const std::byte* data, std::shared_ptr<const void> owner) {
+  if (type == ElementType::String || type == ElementType::Undefined) {
+    throw Error(fmt::format("a view of {} elements is not supported", element_type_name(type)));
+  }
+  Tensor tensor;
+  tensor.type_ = type;
+  tensor.shape_ = std::move(shape);
+  tensor.count_ = onnxpool::element_count(tensor.shape_);
+  row_of(type);  // rejects unknown codes
+  if (data == nullptr || owner == nullptr) throw Error("a view needs memory and its owner");
+  tensor.view_ = data;
+  tensor.owner_ = std::move(owner);
+  return tensor;
+}
+
+void Tensor::own() {
+  Tensor copy(type_, shape_);
+  std::memcpy(copy.data_.get(), view_, byte_size());
+  data_ = std::move(copy.data_);
+  view_ = nullptr;
+  owner_.reset();
+}
+
 Tensor::Tensor(const Tensor& other) : type_(ElementType::Undefined) {
   if (other.type_ == ElementType::Undefined) return;
+  if (other.owner_ != nullptr) {
+    // A view's copy is a view of the same memory: the owner keeps it alive for both.
+    type_ = other.type_;
+    shape_ = other.shape_;
+    count_ = other.count_;
+    view_ = other.view_;
+    owner_ = other.owner_;
+    return;
+  }
   Tensor copy(other.type_, other.shape_);
   if (other.type_ == ElementType::String) {
     copy.strings_ = other.strings_;
@@ -214,7 +246,7 @@ void Tensor::check_view(std::size_t size) const {
 }
 
 double Tensor::value_as_double(std::size_t i) const {
-  const std::byte* p = data_.get();
+  const std::byte* p = storage();
   switch (type_) {
     case ElementType::Float:
       return as_double<float>(p, i);

@@ -27,9 +27,7 @@ using ::testing::HasSubstr;
 using ::testing::Not;
 using ::testing::StartsWith;
 
-std::string q(const std::filesystem::path& p) {
-  return test::shell_quote(p.string());
-}
+using test::q;
 
 // Every file below `dir`, relative, sorted.
 std::vector<std::string> files_under(const std::filesystem::path& dir) {

@@ -23,9 +23,7 @@ using test::run_cli;
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
 
-std::string q(const std::filesystem::path& p) {
-  return test::shell_quote(p.string());
-}
+using test::q;
 
 class ImagesCli : public ::testing::Test {
  protected:

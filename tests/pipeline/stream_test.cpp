@@ -541,5 +541,21 @@ TEST(StackedNpySink, AStringItemThatIsNotUtf8FailsAlone) {
   EXPECT_EQ(read_npy(dir / "label.npy").strings(), (std::vector<std::string>{"ok", ""}));
 }
 
+// A resumed per-item run clears what the interrupted one left of the items it runs again: the
+// temporaries of a write cut short, and the outputs of an item that fails this time.
+TEST(PerItemNpySink, AResumedRunLeavesWhatARunNeverStoppedWould) {
+  test::TempDir dir;
+  const Tensor y = Tensor::from_strings({1}, {"y"});
+  std::filesystem::create_directories(dir / "item_1");
+  std::filesystem::create_directories(dir / "item_2");
+  write_npy(dir / "item_1" / ".y.npy.tmp.123.0.0badf00d", y);  // a write cut short by kill -9
+  write_npy(dir / "item_2" / "y.npy", y);                      // written, then the run died
+  PerItemNpySink sink(dir.path(), 3);
+  sink.resume();
+  sink.write(1, "", {{"y", y}});
+  sink.fail({.index = 2, .name = {}, .worker = "cpu#0", .cause = "fails this time"});
+  EXPECT_EQ(files_under(dir.path()), (std::vector<std::string>{"item_1", "item_1/y.npy"})) << "no temporary, no item_2";
+}
+
 }  // namespace
 }  // namespace onnxpool

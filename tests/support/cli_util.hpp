@@ -8,6 +8,7 @@
 #include <sstream>
 #include <string>
 
+#include "support/python_fixture.hpp"
 #include "support/temp_dir.hpp"
 
 namespace onnxpool::test {
@@ -23,6 +24,11 @@ inline std::string slurp(const std::filesystem::path& path) {
   std::stringstream buffer;
   buffer << in.rdbuf();
   return buffer.str();
+}
+
+// A path quoted for the shell fragments run_cli takes.
+inline std::string q(const std::filesystem::path& path) {
+  return shell_quote(path.string());
 }
 
 // `args` is a shell fragment (quoted by the caller where needed).

@@ -12,6 +12,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <memory>
+
 #include "onnxpool/tensor/tensor.hpp"
 
 namespace onnxpool {
@@ -94,6 +96,38 @@ TEST(Tensor, ElementSizesAndNames) {
   EXPECT_THROW((void)parse_element_type("complex64"), Error);
   EXPECT_THROW((void)parse_element_type("undefined"), Error);
   EXPECT_THROW((void)element_size(static_cast<ElementType>(99)), Error);
+}
+
+// A view reads memory it does not own (kept alive by its owner), copies of it share that memory, and
+// the first write access copies it into storage of the tensor's own: the memory is never written.
+TEST(Tensor, AViewReadsItsMemoryAndCopiesItOnTheFirstWrite) {
+  auto memory = std::make_shared<std::vector<float>>(std::vector<float>{1, 2, 3, 4, 5, 6});
+  const auto* bytes = reinterpret_cast<const std::byte*>(memory->data());
+  Tensor view = Tensor::view(ElementType::Float, {2, 2}, bytes + 2 * sizeof(float), memory);
+  EXPECT_TRUE(view.is_view());
+  const Tensor& reader = view;
+  EXPECT_EQ(reader.raw_data(), memory->data() + 2) << "no copy";
+  EXPECT_EQ(std::vector<float>(reader.data<float>().begin(), reader.data<float>().end()),
+            (std::vector<float>{3, 4, 5, 6}));
+  EXPECT_EQ(reader.value_as_double(3), 6.0);
+  const Tensor copy = view;
+  EXPECT_TRUE(copy.is_view());
+  EXPECT_EQ(copy.raw_data(), reader.raw_data());
+  EXPECT_TRUE(copy == float_tensor({2, 2}, {3, 4, 5, 6}));
+
+  const std::weak_ptr<std::vector<float>> watch = memory;
+  memory.reset();
+  EXPECT_FALSE(watch.expired()) << "the views keep their memory alive";
+  view.data<float>()[0] = 100;  // a write: the view becomes a tensor of its own first
+  EXPECT_FALSE(view.is_view());
+  EXPECT_EQ((*watch.lock())[2], 3.0F) << "the memory is not written";
+  EXPECT_EQ(view.data<float>()[1], 4.0F);
+  EXPECT_EQ(copy.data<float>()[0], 3.0F);
+  Tensor moved = std::move(view);
+  EXPECT_EQ(moved.data<float>()[0], 100.0F);
+
+  EXPECT_THROW((void)Tensor::view(ElementType::String, {1}, bytes, std::make_shared<int>(0)), Error);
+  EXPECT_THROW((void)Tensor::view(ElementType::Float, {1}, bytes, nullptr), Error);
 }
 
 TEST(Tensor, CopyIsDeep) {

@@ -362,6 +362,7 @@ Command add_run(CLI::App& app) {
         files.push_back(&*stacked);
       } else {
         per_item.emplace(dir, source->size());
+        if (args->resume) per_item->resume();
         files.push_back(&*per_item);
       }
       failure_log.emplace(dir / "failures.jsonl");

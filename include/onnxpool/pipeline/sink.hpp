@@ -72,14 +72,24 @@ class SinkFan final : public Sink {
 // when the run has one item, else in a folder per item named after it (item_<index> when it has no
 // name, or one that is not a plain file name, such as a path from a list). Each file is written under a temporary name
 // and renamed when complete.
+//
+// Resuming (resume()): an item run again may find what the interrupted run left of it in its folder,
+// the temporaries of a write cut short, or, for an item that fails this time, outputs written before the
+// journal could name it. Both are removed, so that the folder holds what a run never stopped would.
 class PerItemNpySink final : public Sink {
  public:
   PerItemNpySink(std::filesystem::path dir, std::size_t item_count);
+  void resume() { resumed_ = true; }
   void write(std::size_t index, const std::string& name, const TensorSet& outputs) override;
+  void fail(const ItemFailure& failure) override;
 
  private:
+  [[nodiscard]] std::filesystem::path folder_of(std::size_t index, const std::string& name) const;
+  // An interrupted run's leftovers in `folder`: temporaries, and with `outputs_too` its .npy files.
+  void clear_leftovers(const std::filesystem::path& folder, bool outputs_too) const;
   std::filesystem::path dir_;
   std::size_t item_count_;
+  bool resumed_ = false;
 };
 
 // `run`'s default layout: one <output name>.npy per output with every item's rows stacked along the

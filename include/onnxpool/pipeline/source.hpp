@@ -62,9 +62,11 @@ class MappedFile;
 
 // Items from memory-mapped .npy arrays, one per given input; the model's other inputs are random (or
 // from files) as RandomSource makes them. Item i of an input whose own first dim is k (1 for a batch
-// dim left unbound, or what --dim binds it to) is rows [i*k, (i+1)*k) of its array, copied out of the
-// mapping when read; only the pages of the items read are touched, and they are released once copied,
-// so memory stays flat however large the arrays. Every array must give the same number of items.
+// dim left unbound, or what --dim binds it to) is rows [i*k, (i+1)*k) of its array: a view of the
+// mapping (Tensor::view, no copy) where the layout allows, else (big-endian data, bools to normalise,
+// strings) a copy. Only the pages of the items read are touched, and they are handed back once the
+// item is done (its view dropped, or its copy made), so memory stays flat however large the arrays.
+// Every array must give the same number of items.
 class ArraySource final : public Source {
  public:
   // Maps the arrays and checks them (shapes, one item count). Throws Error naming the file (and, for a

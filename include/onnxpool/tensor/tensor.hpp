@@ -57,6 +57,11 @@ class Tensor {
   // Zero-filled tensor (empty strings for String).
   Tensor(ElementType type, Shape shape);
   static Tensor from_strings(Shape shape, std::vector<std::string> values);
+  // A read-only view of memory that `owner` keeps alive (an item's rows in a memory-mapped array): no
+  // copy is made. Reading the tensor reads that memory; the first write access (a non-const accessor)
+  // copies it into storage of the tensor's own, so a view is never written through. Copies of a view
+  // are views of the same memory. Numeric and bool types only (bools must be 0 or 1 there).
+  static Tensor view(ElementType type, Shape shape, const std::byte* data, std::shared_ptr<const void> owner);
 
   Tensor(Tensor&&) noexcept = default;
   Tensor& operator=(Tensor&&) noexcept = default;
@@ -69,22 +74,25 @@ class Tensor {
   [[nodiscard]] std::size_t element_count() const { return count_; }
   [[nodiscard]] std::size_t byte_size() const { return count_ * element_size(type_); }
 
-  // Raw storage of numeric and bool tensors (bool: one byte per element, 0 or 1). 64-byte aligned.
-  [[nodiscard]] std::span<std::byte> bytes() { return {data_.get(), byte_size()}; }
-  [[nodiscard]] std::span<const std::byte> bytes() const { return {data_.get(), byte_size()}; }
-  [[nodiscard]] void* raw_data() { return data_.get(); }
-  [[nodiscard]] const void* raw_data() const { return data_.get(); }
+  [[nodiscard]] bool is_view() const { return owner_ != nullptr; }
+
+  // Raw storage of numeric and bool tensors (bool: one byte per element, 0 or 1). 64-byte aligned,
+  // except a view's (where its memory is).
+  [[nodiscard]] std::span<std::byte> bytes() { return {writable(), byte_size()}; }
+  [[nodiscard]] std::span<const std::byte> bytes() const { return {storage(), byte_size()}; }
+  [[nodiscard]] void* raw_data() { return writable(); }
+  [[nodiscard]] const void* raw_data() const { return storage(); }
 
   // Typed view; T's size must match the element size (e.g. std::uint16_t for float16). Throws Error.
   template <class T>
   [[nodiscard]] std::span<T> data() {
     check_view(sizeof(T));
-    return {reinterpret_cast<T*>(data_.get()), count_};
+    return {reinterpret_cast<T*>(writable()), count_};
   }
   template <class T>
   [[nodiscard]] std::span<const T> data() const {
     check_view(sizeof(T));
-    return {reinterpret_cast<const T*>(data_.get()), count_};
+    return {reinterpret_cast<const T*>(storage()), count_};
   }
 
   [[nodiscard]] std::vector<std::string>& strings() { return strings_; }
@@ -101,12 +109,21 @@ class Tensor {
     void operator()(std::byte* p) const;
   };
   void check_view(std::size_t size) const;
+  // A view is told by its owner (a moved-from view has none, as a moved-from tensor has no storage).
+  [[nodiscard]] const std::byte* storage() const { return owner_ != nullptr ? view_ : data_.get(); }
+  std::byte* writable() {
+    if (owner_ != nullptr) own();
+    return data_.get();
+  }
+  void own();  // a view's memory copied into storage of its own; no longer a view
 
   ElementType type_ = ElementType::Undefined;
   Shape shape_;
   std::size_t count_ = 0;
   std::unique_ptr<std::byte[], AlignedDelete> data_;
   std::vector<std::string> strings_;
+  const std::byte* view_ = nullptr;    // a view's memory (data_ is then empty), valid while owner_ is set
+  std::shared_ptr<const void> owner_;  // keeps a view's memory alive; set only for a view
 };
 
 // A named tensor: an input or output of a model.
