@@ -21,6 +21,12 @@ int main(int argc, char** argv) {
   // from 106 to 131 MB. One heap: 100-105 MB, at the same model throughput (bench/results/SUMMARY.md).
   // MALLOC_ARENA_MAX in the environment still wins.
   if (std::getenv("MALLOC_ARENA_MAX") == nullptr) mallopt(M_ARENA_MAX, 1);
+  // A fixed mmap threshold: glibc's default one moves up the first time a large block (an item's
+  // tensor) is freed, and from then on such blocks stay on the heap; when that happens decides the
+  // peak, which varied by 10 MB from one `run --random` of MobileNetV2 to the next (86-99 MB). Fixed at
+  // 4 MiB, items' tensors are always heap blocks, freed ones reused: 84-86 MB every run, same
+  // throughput. MALLOC_MMAP_THRESHOLD_ in the environment still wins.
+  if (std::getenv("MALLOC_MMAP_THRESHOLD_") == nullptr) mallopt(M_MMAP_THRESHOLD, 4 << 20);
   CLI::App app{"onnxpool: run one ONNX model over many inputs as fast as the machine allows (ONNX Runtime)"};
   app.require_subcommand(1);
   app.add_flag("-v,--verbose")
