@@ -12,23 +12,21 @@
 #include <optional>
 
 #include <fmt/format.h>
-#include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 
 #include "commands.hpp"
 #include "onnxpool/bench/measure.hpp"
-#include "onnxpool/pipeline/journal.hpp"
 #include "onnxpool/pipeline/progress.hpp"
 #include "onnxpool/pipeline/sink.hpp"
 #include "onnxpool/pipeline/source.hpp"
 #include "onnxpool/pipeline/stream.hpp"
-#include "onnxpool/pipeline/top_k.hpp"
 #include "onnxpool/pool/pool.hpp"
-#include "onnxpool/runtime/device.hpp"
 #include "onnxpool/runtime/model.hpp"
 #include "onnxpool/runtime/runtime.hpp"
 #include "onnxpool/tensor/tensor_io.hpp"
 #include "options.hpp"
+#include "run_outputs.hpp"
+#include "run_summary.hpp"
 #include "signal_stop.hpp"
 
 namespace onnxpool::cli {
@@ -54,46 +52,6 @@ struct RunArgs {
   std::string labels;
   std::string json;
 };
-
-// Fails now, before any work, when the output folder cannot be made or written.
-// (With --resume the folder is the earlier run's: RunJournal::resume checks it instead.)
-// Also refuses a folder that already holds files (another run's, or anything else) unless `overwrite`:
-// outputs of two runs must not mix, and nothing is ever deleted here.
-void prepare_output_dir(const std::filesystem::path& dir, bool overwrite) {
-  std::error_code ec;
-  if (!overwrite && std::filesystem::is_directory(dir, ec)) {
-    std::filesystem::directory_iterator entries(dir, ec);
-    if (!ec && entries != std::filesystem::directory_iterator()) {
-      if (std::filesystem::exists(dir / RunJournal::kFileName, ec)) {
-        throw Error(
-            fmt::format("{}: the output folder holds an unfinished run; --resume continues it, --overwrite "
-                        "starts again",
-                        dir.string()));
-      }
-      throw Error(
-          fmt::format("{}: the output folder is not empty ({} ...); give another folder, or --overwrite to "
-                      "write over what is there",
-                      dir.string(), entries->path().filename().string()));
-    }
-  }
-  std::filesystem::create_directories(dir, ec);
-  if (ec || !std::filesystem::is_directory(dir)) {
-    throw Error(fmt::format("{}: cannot create the output folder: {}", dir.string(),
-                            ec ? ec.message() : "a file of that name exists"));
-  }
-  write_file_atomically(dir / ".onnxpool-write-check", {});
-  std::filesystem::remove(dir / ".onnxpool-write-check", ec);
-}
-
-// What a worker is: "1 thread", "2 threads on cores 0,1", "GPU 0"; then its batch when it stacks.
-std::string worker_role(const WorkerPlan& p) {
-  std::string what = p.device.kind == DeviceKind::Cuda
-                         ? fmt::format("GPU {}", p.device.index)
-                         : fmt::format("{} thread{}", p.threads, p.threads == 1 ? "" : "s");
-  if (!p.cores.empty()) what += fmt::format(" on cores {}", fmt::join(p.cores, ","));
-  if (p.batch > 1) what += fmt::format(", batch {}", p.batch);
-  return what;
-}
 
 // What makes two runs the same run, for --resume (journal.hpp): the model file, where the items come
 // from, and how the outputs are laid out. The pool's shape (workers, threads, batch) may change between
@@ -146,30 +104,6 @@ std::string run_identity(const RunArgs& args, bool stacked) {
                                   {"std", in.std}}},
                                 {"layout", stacked ? "stacked" : "per-item"}};
   return identity.dump();
-}
-
-// --top-k's options, checked before the run: the first output holds float scores, stacked, and the
-// labels (when given) name each of its classes where its shape says how many there are.
-TopKOptions top_k_options(const RunArgs& args, const ModelInfo& model, bool stacked) {
-  if (!stacked) throw Error("--top-k ranks the stacked outputs: it does not go with --per-item or string outputs");
-  const ValueInfo& scores = model.outputs.front();
-  if (!is_floating(scores.type) || scores.type == ElementType::BFloat16) {
-    throw Error(fmt::format("--top-k: the model's first output '{}' holds {}, not float scores", scores.name,
-                            element_type_name(scores.type)));
-  }
-  TopKOptions options{.k = args.top_k, .labels = {}};
-  if (args.labels.empty()) return options;
-  options.labels = with_flag("--labels", [&] { return read_labels(args.labels); });
-  std::int64_t classes = 1;
-  for (std::size_t d = 1; d < scores.shape.size(); ++d) {
-    if (!scores.shape[d].fixed()) return options;  // known at the first result only
-    classes *= scores.shape[d].value;
-  }
-  if (scores.shape.size() > 1 && static_cast<std::int64_t>(options.labels.size()) < classes) {
-    throw Error(fmt::format("--labels: {} labels in {} for the {} classes of output '{}'", options.labels.size(),
-                            args.labels, classes, scores.name));
-  }
-  return options;
 }
 
 // --compare: each item's outputs against the expected ones of its folder (the i-th of DIR's data
@@ -315,70 +249,15 @@ Command add_run(CLI::App& app) {
       expected.emplace(model, args->compare_dir, source->size(), args->rtol, args->atol);
       sinks.push_back(&*expected);
     }
-    std::optional<Pool> started;  // the pool, started before the output files are made
-    std::optional<StackedNpySink> stacked;
-    std::optional<PerItemNpySink> per_item;
-    std::optional<FailureLog> failure_log;
-    std::optional<TopKSink> ranking;
-    std::optional<SinkFan> outputs;
-    std::optional<RunJournal> journal;
-    std::optional<JournaledSink> journaled;
-    ResumeState resumed;
+    std::optional<RunOutputs> outputs;
     if (!args->output_dir.empty()) {
-      const std::filesystem::path dir = args->output_dir;
-      if (!args->resume) prepare_output_dir(dir, args->overwrite);
-      std::vector<ElementType> types;
-      std::vector<std::string> names;
-      for (const auto& declared : model.outputs) {
-        types.push_back(declared.type);
-        names.push_back(declared.name);
-      }
-      // Stacked unless asked otherwise or impossible: strings (numpy's unicode needs every length first),
-      // or an output whose shape the inputs do not set (it may vary between items).
-      const std::string varying = StackedNpySink::varying_output(model);
-      const bool stack = !args->per_item && StackedNpySink::stackable(types) && varying.empty();
-      if (!args->per_item && !stack) {
-        const std::string why = varying.empty()
-                                    ? std::string("an output holds bfloat16, which numpy cannot hold")
-                                    : fmt::format("output '{}' may have another shape for each item", varying);
-        fmt::print(stderr, "onnxpool: note: {}: each item's outputs go to a folder of its own (as --per-item)\n", why);
-      }
-      // A resume that is not this run's is refused before any work; a new run's journal is made once the
-      // pool has started (a pool that cannot start leaves no run to resume).
-      const std::string identity = run_identity(*args, stack);
-      if (args->resume) {
-        try {
-          journal.emplace(RunJournal::resume(dir / RunJournal::kFileName, source->size(), identity, resumed));
-        } catch (const Error& e) {
-          throw Error(fmt::format("--resume: {}; --overwrite starts the run again", e.what()));
-        }
-      }
-      started.emplace(runtime, args->model, config);
-      if (!journal) journal.emplace(RunJournal::start(dir / RunJournal::kFileName, source->size(), identity));
-      std::vector<Sink*> files;
-      if (stack) {
-        stacked.emplace(dir, source->size(), /*resumable=*/true);
-        if (args->resume) stacked->resume(names, resumed.done, resumed.done_count() > resumed.failures.size());
-        files.push_back(&*stacked);
-      } else {
-        per_item.emplace(dir, source->size());
-        if (args->resume) per_item->resume();
-        files.push_back(&*per_item);
-      }
-      failure_log.emplace(dir / "failures.jsonl");
-      files.push_back(&*failure_log);
-      if (args->top_k > 0) {
-        // Made from the stacked file once it is final (top_k.hpp): after the outputs' sink in the fan.
-        ranking.emplace(StackedNpySink::final_path(dir, model.outputs.front().name), dir / "top_k.csv", source->size(),
-                        top_k_options(*args, model, stack), [&source](std::size_t i) { return source->name(i); });
-        files.push_back(&*ranking);
-      }
-      outputs.emplace(files);
-      // Every result is on disk before the journal says so; commits once a second (journal.hpp).
-      journaled.emplace(*outputs, *journal);
-      // The outputs first: an item whose outputs the stacked sink rejects (another shape) reaches no
-      // other sink as a result.
-      sinks.insert(sinks.begin(), &*journaled);
+      outputs.emplace(RunOutputs::Options{.dir = args->output_dir,
+                                          .overwrite = args->overwrite,
+                                          .resume = args->resume,
+                                          .per_item = args->per_item,
+                                          .top_k = args->top_k,
+                                          .labels = args->labels},
+                      model, *source, [&](bool stacked) { return run_identity(*args, stacked); });
     }
     FirstFailure first_failure;
     sinks.push_back(&first_failure);
@@ -389,9 +268,11 @@ Command add_run(CLI::App& app) {
     progress.set_min_interval(terminal ? 0.1 : 5.0);
     ProgressSink progress_sink(progress);
     if (!args->quiet) sinks.push_back(&progress_sink);
+    Pool pool(runtime, args->model, config);
+    // The outputs first: an item whose outputs the stacked sink rejects (another shape) reaches no other
+    // sink as a result.
+    if (outputs) sinks.insert(sinks.begin(), &outputs->open());
     SinkFan sink(sinks);
-    if (!started) started.emplace(runtime, args->model, config);
-    Pool& pool = *started;
 
     // --warmup N: one untimed pass over the first N items (read again for the run), whose work the
     // printed counters leave out.
@@ -408,6 +289,7 @@ Command add_run(CLI::App& app) {
           }
         }
         std::vector<std::future<TensorSet>> results;
+        results.reserve(warm.size());
         for (auto& item : warm) results.push_back(pool.submit(std::move(item)));
         for (auto& result : results) {
           try {
@@ -420,7 +302,7 @@ Command add_run(CLI::App& app) {
                           {.window = args->window,
                            .max_failures = args->fail_fast ? 1U : args->max_failures,
                            .stop = &signals.requested(),
-                           .resume = journal ? &resumed : nullptr});
+                           .resume = outputs ? outputs->resumed() : nullptr});
       }
     };
     const auto prepare = [&](bool warmup) {
@@ -429,81 +311,26 @@ Command add_run(CLI::App& app) {
     static_cast<void>(
         bench::measure({.prepare = prepare, .run = pass}, {.warmup = args->warmup > 0 ? 1U : 0U, .timed = 1}));
 
-    const auto& plan = pool.plan();
-    const auto stats = pool.stats();
-    double busy = 0.0;
-    double queued = 0.0;
-    std::size_t worked = 0;
-    for (const auto& w : stats) {
-      busy += w.busy_seconds;
-      queued += w.queue_seconds;
-      worked += w.items;
-    }
-    // Per item, in Triton's terms: how long it waited in the pool's queue, and how long its run took (a
-    // batch's run shared by its items).
-    const double queue_ms = worked > 0 ? 1e3 * queued / static_cast<double>(worked) : 0.0;
-    const double compute_ms = worked > 0 ? 1e3 * busy / static_cast<double>(worked) : 0.0;
-    const double busy_share = done.seconds > 0.0 ? busy / (done.seconds * static_cast<double>(stats.size())) : 0.0;
-    const std::size_t ran = done.items - done.kept;
-    if (!args->quiet) {
-      const std::string kept = done.kept > 0 ? fmt::format(" (and {} kept from the earlier run)", done.kept) : "";
-      fmt::print("{} items in {:.3f} s: {:.2f} items/s ({} workers, {} policy, batch {}){}\n", ran, done.seconds,
-                 static_cast<double>(ran) / done.seconds, plan.size(), policy_name(pool.policy()), config.batch, kept);
-      for (std::size_t w = 0; w < stats.size(); ++w) {
-        fmt::print("  {:<8} {:<20} {:>5} items  {:>4} runs  busy {:.3f} s\n", stats[w].name, worker_role(plan[w]),
-                   stats[w].items, stats[w].runs, stats[w].busy_seconds);
-      }
-      // Where the time went: the calling thread's reading, waiting and writing, and how busy the workers
-      // were; a source or a disk that cannot keep up shows as reading or writing with idle workers.
-      fmt::print(
-          "  time: reading {:.3f} s, waiting for results {:.3f} s, writing {:.3f} s; workers busy {:.0f}%; per item "
-          "{:.2f} ms queued, {:.2f} ms running\n",
-          done.read_seconds, done.wait_seconds, done.write_seconds, 100.0 * busy_share, queue_ms, compute_ms);
-    }
-    if (!args->json.empty()) {
-      nlohmann::json workers = nlohmann::json::array();
-      for (std::size_t w = 0; w < stats.size(); ++w) {
-        workers.push_back({{"name", stats[w].name},
-                           {"what", worker_role(plan[w])},
-                           {"items", stats[w].items},
-                           {"runs", stats[w].runs},
-                           {"failures", stats[w].failures},
-                           {"busy_seconds", stats[w].busy_seconds},
-                           {"queue_seconds", stats[w].queue_seconds}});
-      }
-      const nlohmann::json summary{
-          {"model", args->model},
-          {"items", source->size()},
-          {"done", done.items},
-          {"kept", done.kept},
-          {"failed", done.failed},
-          {"stopped", done.stopped},
-          {"interrupted", done.interrupted},
-          {"seconds", done.seconds},
-          {"items_per_s", done.seconds > 0.0 ? static_cast<double>(ran) / done.seconds : 0.0},
-          {"time", {{"reading", done.read_seconds}, {"waiting", done.wait_seconds}, {"writing", done.write_seconds}}},
-          {"workers_busy", busy_share},
-          {"per_item_ms", {{"queued", queue_ms}, {"running", compute_ms}}},
-          {"policy", policy_name(pool.policy())},
-          {"workers", workers},
-          {"failures_file", failure_log && done.failed > 0 ? failure_log->path().string() : std::string()}};
-      const std::string text = summary.dump(2) + "\n";
-      write_file_atomically(args->json, std::as_bytes(std::span(text.data(), text.size())));
-    }
+    const RunReport report{.model = args->model,
+                           .items = source->size(),
+                           .batch = config.batch,
+                           .failures_file = outputs && done.failed > 0 ? outputs->failure_log().string() : ""};
+    if (!args->quiet) print_run_summary(report, done, pool);
+    if (!args->json.empty()) write_run_json(args->json, report, done, pool);
     if (done.interrupted) {
       // The items in flight finished and were written, and the journal says which are done.
       std::fflush(stdout);
-      const std::string next = journal ? "; rerun with --resume to continue" : "";
+      const std::string next = outputs ? "; rerun with --resume to continue" : "";
       fmt::print(stderr, "onnxpool: interrupted after {} of {} items{}\n", done.items, source->size(), next);
       return 128 + signals.signal();
     }
     if (done.failed > 0) {
       // The good results are kept; one line says how many failed, where they are listed, and the first.
       std::fflush(stdout);
-      const std::string log = failure_log ? fmt::format(" ({})", failure_log->path().string()) : std::string();
+      const std::string log = outputs ? fmt::format(" ({})", outputs->failure_log().string()) : std::string();
       std::string stopped =
           done.stopped ? fmt::format(", stopped after {} of {} items", done.items, source->size()) : std::string();
-      if (done.stopped && journal) stopped += " (--resume continues)";
+      if (done.stopped && outputs) stopped += " (--resume continues)";
       fmt::print(stderr, "onnxpool: error: {} of {} items failed{}{}; first: {}\n", done.failed, source->size(), log,
                  stopped, first_failure.first());
       return kExitItemsFailed;

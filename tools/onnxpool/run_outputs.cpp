@@ -1,0 +1,131 @@
+#include "run_outputs.hpp"
+
+#include <cstdio>
+#include <utility>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "onnxpool/error.hpp"
+#include "onnxpool/tensor/tensor_io.hpp"
+#include "options.hpp"
+
+namespace onnxpool::cli {
+namespace {
+
+// Fails now, before any work, when the output folder cannot be made or written.
+// (With --resume the folder is the earlier run's: RunJournal::resume checks it instead.)
+// Also refuses a folder that already holds files (another run's, or anything else) unless `overwrite`:
+// outputs of two runs must not mix, and nothing is ever deleted here.
+void prepare_output_dir(const std::filesystem::path& dir, bool overwrite) {
+  std::error_code ec;
+  if (!overwrite && std::filesystem::is_directory(dir, ec)) {
+    std::filesystem::directory_iterator entries(dir, ec);
+    if (!ec && entries != std::filesystem::directory_iterator()) {
+      if (std::filesystem::exists(dir / RunJournal::kFileName, ec)) {
+        throw Error(
+            fmt::format("{}: the output folder holds an unfinished run; --resume continues it, --overwrite "
+                        "starts again",
+                        dir.string()));
+      }
+      throw Error(
+          fmt::format("{}: the output folder is not empty ({} ...); give another folder, or --overwrite to "
+                      "write over what is there",
+                      dir.string(), entries->path().filename().string()));
+    }
+  }
+  std::filesystem::create_directories(dir, ec);
+  if (ec || !std::filesystem::is_directory(dir)) {
+    throw Error(fmt::format("{}: cannot create the output folder: {}", dir.string(),
+                            ec ? ec.message() : "a file of that name exists"));
+  }
+  write_file_atomically(dir / ".onnxpool-write-check", {});
+  std::filesystem::remove(dir / ".onnxpool-write-check", ec);
+}
+
+// --top-k's options, checked before the run: the first output holds float scores, stacked, and the
+// labels (when given) name each of its classes where its shape says how many there are.
+TopKOptions top_k_options(std::size_t k, const std::string& labels, const ModelInfo& model, bool stacked) {
+  if (!stacked) throw Error("--top-k ranks the stacked outputs: it does not go with outputs written per item");
+  const ValueInfo& scores = model.outputs.front();
+  if (!is_floating(scores.type) || scores.type == ElementType::BFloat16) {
+    throw Error(fmt::format("--top-k: the model's first output '{}' holds {}, not float scores", scores.name,
+                            element_type_name(scores.type)));
+  }
+  TopKOptions options{.k = k, .labels = {}};
+  if (labels.empty()) return options;
+  options.labels = with_flag("--labels", [&] { return read_labels(labels); });
+  std::int64_t classes = 1;
+  for (std::size_t d = 1; d < scores.shape.size(); ++d) {
+    if (!scores.shape[d].fixed()) return options;  // known at the first result only
+    classes *= scores.shape[d].value;
+  }
+  if (scores.shape.size() > 1 && static_cast<std::int64_t>(options.labels.size()) < classes) {
+    throw Error(fmt::format("--labels: {} labels in {} for the {} classes of output '{}'", options.labels.size(),
+                            labels, classes, scores.name));
+  }
+  return options;
+}
+
+}  // namespace
+
+RunOutputs::RunOutputs(Options options, const ModelInfo& model, const Source& source,
+                       const std::function<std::string(bool stacked)>& identity)
+    : options_(std::move(options)), model_(model), source_(source) {
+  if (!options_.resume) prepare_output_dir(options_.dir, options_.overwrite);
+  std::vector<ElementType> types;
+  for (const auto& declared : model_.outputs) types.push_back(declared.type);
+  // Stacked unless asked otherwise or impossible: bfloat16 (numpy has no such dtype), or an output whose
+  // shape the inputs do not set (it may vary between items).
+  const std::string varying = StackedNpySink::varying_output(model_);
+  stacked_ = !options_.per_item && StackedNpySink::stackable(types) && varying.empty();
+  if (!options_.per_item && !stacked_) {
+    const std::string why = varying.empty() ? std::string("an output holds bfloat16, which numpy cannot hold")
+                                            : fmt::format("output '{}' may have another shape for each item", varying);
+    fmt::print(stderr, "onnxpool: note: {}: each item's outputs go to a folder of its own (as --per-item)\n", why);
+  }
+  if (options_.top_k > 0) top_k_ = top_k_options(options_.top_k, options_.labels, model_, stacked_);
+  identity_ = identity(stacked_);
+  if (options_.resume) {
+    // A resume that is not this run's is refused here, before any work.
+    try {
+      journal_.emplace(RunJournal::resume(options_.dir / RunJournal::kFileName, source_.size(), identity_, resumed_));
+    } catch (const Error& e) {
+      throw Error(fmt::format("--resume: {}; --overwrite starts the run again", e.what()));
+    }
+  }
+}
+
+Sink& RunOutputs::open() {
+  const auto& dir = options_.dir;
+  const std::size_t items = source_.size();
+  if (!journal_) journal_.emplace(RunJournal::start(dir / RunJournal::kFileName, items, identity_));
+  std::vector<Sink*> files;
+  if (stacked_) {
+    stacked_sink_.emplace(dir, items, /*resumable=*/true);
+    if (options_.resume) {
+      std::vector<std::string> names;
+      for (const auto& declared : model_.outputs) names.push_back(declared.name);
+      stacked_sink_->resume(names, resumed_.done, resumed_.done_count() > resumed_.failures.size());
+    }
+    files.push_back(&*stacked_sink_);
+  } else {
+    per_item_sink_.emplace(dir, items);
+    if (options_.resume) per_item_sink_->resume();
+    files.push_back(&*per_item_sink_);
+  }
+  failure_sink_.emplace(failure_log());
+  files.push_back(&*failure_sink_);
+  if (top_k_) {
+    // Made from the stacked file once it is final (top_k.hpp): after the outputs' sink in the fan.
+    ranking_.emplace(StackedNpySink::final_path(dir, model_.outputs.front().name), dir / "top_k.csv", items, *top_k_,
+                     [this](std::size_t i) { return source_.name(i); });
+    files.push_back(&*ranking_);
+  }
+  files_.emplace(files);
+  // Every result is on disk before the journal says so; commits once a second (journal.hpp).
+  journaled_.emplace(*files_, *journal_);
+  return *journaled_;
+}
+
+}  // namespace onnxpool::cli

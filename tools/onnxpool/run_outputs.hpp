@@ -1,0 +1,66 @@
+#pragma once
+// What `run --output DIR` writes: the outputs (stacked, or a folder per item), the failure log,
+// --top-k's ranking, and the journal that lets the run be resumed (pipeline/journal.hpp). Made in two
+// steps around the pool's start: everything that can refuse the run is checked before any work, and the
+// journal of a new run is made only once the pool has started (a pool that cannot start leaves no run
+// to resume).
+#include <cstddef>
+#include <filesystem>
+#include <functional>
+#include <optional>
+#include <string>
+
+#include "onnxpool/pipeline/journal.hpp"
+#include "onnxpool/pipeline/sink.hpp"
+#include "onnxpool/pipeline/source.hpp"
+#include "onnxpool/pipeline/top_k.hpp"
+#include "onnxpool/runtime/model.hpp"
+
+namespace onnxpool::cli {
+
+class RunOutputs {
+ public:
+  struct Options {
+    std::filesystem::path dir;
+    bool overwrite = false;
+    bool resume = false;
+    bool per_item = false;
+    std::size_t top_k = 0;  // 0: no ranking
+    std::string labels;
+  };
+
+  // Before the pool starts: the folder checked (refused when it holds files, unless overwrite or
+  // resume), the layout chosen (stacked unless per_item, or an output that cannot stack: a note on
+  // stderr then), --top-k's options checked, and with resume the earlier run's journal read, which must
+  // be of the run `identity(stacked)` describes. Throws Error naming the flag at fault.
+  RunOutputs(Options options, const ModelInfo& model, const Source& source,
+             const std::function<std::string(bool stacked)>& identity);
+  RunOutputs(const RunOutputs&) = delete;
+  RunOutputs& operator=(const RunOutputs&) = delete;
+
+  // Once the pool has started: a new run's journal and the sinks. Returns the sink that takes every
+  // result first (its outputs are on disk before the journal names them).
+  Sink& open();
+
+  // What an earlier run completed (resume), for StreamOptions::resume; null for a new run.
+  [[nodiscard]] const ResumeState* resumed() const { return options_.resume ? &resumed_ : nullptr; }
+  [[nodiscard]] std::filesystem::path failure_log() const { return options_.dir / "failures.jsonl"; }
+
+ private:
+  Options options_;
+  const ModelInfo& model_;
+  const Source& source_;
+  bool stacked_ = true;
+  std::string identity_;
+  std::optional<TopKOptions> top_k_;
+  ResumeState resumed_;
+  std::optional<RunJournal> journal_;
+  std::optional<StackedNpySink> stacked_sink_;
+  std::optional<PerItemNpySink> per_item_sink_;
+  std::optional<FailureLog> failure_sink_;
+  std::optional<TopKSink> ranking_;
+  std::optional<SinkFan> files_;
+  std::optional<JournaledSink> journaled_;
+};
+
+}  // namespace onnxpool::cli

@@ -1,0 +1,110 @@
+#include "run_summary.hpp"
+
+#include <span>
+#include <vector>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <nlohmann/json.hpp>
+
+#include "onnxpool/runtime/device.hpp"
+#include "onnxpool/tensor/tensor_io.hpp"
+
+namespace onnxpool::cli {
+namespace {
+
+// What a worker is: "1 thread", "2 threads on cores 0,1", "GPU 0"; then its batch when it stacks.
+std::string worker_role(const WorkerPlan& p) {
+  std::string what = p.device.kind == DeviceKind::Cuda
+                         ? fmt::format("GPU {}", p.device.index)
+                         : fmt::format("{} thread{}", p.threads, p.threads == 1 ? "" : "s");
+  if (!p.cores.empty()) what += fmt::format(" on cores {}", fmt::join(p.cores, ","));
+  if (p.batch > 1) what += fmt::format(", batch {}", p.batch);
+  return what;
+}
+
+// Where the time went, from the run's summary and the workers' statistics.
+struct Times {
+  double busy_share = 0.0;  // of the workers' time, inside their runs
+  // Per item, in Triton's terms: how long it waited in the pool's queue, and how long its run took (a
+  // batch's run shared by its items).
+  double queue_ms = 0.0;
+  double running_ms = 0.0;
+  std::size_t ran = 0;  // items this run ran (not kept from an earlier one)
+};
+
+Times times_of(const StreamSummary& done, const std::vector<WorkerStats>& stats) {
+  double busy = 0.0;
+  double queued = 0.0;
+  std::size_t worked = 0;
+  for (const auto& w : stats) {
+    busy += w.busy_seconds;
+    queued += w.queue_seconds;
+    worked += w.items;
+  }
+  Times t;
+  t.queue_ms = worked > 0 ? 1e3 * queued / static_cast<double>(worked) : 0.0;
+  t.running_ms = worked > 0 ? 1e3 * busy / static_cast<double>(worked) : 0.0;
+  t.busy_share = done.seconds > 0.0 ? busy / (done.seconds * static_cast<double>(stats.size())) : 0.0;
+  t.ran = done.items - done.kept;
+  return t;
+}
+
+}  // namespace
+
+void print_run_summary(const RunReport& report, const StreamSummary& done, const Pool& pool) {
+  const auto& plan = pool.plan();
+  const auto stats = pool.stats();
+  const Times t = times_of(done, stats);
+  const std::string kept = done.kept > 0 ? fmt::format(" (and {} kept from the earlier run)", done.kept) : "";
+  fmt::print("{} items in {:.3f} s: {:.2f} items/s ({} workers, {} policy, batch {}){}\n", t.ran, done.seconds,
+             static_cast<double>(t.ran) / done.seconds, plan.size(), policy_name(pool.policy()), report.batch, kept);
+  for (std::size_t w = 0; w < stats.size(); ++w) {
+    fmt::print("  {:<8} {:<20} {:>5} items  {:>4} runs  busy {:.3f} s\n", stats[w].name, worker_role(plan[w]),
+               stats[w].items, stats[w].runs, stats[w].busy_seconds);
+  }
+  // Where the time went: the calling thread's reading, waiting and writing, how busy the workers were,
+  // and per item its wait in the queue and its run; a source or a disk that cannot keep up shows as
+  // reading or writing with idle workers.
+  fmt::print(
+      "  time: reading {:.3f} s, waiting for results {:.3f} s, writing {:.3f} s; workers busy {:.0f}%; per item "
+      "{:.2f} ms queued, {:.2f} ms running\n",
+      done.read_seconds, done.wait_seconds, done.write_seconds, 100.0 * t.busy_share, t.queue_ms, t.running_ms);
+}
+
+void write_run_json(const std::filesystem::path& file, const RunReport& report, const StreamSummary& done,
+                    const Pool& pool) {
+  const auto& plan = pool.plan();
+  const auto stats = pool.stats();
+  const Times t = times_of(done, stats);
+  nlohmann::json workers = nlohmann::json::array();
+  for (std::size_t w = 0; w < stats.size(); ++w) {
+    workers.push_back({{"name", stats[w].name},
+                       {"what", worker_role(plan[w])},
+                       {"items", stats[w].items},
+                       {"runs", stats[w].runs},
+                       {"failures", stats[w].failures},
+                       {"busy_seconds", stats[w].busy_seconds},
+                       {"queue_seconds", stats[w].queue_seconds}});
+  }
+  const nlohmann::json summary{
+      {"model", report.model},
+      {"items", report.items},
+      {"done", done.items},
+      {"kept", done.kept},
+      {"failed", done.failed},
+      {"stopped", done.stopped},
+      {"interrupted", done.interrupted},
+      {"seconds", done.seconds},
+      {"items_per_s", done.seconds > 0.0 ? static_cast<double>(t.ran) / done.seconds : 0.0},
+      {"time", {{"reading", done.read_seconds}, {"waiting", done.wait_seconds}, {"writing", done.write_seconds}}},
+      {"workers_busy", t.busy_share},
+      {"per_item_ms", {{"queued", t.queue_ms}, {"running", t.running_ms}}},
+      {"policy", policy_name(pool.policy())},
+      {"workers", workers},
+      {"failures_file", report.failures_file}};
+  const std::string text = summary.dump(2) + "\n";
+  write_file_atomically(file, std::as_bytes(std::span(text.data(), text.size())));
+}
+
+}  // namespace onnxpool::cli
