@@ -175,13 +175,16 @@ Command add_run(CLI::App& app) {
       "  onnxpool run model.onnx --data input=images.npy --output scores/   (np.load('scores/output.npy'))\n"
       "  onnxpool run model.onnx --inputs test_data_set_0 --compare test_data_set_0\n"
       "  onnxpool run gpt2_tiny.onnx --random 8 --dim batch=1 --dim seq=32 --policy static\n"
+      "  onnxpool run mobilenetv2.onnx --images photos/ --top-k 5 --labels synsets.txt --output scores/\n"
       "Outputs are written as <output name>.npy, the items' rows stacked in item order (--per-item: a folder\n"
       "per item); a folder that already holds files is refused unless --overwrite.\n"
       "Items are read as the workers are ready for them and written as they complete (memory stays flat).\n"
       "An item that fails costs only itself: the others' outputs are written, the failed ones are listed in\n"
       "DIR/failures.jsonl (index, name, worker, cause).\n"
-      "SIGINT/SIGTERM stop taking items; those in flight finish. Exit status: 0 ok, 1 error, 2 bad usage,\n"
-      "3 outputs differ from --compare, 4 some items failed, 128+N stopped by signal N.");
+      "SIGINT/SIGTERM stop taking items; those in flight finish. The same command with --resume continues a\n"
+      "run stopped by a signal, a crash or kill -9, to the same files (journal: DIR/.onnxpool-journal).\n"
+      "Exit status: 0 ok, 1 error, 2 bad usage, 3 outputs differ from --compare, 4 some items failed,\n"
+      "128+N stopped by signal N.");
   auto args = std::make_shared<RunArgs>();
   cmd->add_option("model", args->model, "ONNX model file")->required();
   add_input_options(*cmd, args->inputs);
