@@ -291,6 +291,23 @@ TEST_F(CliBadInput, DimsDevicesPolicies) {
   expect_one_line_error(run_on("add_mul.onnx") + " --no-such-option", "--no-such-option", 2);
 }
 
+// Values that would be taken silently (wrapped around, ignored, or writing nothing) are usage errors
+// naming the value.
+TEST_F(CliBadInput, ValuesThatWouldBeTakenSilentlyAreRefused) {
+  const std::string run = run_on("add_mul.onnx") + " --random 2 -q";
+  const std::string seed_range = "give an integer from 0 to 18446744073709551615";
+  expect_one_line_error(run + " --seed -1", "--seed: '-1' is not a seed: " + seed_range, 2);
+  expect_one_line_error(run + " --seed 18446744073709551616", "'18446744073709551616' is not a seed", 2);
+  expect_one_line_error(run + " --seed 1e3", "'1e3' is not a seed", 2);
+  expect_one_line_error(run + " --devices ''", "--devices: empty: give at least one device (e.g. cpu)", 2);
+  const auto empty_output = run_cli(run + " --output ''");
+  EXPECT_EQ(empty_output.status, 2);
+  EXPECT_EQ(empty_output.err, "onnxpool: error: --output: empty: give a folder (see --help)\n");
+  expect_one_line_error(run + " --dim nosuch=3",
+                        "--dim nosuch=3: no input has a dim named 'nosuch' (the inputs' named dims: batch_size)", 2);
+  EXPECT_EQ(run_cli(run + " --seed 18446744073709551615 --dim batch_size=2").status, 0) << "the largest seed";
+}
+
 TEST_F(CliBadInput, OutputFolderNotWritable) {
   const auto r = run_cli(run_on("add_mul.onnx") + " --output /etc/hostname/out");
   EXPECT_EQ(r.status, 1);

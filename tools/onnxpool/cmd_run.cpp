@@ -192,7 +192,8 @@ Command add_run(CLI::App& app) {
   auto* output =
       cmd->add_option("-o,--output", args->output_dir,
                       "Write the outputs into DIR: one <output>.npy per output, the items stacked along the first dim")
-          ->type_name("DIR");
+          ->type_name("DIR")
+          ->check(not_empty("a folder"));
   auto* overwrite = cmd->add_flag(
       "--overwrite", args->overwrite,
       "With --output: write into a folder that already holds files (files of the same names are replaced)");

@@ -6,6 +6,8 @@
 #include <onnxruntime_cxx_api.h>
 #include <CLI/CLI.hpp>
 
+#include "onnxpool/error.hpp"
+
 namespace onnxpool::cli {
 
 using Command = std::function<int()>;
@@ -16,6 +18,13 @@ inline constexpr int kExitError = 1;
 inline constexpr int kExitUsage = 2;
 inline constexpr int kExitMismatch = 3;
 inline constexpr int kExitItemsFailed = 4;  // the run completed, but some items failed (the others' results kept)
+
+// A flag's value that only the model shows to be wrong (a --dim no input has): a usage error like those
+// CLI11 finds while parsing, exit status kExitUsage.
+class UsageError : public Error {
+ public:
+  using Error::Error;
+};
 
 // ONNX Runtime's own log level for the commands: only fatal messages, since every error reaches the
 // user as onnxpool's one line anyway; warnings and errors with the global -v, everything ONNX Runtime

@@ -56,6 +56,10 @@ int main(int argc, char** argv) {
   }
   try {
     for (const auto* sub : app.get_subcommands()) return commands.at(sub->get_name())();
+  } catch (const UsageError& e) {
+    std::fflush(stdout);
+    fmt::print(stderr, "onnxpool: error: {} (see --help)\n", e.what());
+    return kExitUsage;
   } catch (const onnxpool::ConfigError& e) {
     // The library names the field; the CLI names its flag (`--batch 4: ...`).
     std::fflush(stdout);

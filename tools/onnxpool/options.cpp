@@ -2,12 +2,56 @@
 
 #include <algorithm>
 #include <array>
+#include <charconv>
+#include <set>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
+#include "commands.hpp"
 #include "onnxpool/pipeline/image_source.hpp"
 
 namespace onnxpool::cli {
+
+CLI::Validator not_empty(std::string what) {
+  return CLI::Validator(
+      [what](const std::string& text) { return text.empty() ? fmt::format("empty: give {}", what) : std::string(); },
+      "", "NOT_EMPTY");
+}
+
+namespace {
+
+// A seed as the user means it: digits only, within 64 bits. (CLI11 would wrap "-1" and 2^64 around.)
+CLI::Validator seed_range() {
+  return CLI::Validator(
+      [](const std::string& text) {
+        std::uint64_t value = 0;
+        const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+        if (text.empty() || ec != std::errc() || end != text.data() + text.size()) {
+          return fmt::format("'{}' is not a seed: give an integer from 0 to 18446744073709551615", text);
+        }
+        return std::string();
+      },
+      "", "SEED");
+}
+
+// Every --dim names a dim some input has (a typo would otherwise bind nothing, silently).
+void check_dims_exist(const ModelInfo& model, const DimBindings& bindings) {
+  std::set<std::string> names;
+  for (const auto& input : model.inputs) {
+    for (const auto& dim : input.shape) {
+      if (!dim.fixed() && !dim.symbol.empty()) names.insert(dim.symbol);
+    }
+  }
+  for (const auto& [name, value] : bindings.by_name) {
+    if (names.contains(name)) continue;
+    const std::string known = names.empty() ? std::string("none") : fmt::format("{}", fmt::join(names, ", "));
+    throw UsageError(fmt::format("--dim {}={}: no input has a dim named '{}' (the inputs' named dims: {})", name, value,
+                                 name, known));
+  }
+}
+
+}  // namespace
 
 void add_input_options(CLI::App& cmd, InputArgs& args) {
   cmd.add_option("--input", args.input_files, "Give input NAME from a .npy or .pb FILE (others random)")
@@ -30,7 +74,7 @@ void add_input_options(CLI::App& cmd, InputArgs& args) {
   cmd.add_option("--dim", args.dims, "Bind a symbolic dim by name (batch-like dims default to 1)")
       ->type_name("NAME=VALUE");
   cmd.add_option("--shape", args.shapes, "Give an input its whole shape")->type_name("INPUT:D0,D1,...");
-  cmd.add_option("--seed", args.seed, "Seed of the random inputs (item i uses seed + i)");
+  cmd.add_option("--seed", args.seed, "Seed of the random inputs (item i uses seed + i)")->check(seed_range());
 
   cmd.add_option("--images", args.images,
                  "JPEG/PNG files, or folders of them (*.jpg, *.jpeg, *.png in any case, not subfolders, in name "
@@ -118,6 +162,7 @@ std::unique_ptr<Source> source_from(const ModelInfo& model, const InputArgs& arg
   for (const auto& dim : args.dims) with_flag("--dim", [&] { bindings.bind_dim(dim); });
   for (const auto& shape : args.shapes) with_flag("--shape", [&] { bindings.bind_shape(shape); });
   for (const auto& [input, shape] : bindings.shape_of_input) static_cast<void>(model.input(input));
+  check_dims_exist(model, bindings);
 
   // Images: --images, or a list whose entries are all image files (by extension).
   std::vector<std::filesystem::path> listed;
@@ -187,6 +232,7 @@ void add_pool_options(CLI::App& cmd, PoolFlags& flags) {
                  "Workers by device: cpu, cpu:THREADS, cuda:ID, each optionally *COUNT, comma-separated "
                  "(e.g. cpu:2*2 or cpu,cuda:0)")
       ->type_name("SPEC[,SPEC...]")
+      ->check(not_empty("at least one device (e.g. cpu)"))
       ->excludes(workers);
   cmd.add_option("-b,--batch", config.batch, "Items a worker stacks into one run (needs a symbolic batch dim)")
       ->capture_default_str()

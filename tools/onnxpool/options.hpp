@@ -32,6 +32,9 @@ auto with_flag(std::string_view flag, Parse&& parse) -> decltype(parse()) {
   }
 }
 
+// A check for flags whose value may not be empty ("--output ''" would write nothing, anywhere).
+CLI::Validator not_empty(std::string what);
+
 struct InputArgs {
   std::vector<std::string> input_files;  // NAME=FILE
   std::vector<std::string> data_files;   // NAME=FILE.npy, the first dim indexing the items
