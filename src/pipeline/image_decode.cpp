@@ -133,7 +133,7 @@ Image decode_image(std::span<const std::byte> bytes, const std::string& source) 
 }
 
 Image decode_image_file(const std::filesystem::path& file) {
-  const std::vector<std::byte> bytes = read_file_bytes(file);
+  const std::vector<std::byte> bytes = read_regular_file(file);
   return decode_image(bytes, file.string());
 }
 

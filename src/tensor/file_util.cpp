@@ -79,6 +79,37 @@ std::string temp_name_for(const std::filesystem::path& path) {
 
 }  // namespace
 
+std::vector<std::byte> read_regular_file(const std::filesystem::path& path, std::uint64_t max_bytes) {
+  // O_NONBLOCK: opening a FIFO with no writer would otherwise wait forever, before fstat can refuse it.
+  FileDescriptor fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
+  if (fd.get() < 0) throw Error(fmt::format("cannot open '{}': {}", path.string(), detail::os_reason(errno)));
+  struct stat info {};
+  if (::fstat(fd.get(), &info) != 0) {
+    throw Error(fmt::format("cannot read '{}': {}", path.string(), detail::os_reason(errno)));
+  }
+  if (S_ISDIR(info.st_mode)) throw Error(fmt::format("cannot read '{}': {}", path.string(), detail::os_reason(EISDIR)));
+  if (!S_ISREG(info.st_mode)) {
+    throw Error(fmt::format("cannot read '{}': not a regular file (a FIFO, a device or a socket)", path.string()));
+  }
+  if (static_cast<std::uint64_t>(info.st_size) > max_bytes) {
+    throw Error(fmt::format("cannot read '{}': {} bytes, over the {} GiB one item's file may hold", path.string(),
+                            info.st_size, max_bytes >> 30));
+  }
+  std::vector<std::byte> bytes(static_cast<std::size_t>(info.st_size));
+  std::size_t done = 0;
+  while (done < bytes.size()) {
+    const ssize_t n = ::read(fd.get(), bytes.data() + done, bytes.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) throw Error(fmt::format("cannot read '{}': {}", path.string(), detail::os_reason(errno)));
+    if (n == 0) {  // shrunk while being read
+      bytes.resize(done);
+      break;
+    }
+    done += static_cast<std::size_t>(n);
+  }
+  return bytes;
+}
+
 std::vector<std::byte> read_file_bytes(const std::filesystem::path& path) {
   FileDescriptor fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (fd.get() < 0) throw Error(fmt::format("cannot open '{}': {}", path.string(), detail::os_reason(errno)));

@@ -398,7 +398,7 @@ Tensor parse_npy(std::span<const std::byte> bytes, const std::string& source) {
 }
 
 Tensor read_npy(const std::filesystem::path& path) {
-  return parse_npy(read_file_bytes(path), path.string());
+  return parse_npy(read_regular_file(path), path.string());
 }
 
 std::vector<std::byte> npy_header(ElementType type, const Shape& shape, std::size_t string_width) {

@@ -254,7 +254,7 @@ NamedTensor parse_tensor_pb(std::span<const std::byte> bytes, const std::string&
 }
 
 NamedTensor read_tensor_pb(const std::filesystem::path& path) {
-  return parse_tensor_pb(read_file_bytes(path), path.string());
+  return parse_tensor_pb(read_regular_file(path), path.string());
 }
 
 std::vector<std::byte> encode_tensor_pb(const NamedTensor& named) {

@@ -2,6 +2,7 @@
 #include <fmt/format.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <nlohmann/json.hpp>
 
@@ -278,6 +279,22 @@ TEST_F(CliBadInput, InputFiles) {
                                        std::byte{0x80}, std::byte{0x20}, std::byte{0x10}, std::byte{0x01}};
   write_file_atomically(dir / "huge.pb", hostile);
   expect_one_line_error(run_on("mobilenetv2.onnx") + " --input input=" + q(dir / "huge.pb"), "huge.pb");
+
+  // Special files are refused before they are read: a FIFO with no writer would block for ever,
+  // /dev/urandom never ends, /dev/zero would fill memory. (timeout: a hang fails the test, not CI.)
+  ASSERT_EQ(::mkfifo((dir / "fifo.npy").c_str(), 0600), 0);
+  std::filesystem::create_symlink("/dev/urandom", dir / "random.pb");
+  std::filesystem::create_symlink("/dev/zero", dir / "zero.npy");
+  for (const char* name : {"fifo.npy", "random.pb", "zero.npy"}) {
+    const auto err = dir / "err";
+    const std::string command = "timeout 20 " + std::string(ONNXPOOL_CLI) + " " + run_on("add_mul.onnx") +
+                                " --input a=" + q(dir / name) + " 2>" + q(err);
+    const int raw = std::system(command.c_str());
+    ASSERT_TRUE(WIFEXITED(raw));
+    EXPECT_EQ(WEXITSTATUS(raw), 1) << name << " (124: it hung)";
+    EXPECT_EQ(test::slurp(err), "onnxpool: error: cannot read '" + (dir / name).string() +
+                                    "': not a regular file (a FIFO, a device or a socket)\n");
+  }
 }
 
 TEST_F(CliBadInput, DimsDevicesPolicies) {

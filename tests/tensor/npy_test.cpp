@@ -564,6 +564,22 @@ np.save('d.npy', np.arange(123456789012, 123456789012 + 3, dtype=np.uint64).resh
 
 // --- files -----------------------------------------------------------------------------------------
 
+TEST(ReadRegularFile, RefusesSpecialFilesAndFilesOverItsLimitBeforeReading) {
+  TempDir dir;
+  write_file_atomically(dir / "a.bin", to_bytes("hello"));
+  EXPECT_EQ(read_regular_file(dir / "a.bin"), to_bytes("hello"));
+  EXPECT_EQ(read_regular_file(dir / "a.bin", 5), to_bytes("hello"));
+  try {
+    static_cast<void>(read_regular_file(dir / "a.bin", 4));
+    FAIL() << "over the limit";
+  } catch (const Error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("a.bin': 5 bytes, over the"));
+  }
+  EXPECT_THROW(static_cast<void>(read_regular_file("/dev/zero")), Error);
+  EXPECT_THROW(static_cast<void>(read_regular_file(dir.path())), Error);
+  EXPECT_THROW(static_cast<void>(read_regular_file(dir / "missing")), Error);
+}
+
 TEST(WriteFileAtomically, WritesAndLeavesNoTemporaryFile) {
   TempDir dir;
   const auto data = to_bytes("hello");
