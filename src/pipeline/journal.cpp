@@ -15,7 +15,7 @@
 #include <fmt/format.h>
 
 #include "common/file_descriptor.hpp"
-#include "common/os_reason.hpp"
+#include "common/file_io.hpp"
 #include "onnxpool/error.hpp"
 
 #include <nlohmann/json.hpp>
@@ -27,9 +27,7 @@ constexpr std::string_view kMagic = "onnxpool-journal 1";
 // A failure record is one short line; a longer one is not ours.
 constexpr std::size_t kMaxFailureLine = 1 << 16;
 
-std::string os_error(const std::filesystem::path& path, std::string_view what) {
-  return fmt::format("{}: {}: {}", path.string(), what, detail::os_reason(errno));
-}
+using detail::os_error;
 
 // A value for a message: its JSON, cut short.
 std::string shown(const nlohmann::json& value) {
@@ -65,17 +63,11 @@ std::size_t parse_index(std::string_view text, std::string_view what) {
   return value;
 }
 
-void write_all(int fd, const std::filesystem::path& path, std::string_view text) {
-  while (!text.empty()) {
-    const ssize_t done = ::write(fd, text.data(), text.size());
-    if (done < 0 && errno == EINTR) continue;
-    if (done <= 0) throw Error(os_error(path, "cannot write the journal"));
-    text.remove_prefix(static_cast<std::size_t>(done));
-  }
-}
-
-void sync_file(int fd, const std::filesystem::path& path) {
-  if (::fdatasync(fd) != 0 && errno != EINVAL) throw Error(os_error(path, "cannot sync the journal"));
+// Appends `text` at `end` (the journal's length, which it then becomes) and syncs it.
+void append_synced(int fd, const std::filesystem::path& path, std::string_view text, std::size_t& end) {
+  detail::write_all_at(fd, path, text, end, "cannot write the journal");
+  end += text.size();
+  detail::sync_data(fd, path, "cannot sync the journal");
 }
 
 // The journal's own entry in its folder durable too (once, when it is made).
@@ -118,6 +110,7 @@ struct RunJournal::State {
   std::size_t items = 0;
   detail::FileDescriptor fd;
   std::size_t accounted = 0;
+  std::size_t end = 0;  // the journal's length: where the next lines go
   std::string pending;  // lines recorded since the last commit
   bool in_range = false;
   std::size_t range_first = 0;
@@ -145,8 +138,8 @@ RunJournal RunJournal::start(const std::filesystem::path& path, std::size_t item
   if (!state->fd.is_open()) throw Error(os_error(path, "cannot create the journal"));
   lock(state->fd.get(), path);
   if (::ftruncate(state->fd.get(), 0) != 0) throw Error(os_error(path, "cannot write the journal"));
-  write_all(state->fd.get(), path, fmt::format("{}\n{}\n", kMagic, header(items, identity_text).dump()));
-  sync_file(state->fd.get(), path);
+  append_synced(state->fd.get(), path, fmt::format("{}\n{}\n", kMagic, header(items, identity_text).dump()),
+                state->end);
   sync_folder(path);
   return RunJournal(std::move(state));
 }
@@ -248,12 +241,8 @@ RunJournal RunJournal::resume(const std::filesystem::path& path, std::size_t ite
     throw Error(fmt::format("{}: the journal is not a regular file", path.string()));
   }
   std::string text(static_cast<std::size_t>(info.st_size), '\0');
-  std::size_t got = 0;
-  while (got < text.size()) {
-    const ssize_t n = ::pread(journal->fd.get(), text.data() + got, text.size() - got, static_cast<off_t>(got));
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) throw Error(os_error(path, "cannot read the journal"));
-    got += static_cast<std::size_t>(n);
+  if (!detail::read_all_at(journal->fd.get(), path, text, 0, "cannot read the journal")) {
+    throw Error(fmt::format("{}: the journal shrank while being read", path.string()));
   }
   std::size_t valid = 0;
   state = parse(text, items, identity_text, path.string(), &valid);
@@ -263,7 +252,7 @@ RunJournal RunJournal::resume(const std::filesystem::path& path, std::size_t ite
       ::ftruncate(journal->fd.get(), static_cast<off_t>(valid)) != 0) {
     throw Error(os_error(path, "cannot repair the journal"));
   }
-  if (::lseek(journal->fd.get(), 0, SEEK_END) < 0) throw Error(os_error(path, "cannot append to the journal"));
+  journal->end = valid;
   journal->accounted = state.done_count();
   return RunJournal(std::move(journal));
 }
@@ -293,8 +282,7 @@ void RunJournal::commit() {
   State& s = *state_;
   s.close_range();
   if (s.pending.empty()) return;
-  write_all(s.fd.get(), s.path, s.pending);
-  sync_file(s.fd.get(), s.path);
+  append_synced(s.fd.get(), s.path, s.pending, s.end);
   s.pending.clear();
 }
 

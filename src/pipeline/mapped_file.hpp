@@ -17,8 +17,9 @@ class MappedFile {
   ~MappedFile();
 
   [[nodiscard]] std::span<const std::byte> bytes() const { return {data_, size_}; }
-  // The pages that [offset, offset + size) touches may be dropped from memory (they are read again
-  // from the file if touched, by this item or a neighbour sharing an edge page).
+  // The pages that [offset, offset + size) touches, and those its reads may have mapped around it
+  // (whole 64 KiB fault-around blocks), may be dropped from memory: they are read again from the file
+  // if touched, by this part or a neighbour.
   void release(std::size_t offset, std::size_t size) const;
 
  private:

@@ -17,7 +17,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/file_descriptor.hpp"
-#include "common/os_reason.hpp"
+#include "common/file_io.hpp"
 #include "onnxpool/error.hpp"
 #include "onnxpool/tensor/tensor_io.hpp"
 #include "pipeline/mapped_file.hpp"
@@ -110,20 +110,9 @@ struct StackedNpySink::File {
 
 namespace {
 
-std::string os_error(const std::filesystem::path& path, std::string_view what) {
-  return fmt::format("{}: {}: {}", path.string(), what, detail::os_reason(errno));
-}
-
-// All of `bytes` at `offset`, whatever pwrite's partial writes and interruptions.
-void write_at(int fd, const std::filesystem::path& path, std::span<const std::byte> bytes, std::size_t offset) {
-  while (!bytes.empty()) {
-    const ssize_t done = ::pwrite(fd, bytes.data(), bytes.size(), static_cast<off_t>(offset));
-    if (done < 0 && errno == EINTR) continue;
-    if (done <= 0) throw Error(os_error(path, "cannot write"));
-    bytes = bytes.subspan(static_cast<std::size_t>(done));
-    offset += static_cast<std::size_t>(done);
-  }
-}
+using detail::os_error;
+using detail::sync_data;
+using detail::write_all_at;
 
 // The stacked shape of N items of `item`: [N*k, ...] for [k, ...], [N] for a rank-0 item.
 Shape stacked_shape(const Shape& item, std::size_t count) {
@@ -181,12 +170,7 @@ bool StackedNpySink::stackable(const std::vector<ElementType>& output_types) {
 }
 
 std::string StackedNpySink::varying_output(const ModelInfo& model) {
-  std::set<std::string> input_dims;
-  for (const auto& input : model.inputs) {
-    for (const auto& dim : input.shape) {
-      if (!dim.fixed() && !dim.symbol.empty()) input_dims.insert(dim.symbol);
-    }
-  }
+  const std::set<std::string> input_dims = model.input_dim_names();
   for (const auto& output : model.outputs) {
     for (const auto& dim : output.shape) {
       if (!dim.fixed() && (dim.symbol.empty() || !input_dims.contains(dim.symbol))) return output.name;
@@ -218,7 +202,7 @@ void StackedNpySink::open_files(const TensorSet& first) {
     if (::ftruncate(made.fd.get(), static_cast<off_t>(made.data_offset + made.item_bytes * item_count_)) != 0) {
       throw Error(os_error(made.partial, "cannot size"));
     }
-    write_at(made.fd.get(), made.partial, header, 0);
+    write_all_at(made.fd.get(), made.partial, header, 0);
   }
 }
 
@@ -306,7 +290,7 @@ void StackedNpySink::write(std::size_t index, const std::string& /*name*/, const
     if (file.spool) {
       file.spool->append(index, records[k]);
     } else {
-      write_at(file.fd.get(), file.partial, outputs[k].tensor.bytes(), file.data_offset + index * file.item_bytes);
+      write_all_at(file.fd.get(), file.partial, outputs[k].tensor.bytes(), file.data_offset + index * file.item_bytes);
     }
   }
   ++accounted_;
@@ -322,7 +306,7 @@ void StackedNpySink::fail(const ItemFailure& failure) {
       continue;
     }
     const std::vector<std::byte> zeros(file.item_bytes);
-    write_at(file.fd.get(), file.partial, zeros, file.data_offset + failure.index * file.item_bytes);
+    write_all_at(file.fd.get(), file.partial, zeros, file.data_offset + failure.index * file.item_bytes);
   }
   ++accounted_;
 }
@@ -342,8 +326,7 @@ void StackedNpySink::sync() {
       continue;
     }
     if (!file.fd.is_open()) continue;
-    // EINVAL: a file system that cannot sync (nothing more to be done there).
-    if (::fdatasync(file.fd.get()) != 0 && errno != EINVAL) throw Error(os_error(file.partial, "cannot sync"));
+    sync_data(file.fd.get(), file.partial);
   }
 }
 
@@ -356,7 +339,7 @@ void StackedNpySink::finish() {
       // The width is known now: the .npy is laid out from the spool, then made final like the others.
       static_cast<void>(file.spool->write_npy(file.partial));
     } else {
-      if (::fdatasync(file.fd.get()) != 0 && errno != EINVAL) throw Error(os_error(file.partial, "cannot sync"));
+      sync_data(file.fd.get(), file.partial);
       if (file.fd.close() != 0) throw Error(os_error(file.partial, "cannot write"));
     }
     std::error_code ec;

@@ -46,19 +46,6 @@ struct ArraySource::Array {
 
 namespace {
 
-// A page fault in a file mapping maps the pages around it too, up to Linux's fault_around_bytes (64 KiB
-// by default) in an aligned block: reading an item maps pages of its neighbours. Released ranges are
-// widened to those blocks, so that no page mapped by an item's reads outlives its release (one run of
-// 2,000 MobileNetV2 items on 2 workers otherwise kept 15 MiB of the array mapped, growing with the items).
-constexpr std::size_t kFaultAround = std::size_t{64} << 10;
-
-// [offset, offset + size) widened to whole fault-around blocks, for MappedFile::release.
-void release_around(const MappedFile& file, std::size_t offset, std::size_t size) {
-  const std::size_t first = offset / kFaultAround * kFaultAround;
-  const std::size_t end = (offset + size + kFaultAround - 1) / kFaultAround * kFaultAround;
-  file.release(first, end - first);
-}
-
 // An item's rows lent out as a view (no copy): the mapping stays while any tensor of them lives, and
 // their pages are handed back when the last one goes, after the worker has run them.
 class RowsLease {
@@ -67,7 +54,7 @@ class RowsLease {
       : file_(std::move(file)), offset_(offset), size_(size) {}
   RowsLease(const RowsLease&) = delete;
   RowsLease& operator=(const RowsLease&) = delete;
-  ~RowsLease() { release_around(*file_, offset_, size_); }
+  ~RowsLease() { file_->release(offset_, size_); }
 
  private:
   std::shared_ptr<const MappedFile> file_;
@@ -148,23 +135,22 @@ TensorSet ArraySource::read(std::size_t index) {
     Array& array = arrays_[a];
     const std::size_t offset = array.layout.data_offset + index * array.item_bytes;
     const auto bytes = array.file->bytes().subspan(offset, array.item_bytes);
-    Tensor rows;
     // Where the layout allows (host byte order, no bools to normalise), the rows are a view of the
     // mapping: nothing is copied on this thread, the worker reads them where they are.
     const bool viewable = array.layout.type != ElementType::String && array.layout.type != ElementType::Bool &&
                           !array.layout.big_endian && array.item_bytes > 0;
     if (viewable) {
-      rows = Tensor::view(array.layout.type, array.item_shape, bytes.data(),
-                          std::make_shared<RowsLease>(array.file, offset, array.item_bytes));
-      file_tensors_[a] = std::move(rows);
+      file_tensors_[a] = Tensor::view(array.layout.type, array.item_shape, bytes.data(),
+                                      std::make_shared<RowsLease>(array.file, offset, array.item_bytes));
       continue;
     }
-    rows = Tensor(array.layout.type, array.item_shape);
+    Tensor rows;
     if (array.layout.type == ElementType::String) {
       rows = Tensor::from_strings(
           array.item_shape,
           strings_from_npy(array.layout, bytes, element_count(array.item_shape), array.path.string()));
     } else {
+      rows = Tensor(array.layout.type, array.item_shape);
       std::memcpy(rows.raw_data(), bytes.data(), array.item_bytes);
       npy_to_host(array.layout, rows.bytes());
     }
@@ -173,9 +159,9 @@ TensorSet ArraySource::read(std::size_t index) {
     constexpr std::size_t kReleaseRun = std::size_t{8} << 20;
     const std::size_t end = offset + array.item_bytes;
     if (offset < array.released_to) {
-      release_around(*array.file, offset, array.item_bytes);  // read again, out of order
+      array.file->release(offset, array.item_bytes);  // read again, out of order
     } else if (end - array.released_to >= kReleaseRun) {
-      release_around(*array.file, array.released_to, end - array.released_to);
+      array.file->release(array.released_to, end - array.released_to);
       array.released_to = end;
     }
     file_tensors_[a] = std::move(rows);

@@ -14,7 +14,7 @@
 
 #include <fmt/format.h>
 
-#include "common/os_reason.hpp"
+#include "common/file_io.hpp"
 #include "onnxpool/error.hpp"
 #include "onnxpool/tensor/tensor_io.hpp"
 #include "tensor/unicode.hpp"
@@ -27,9 +27,7 @@ constexpr std::uint32_t kRecordMagic = 0x31525453;  // "STR1"
 constexpr std::size_t kRecordHead = 4 + 8 + 8;      // magic, index, payload size
 constexpr std::size_t kMaxRank = 64;
 
-std::string os_error(const std::filesystem::path& path, std::string_view what) {
-  return fmt::format("{}: {}: {}", path.string(), what, detail::os_reason(errno));
-}
+using detail::os_error;
 
 template <class T>
 void put(std::string& out, T value) {
@@ -43,28 +41,7 @@ T get(const char* at) {
   return value;
 }
 
-void write_at(int fd, const std::filesystem::path& path, std::string_view bytes, std::size_t offset) {
-  while (!bytes.empty()) {
-    const ssize_t done = ::pwrite(fd, bytes.data(), bytes.size(), static_cast<off_t>(offset));
-    if (done < 0 && errno == EINTR) continue;
-    if (done <= 0) throw Error(os_error(path, "cannot write"));
-    bytes.remove_prefix(static_cast<std::size_t>(done));
-    offset += static_cast<std::size_t>(done);
-  }
-}
-
-// Reads exactly `size` bytes at `offset`; false at the end of the file.
-bool read_at(int fd, const std::filesystem::path& path, char* out, std::size_t size, std::size_t offset) {
-  std::size_t got = 0;
-  while (got < size) {
-    const ssize_t n = ::pread(fd, out + got, size - got, static_cast<off_t>(offset + got));
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) throw Error(os_error(path, "cannot read"));
-    if (n == 0) return false;
-    got += static_cast<std::size_t>(n);
-  }
-  return true;
-}
+using detail::read_all_at;
 
 std::uint32_t checksum(std::uint64_t index, std::string_view payload) {
   uLong crc = ::crc32(0L, reinterpret_cast<const Bytef*>(&index), sizeof index);
@@ -92,7 +69,7 @@ StringSpool StringSpool::create(const std::filesystem::path& path, std::size_t i
   put<std::uint64_t>(header, items);
   put<std::uint32_t>(header, static_cast<std::uint32_t>(stacked.size()));
   for (const std::int64_t d : stacked) put<std::int64_t>(header, d);
-  write_at(spool.fd_.get(), path, header, 0);
+  detail::write_all_at(spool.fd_.get(), path, header, 0);
   spool.header_bytes_ = spool.end_ = header.size();
   return spool;
 }
@@ -105,7 +82,7 @@ StringSpool StringSpool::reopen(const std::filesystem::path& path, std::size_t i
   if (!spool.fd_.is_open()) throw Error(os_error(path, "cannot continue the earlier run's strings"));
   char head[16];
   const auto bad = [&](const std::string& why) { return Error(fmt::format("{}: {}", path.string(), why)); };
-  if (!read_at(spool.fd_.get(), path, head, sizeof head, 0) || get<std::uint32_t>(head) != kFileMagic) {
+  if (!read_all_at(spool.fd_.get(), path, head, 0) || get<std::uint32_t>(head) != kFileMagic) {
     throw bad("not an onnxpool string spool");
   }
   if (get<std::uint64_t>(head + 4) != items)
@@ -113,7 +90,7 @@ StringSpool StringSpool::reopen(const std::filesystem::path& path, std::size_t i
   const std::size_t rank = get<std::uint32_t>(head + 12);
   if (rank == 0 || rank > kMaxRank) throw bad(fmt::format("a stacked rank of {}", rank));
   std::vector<char> dims(8 * rank);
-  if (!read_at(spool.fd_.get(), path, dims.data(), dims.size(), sizeof head)) throw bad("truncated header");
+  if (!read_all_at(spool.fd_.get(), path, dims, sizeof head)) throw bad("truncated header");
   for (std::size_t d = 0; d < rank; ++d) spool.stacked_.push_back(get<std::int64_t>(dims.data() + 8 * d));
   std::size_t count = 0;
   try {
@@ -153,7 +130,7 @@ void StringSpool::append(std::size_t index, const std::string& payload) {
   put<std::uint64_t>(record, payload.size());
   record += payload;
   put<std::uint32_t>(record, checksum(index, payload));
-  write_at(fd_.get(), path_, record, end_);
+  detail::write_all_at(fd_.get(), path_, record, end_);
   end_ += record.size();
 }
 
@@ -162,7 +139,7 @@ void StringSpool::append_empty(std::size_t index) {
 }
 
 void StringSpool::sync() {
-  if (::fdatasync(fd_.get()) != 0 && errno != EINVAL) throw Error(os_error(path_, "cannot sync"));
+  detail::sync_data(fd_.get(), path_);
 }
 
 template <class Record>
@@ -173,12 +150,12 @@ std::size_t StringSpool::scan(Record&& record) const {
   std::size_t at = header_bytes_;
   std::string payload;
   char head[kRecordHead];
-  while (at + kRecordHead + 4 <= size && read_at(fd_.get(), path_, head, sizeof head, at)) {
+  while (at + kRecordHead + 4 <= size && read_all_at(fd_.get(), path_, head, at)) {
     const auto index = get<std::uint64_t>(head + 4);
     const auto bytes = get<std::uint64_t>(head + 12);
     if (get<std::uint32_t>(head) != kRecordMagic || index >= items_ || bytes > size - at - kRecordHead - 4) break;
     payload.resize(bytes + 4);
-    if (!read_at(fd_.get(), path_, payload.data(), payload.size(), at + kRecordHead)) break;
+    if (!read_all_at(fd_.get(), path_, payload, at + kRecordHead)) break;
     const auto crc = get<std::uint32_t>(payload.data() + bytes);
     payload.resize(bytes);
     if (crc != checksum(index, payload)) break;
@@ -216,7 +193,7 @@ std::size_t StringSpool::write_npy(const std::filesystem::path& npy) const {
   if (!out.is_open()) throw Error(os_error(npy, "cannot create"));
   const std::size_t total = header.size() + element_count(stacked_) * element_bytes;
   if (::ftruncate(out.get(), static_cast<off_t>(total)) != 0) throw Error(os_error(npy, "cannot size"));
-  write_at(out.get(), npy, std::string_view(reinterpret_cast<const char*>(header.data()), header.size()), 0);
+  detail::write_all_at(out.get(), npy, header, 0);
   // Pass 2: each item's elements at their offsets, padded (a later record of an item replaces all of it).
   std::string padded;
   scan([&](std::uint64_t index, const std::string& payload) {
@@ -227,9 +204,9 @@ std::size_t StringSpool::write_npy(const std::filesystem::path& npy) const {
       std::memcpy(padded.data() + element * element_bytes, payload.data() + at + 4, 4 * units);
       at += 4 + 4 * units;
     }
-    write_at(out.get(), npy, padded, header.size() + index * elements_per_item_ * element_bytes);
+    detail::write_all_at(out.get(), npy, padded, header.size() + index * elements_per_item_ * element_bytes);
   });
-  if (::fdatasync(out.get()) != 0 && errno != EINVAL) throw Error(os_error(npy, "cannot sync"));
+  detail::sync_data(out.get(), npy);
   if (out.close() != 0) throw Error(os_error(npy, "cannot write"));
   return width;
 }

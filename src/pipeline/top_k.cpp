@@ -51,15 +51,7 @@ void scores_of(const std::byte* data, ElementType type, std::size_t classes, std
 std::vector<std::string> read_labels(const std::filesystem::path& path) {
   // A labels file is a few KiB: anything that is not a regular file of at most 64 MiB is not one (a
   // FIFO would never end, /dev/zero never stop).
-  std::error_code ec;
-  if (!std::filesystem::is_regular_file(path, ec)) {
-    throw Error(fmt::format("{}: {}", path.string(),
-                            std::filesystem::exists(path, ec) ? "not a regular file" : "no such file"));
-  }
-  if (std::filesystem::file_size(path, ec) > (std::uintmax_t{64} << 20)) {
-    throw Error(fmt::format("{}: larger than 64 MiB: not a labels file", path.string()));
-  }
-  const auto bytes = read_file_bytes(path);
+  const auto bytes = read_regular_file(path, std::uint64_t{64} << 20);
   std::vector<std::string> labels;
   std::string line;
   for (const std::byte b : bytes) {

@@ -94,6 +94,16 @@ const ValueInfo& ModelInfo::input(const std::string& name) const {
                           fmt::join(names, ", ")));
 }
 
+std::set<std::string> ModelInfo::input_dim_names() const {
+  std::set<std::string> names;
+  for (const auto& value : inputs) {
+    for (const auto& dim : value.shape) {
+      if (!dim.fixed() && !dim.symbol.empty()) names.insert(dim.symbol);
+    }
+  }
+  return names;
+}
+
 bool ModelInfo::batchable() const {
   const auto symbolic_first = [](const ValueInfo& value) { return !value.shape.empty() && !value.shape[0].fixed(); };
   return !inputs.empty() && std::all_of(inputs.begin(), inputs.end(), symbolic_first) &&

@@ -92,8 +92,13 @@ std::vector<std::byte> read_regular_file(const std::filesystem::path& path, std:
     throw Error(fmt::format("cannot read '{}': not a regular file (a FIFO, a device or a socket)", path.string()));
   }
   if (static_cast<std::uint64_t>(info.st_size) > max_bytes) {
-    throw Error(fmt::format("cannot read '{}': {} bytes, over the {} GiB one item's file may hold", path.string(),
-                            info.st_size, max_bytes >> 30));
+    // The limit as it was set: "4 GiB", "64 MiB", or bytes.
+    const std::string limit =
+        max_bytes % (std::uint64_t{1} << 30) == 0 && max_bytes > 0   ? fmt::format("{} GiB", max_bytes >> 30)
+        : max_bytes % (std::uint64_t{1} << 20) == 0 && max_bytes > 0 ? fmt::format("{} MiB", max_bytes >> 20)
+                                                                     : fmt::format("{} bytes", max_bytes);
+    throw Error(fmt::format("cannot read '{}': {} bytes, over the {} such a file may hold", path.string(), info.st_size,
+                            limit));
   }
   std::vector<std::byte> bytes(static_cast<std::size_t>(info.st_size));
   std::size_t done = 0;

@@ -37,12 +37,7 @@ CLI::Validator seed_range() {
 
 // Every --dim names a dim some input has (a typo would otherwise bind nothing, silently).
 void check_dims_exist(const ModelInfo& model, const DimBindings& bindings) {
-  std::set<std::string> names;
-  for (const auto& input : model.inputs) {
-    for (const auto& dim : input.shape) {
-      if (!dim.fixed() && !dim.symbol.empty()) names.insert(dim.symbol);
-    }
-  }
+  const std::set<std::string> names = model.input_dim_names();
   for (const auto& [name, value] : bindings.by_name) {
     if (names.contains(name)) continue;
     const std::string known = names.empty() ? std::string("none") : fmt::format("{}", fmt::join(names, ", "));

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -58,6 +59,8 @@ struct ModelInfo {
   // True when every input and output has a symbolic first dim (a batch dim): then items can be
   // stacked along it into one run and the outputs split back.
   [[nodiscard]] bool batchable() const;
+  // The names of the inputs' symbolic dims (the dims a run binds: --dim NAME=VALUE), sorted.
+  [[nodiscard]] std::set<std::string> input_dim_names() const;
 };
 
 // Reads the model's interface through ONNX Runtime and its opsets / graph facts from the ModelProto.
