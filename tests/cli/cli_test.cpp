@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include "onnxpool/pool/pool_config.hpp"
+#include "onnxpool/runtime/cpu.hpp"
 #include "onnxpool/tensor/tensor_io.hpp"
 #include "support/cli_util.hpp"
 #include "support/errors.hpp"
@@ -323,6 +325,38 @@ TEST_F(CliBadInput, ValuesThatWouldBeTakenSilentlyAreRefused) {
   expect_one_line_error(run + " --dim nosuch=3",
                         "--dim nosuch=3: no input has a dim named 'nosuch' (the inputs' named dims: batch_size)", 2);
   EXPECT_EQ(run_cli(run + " --seed 18446744073709551615 --dim batch_size=2").status, 0) << "the largest seed";
+}
+
+// What the machine cannot serve is refused at once (nothing is expanded or started first), with the
+// limit and the flag that forces it; more workers than items is fine: the pool makes one per item.
+TEST_F(CliBadInput, AbsurdCountsAreRefusedAtOnceWithTheLimitNamed) {
+  const std::string run = run_on("mobilenetv2.onnx") + " --random 4 -q";
+  const std::string limit = fmt::format("more than this machine can serve (at most {} per core", kMaxThreadsPerCore);
+  const std::string force = "; --oversubscribe runs it anyway";
+  expect_one_line_error(run + " --threads 100000", "--threads 100000: 1 worker would start 100000 threads");
+  expect_one_line_error(run + " --threads 100000", limit + ", ");
+  expect_one_line_error(run + " --threads 100000", force);
+  expect_one_line_error(run + " -w 1048576 -t 1048576", "--threads 1048576: ");
+  expect_one_line_error(run + " --devices 'cpu*100000'", "--devices cpu*100000: 100000 workers would start");
+  expect_one_line_error(run + " --devices 'cpu*2000000000,cpu*2000000000'",
+                        "4000000000 workers is more than any pool may have (1048576)");
+  expect_one_line_error(run_on("add_mul.onnx") + " --random 100000 --workers 100000",
+                        "--workers 100000: 100000 workers would start 100000 threads");
+
+  // --workers 100000 for 4 items: 4 workers, each item run.
+  const auto capped = run_cli(run_on("add_mul.onnx") + " --random 4 --workers 100000 --output " + q(dir / "capped"));
+  ASSERT_EQ(capped.status, 0) << capped.err;
+  EXPECT_EQ(std::count(capped.out.begin(), capped.out.end(), '#'), 4) << "one worker per item: " << capped.out;
+  EXPECT_EQ(read_npy(dir / "capped" / "sum.npy").shape()[0], 4);
+  // An expert who means it: 20 threads per core on this machine, forced.
+  const int cores = CpuTopology::detect().logical_count();
+  const auto forced =
+      run_cli(run_on("add_mul.onnx") + fmt::format(" --random 2 -w 1 -t {} --oversubscribe -q", 20 * cores));
+  EXPECT_EQ(forced.status, 0) << forced.err;
+  const auto bench = run_cli("bench " + q(model_path("add_mul.onnx")) + " --grid workers=1,4096 --items 2");
+  EXPECT_EQ(bench.status, 1);
+  EXPECT_THAT(bench.err, HasSubstr("--grid workers=4096: 4096 workers would start 4096 threads")) << bench.err;
+  EXPECT_THAT(bench.err, HasSubstr(force)) << bench.err;
 }
 
 TEST_F(CliBadInput, OutputFolderNotWritable) {

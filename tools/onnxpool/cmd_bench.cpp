@@ -77,6 +77,7 @@ PoolConfig bench_pool_config(const BenchArgs& args, int workers) {
   if (config.devices.empty()) config.workers = workers;
   config.spinning = config.spinning.value_or(false);
   config.share_weights = !args.no_share_weights;
+  config.check_machine(CpuTopology::detect());  // before the model is loaded: refused at once
   return config;
 }
 
@@ -107,10 +108,12 @@ int run_grid_mode(const BenchArgs& args, Runtime& runtime, const ModelInfo& info
   for (const auto& config : configs) {
     try {
       config.check_for(info);
+      config.check_machine(CpuTopology::detect());
     } catch (const ConfigError& e) {
       const bool from_grid = std::any_of(axes.begin(), axes.end(), [&](const auto& a) { return a.key == e.field(); });
       if (!from_grid) throw;
-      throw Error(fmt::format("--grid {}={}: {}", e.field(), e.value(), e.what()));
+      const std::string force = e.force().empty() ? "" : fmt::format("; --{} runs it anyway", e.force());
+      throw Error(fmt::format("--grid {}={}: {}{}", e.field(), e.value(), e.what(), force));
     }
   }
   const bench::GridBudget budget{.items = args.items, .duration = args.duration, .warmup = 1};

@@ -242,8 +242,12 @@ Command add_run(CLI::App& app) {
     const SignalStop signals;
     Runtime runtime(ort_log_level(*cmd));
     const ModelInfo model = inspect_model(runtime, args->model);
-    const PoolConfig config = pool_config(args->pool);
+    PoolConfig config = pool_config(args->pool);
     const auto source = make_source(model, args->inputs);
+    // No more workers than the items can keep busy; then what the machine cannot serve is refused here,
+    // before an output folder is touched or a session made.
+    config.items = source->size();
+    config.check_machine(CpuTopology::detect());
 
     // The sinks, all fed each result in item order: the outputs and the failure log (with --output),
     // the comparison (with --compare), and the first failure for the summary line.
