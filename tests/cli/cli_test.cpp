@@ -359,6 +359,42 @@ TEST_F(CliBadInput, AbsurdCountsAreRefusedAtOnceWithTheLimitNamed) {
   EXPECT_THAT(bench.err, HasSubstr(force)) << bench.err;
 }
 
+// An error stays one readable line whatever the input: a .pb of 10,000 dims once gave a line of 20,107
+// characters; a 100 KB argument (a shell glob over thousands of files is as long) once crashed ONNX
+// Runtime's telemetry while the environment was made (see runtime.cpp), and its telemetry wrote under
+// $HOME/.cache.
+TEST_F(CliBadInput, LongValuesAreElidedAndLongCommandLinesServed) {
+  std::vector<std::byte> dims;
+  for (int i = 0; i < 10000; ++i) dims.insert(dims.end(), {std::byte{0x08}, std::byte{0x01}});  // dims: 1
+  dims.insert(dims.end(), {std::byte{0x10}, std::byte{0x01}});                                  // float
+  write_file_atomically(dir / "dims.pb", dims);
+  const auto r = run_cli(run_on("add_mul.onnx") + " --input a=" + q(dir / "dims.pb"));
+  EXPECT_EQ(r.status, 1);
+  EXPECT_THAT(r.err, HasSubstr("declared shape [1,1,1,… 10000 dims] needs 1 float_data values")) << r.err;
+  EXPECT_LT(r.err.size(), 300U);
+
+  const std::string long_value(100000, 'x');
+  for (const std::string& args : {" --devices " + long_value, " --dim " + long_value + "=3"}) {
+    const auto refused = run_cli(run_on("add_mul.onnx") + args);
+    EXPECT_TRUE(refused.status == 1 || refused.status == 2) << refused.status;
+    EXPECT_THAT(refused.err, StartsWith("onnxpool: error: ")) << refused.err.substr(0, 200);
+    EXPECT_THAT(refused.err, HasSubstr("characters left out"));
+    EXPECT_LT(refused.err.size(), 1200U);
+    EXPECT_EQ(std::count(refused.err.begin(), refused.err.end(), '\n'), 1);
+  }
+  // A valid command line of 90 KB runs, and ONNX Runtime writes nothing under $HOME.
+  std::filesystem::create_directories(dir / "home");
+  const char* home = std::getenv("HOME");
+  const std::string saved = home != nullptr ? home : "";
+  ::setenv("HOME", (dir / "home").c_str(), 1);
+  std::string quiet;
+  for (int i = 0; i < 30000; ++i) quiet += " -q";  // 90 KB: one shell argument holds 128 KB at most
+  const auto served = run_cli(run_on("add_mul.onnx") + quiet);
+  ::setenv("HOME", saved.c_str(), 1);
+  EXPECT_EQ(served.status, 0) << served.err.substr(0, 300);
+  EXPECT_FALSE(std::filesystem::exists(dir / "home" / ".cache")) << "nothing written under $HOME";
+}
+
 TEST_F(CliBadInput, OutputFolderNotWritable) {
   const auto r = run_cli(run_on("add_mul.onnx") + " --output /etc/hostname/out");
   EXPECT_EQ(r.status, 1);

@@ -11,8 +11,8 @@
 #include <CLI/CLI.hpp>
 
 #include "commands.hpp"
-#include "onnxpool/error.hpp"
 #include "common/one_line.hpp"
+#include "onnxpool/error.hpp"
 #include "onnxpool/pool/pool_config.hpp"
 
 int main(int argc, char** argv) {
