@@ -30,11 +30,15 @@ void fill(Tensor& tensor, Draw draw) {
 
 // Folder entries sorted by the number in their name (input_2 before input_10).
 std::vector<std::filesystem::path> sorted_by_number(std::vector<std::filesystem::path> paths) {
+  // The trailing number's digits without leading zeros, compared by length then text: any length of
+  // digits sorts by value, with nothing to overflow (a name may carry 30 digits). None: before all.
   const auto number = [](const std::filesystem::path& p) {
     const auto stem = p.stem().string();
     const auto digits = stem.find_last_not_of("0123456789");
-    const auto tail = stem.substr(digits == std::string::npos ? 0 : digits + 1);
-    return tail.empty() ? -1L : std::stol(tail);
+    auto tail = stem.substr(digits == std::string::npos ? 0 : digits + 1);
+    if (tail.empty()) return std::pair<long, std::string>(-1, "");
+    tail.erase(0, std::min(tail.find_first_not_of('0'), tail.size() - 1));
+    return std::pair(static_cast<long>(tail.size()), tail);
   };
   std::sort(paths.begin(), paths.end(), [&](const auto& a, const auto& b) {
     const auto na = number(a);
