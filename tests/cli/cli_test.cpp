@@ -25,7 +25,9 @@ namespace {
 
 using test::model_path;
 using test::run_cli;
+using ::testing::AnyOf;
 using ::testing::EndsWith;
+using ::testing::Eq;
 using ::testing::HasSubstr;
 using ::testing::Not;
 using ::testing::StartsWith;
@@ -500,6 +502,62 @@ TEST_F(CliBadInput, ASignalStopsTheRunCleanly) {
         EXPECT_EQ(files, (std::vector<std::string>{"output.npy.partial"})) << "no partial file under a final name";
       }
     }
+  }
+}
+
+// A run that cannot write (here a file-size limit, as a full disk would) ends with one line saying the
+// folder keeps what was done; nothing sits under a final name, and --resume, once there is room, gives
+// the bytes of a run that never failed. The string outputs' spool grows with every item, so the limit
+// is met in the middle of the run.
+TEST_F(CliBadInput, AWriteFailureLeavesAResumableFolder) {
+  std::vector<std::string> text;
+  for (int i = 0; i < 20000; ++i) text.push_back(fmt::format("item {} of a run that meets a full disk", i));
+  write_npy(dir / "text.npy", Tensor::from_strings({static_cast<std::int64_t>(text.size())}, text));
+  const std::string run = run_on("strings.onnx") + " --data text=" + q(dir / "text.npy") + " -q --output ";
+  ASSERT_EQ(run_cli(run + q(dir / "clean")).status, 0);
+  // dash's ulimit -f counts 512-byte blocks: 100 KB. SIGXFSZ ignored: write() fails with EFBIG instead.
+  const std::string limited = "sh -c " + q("ulimit -f 200; trap '' XFSZ; exec " + std::string(ONNXPOOL_CLI) + " " +
+                                           run + q(dir / "out") + " 2>" + q(dir / "err"));
+  const int raw = std::system(limited.c_str());
+  ASSERT_TRUE(WIFEXITED(raw));
+  EXPECT_EQ(WEXITSTATUS(raw), 1);
+  const std::string err = test::slurp(dir / "err");
+  EXPECT_THAT(err, StartsWith("onnxpool: error: ")) << err;
+  EXPECT_THAT(err, HasSubstr("File too large; the folder keeps what was done: rerun with --resume to continue\n"));
+  EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 1) << err;
+  auto left = files_under(dir / "out");
+  for (const auto& f : left) EXPECT_THAT(f, AnyOf(EndsWith(".partial"), Eq(".onnxpool-journal"))) << f;
+  const auto resumed = run_cli(run + q(dir / "out") + " --resume");
+  ASSERT_EQ(resumed.status, 0) << resumed.err;
+  for (const char* name : {"same.npy", "upper.npy"}) {
+    EXPECT_EQ(read_file_bytes(dir / "out" / name), read_file_bytes(dir / "clean" / name)) << name;
+  }
+}
+
+// bench writes its CSV, JSON and plot at the end, each complete or not at all: a signal while it
+// makes its pools (the moment a pool's scratch folder holds the optimised model) or while it measures
+// ends it with one line, its status, and nothing left: no output, no temporary, no scratch folder.
+TEST_F(CliBadInput, ASignalEndsTheBenchLeavingNothing) {
+  for (const auto& [when, signal, status] : {std::tuple{"scratch", "INT", 130}, std::tuple{"measuring", "TERM", 143}}) {
+    const auto out = dir / fmt::format("bench_{}", when);
+    const auto tmp = out / "tmp";
+    std::filesystem::create_directories(tmp);
+    // Waits (at most 20 s) for the pool's scratch folder, or 3 s into the measurements.
+    const std::string wait =
+        std::string(when) == "scratch"
+            ? "i=0; while [ -z \"$(ls " + q(tmp) + ")\" ] && [ $i -lt 400 ]; do sleep 0.05; i=$((i+1)); done; "
+            : "sleep 3; ";
+    const std::string script = "TMPDIR=" + q(tmp) + " " + std::string(ONNXPOOL_CLI) + " bench " +
+                               q(model_path("mobilenetv2.onnx")) + " --workers 2 -q --csv " + q(out / "b.csv") +
+                               " --json " + q(out / "b.json") + " --plot " + q(out / "b") + " >/dev/null 2>" +
+                               q(out / "err") + " & pid=$!; " + wait + "kill -" + signal + " $pid; wait $pid";
+    const int raw = std::system(("sh -c " + q(script)).c_str());
+    ASSERT_TRUE(WIFEXITED(raw));
+    EXPECT_EQ(WEXITSTATUS(raw), status) << when;
+    EXPECT_EQ(test::slurp(out / "err"), "onnxpool: bench interrupted; nothing written\n") << when;
+    std::filesystem::remove(out / "err");
+    EXPECT_EQ(files_under(out), std::vector<std::string>{}) << when << ": nothing left";
+    EXPECT_TRUE(std::filesystem::is_empty(tmp)) << when << ": no scratch folder left";
   }
 }
 

@@ -306,11 +306,18 @@ Command add_run(CLI::App& app) {
           }
         }
       } else {
-        done = run_stream(pool, *source, sink,
-                          {.window = args->window,
-                           .max_failures = args->fail_fast ? 1U : args->max_failures,
-                           .stop = &signals.requested(),
-                           .resume = outputs ? outputs->resumed() : nullptr});
+        try {
+          done = run_stream(pool, *source, sink,
+                            {.window = args->window,
+                             .max_failures = args->fail_fast ? 1U : args->max_failures,
+                             .stop = &signals.requested(),
+                             .resume = outputs ? outputs->resumed() : nullptr});
+        } catch (const Error& e) {
+          // A run that could not write (a full disk, a folder removed under it) leaves its folder as an
+          // interrupted run does: stacked files still .partial, the journal saying what is done.
+          if (!outputs) throw;
+          throw Error(fmt::format("{}; the folder keeps what was done: rerun with --resume to continue", e.what()));
+        }
       }
     };
     const auto prepare = [&](bool warmup) {
