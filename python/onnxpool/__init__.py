@@ -10,8 +10,9 @@ wait releases the GIL, so Python threads calling one pool proceed in parallel.
 from dataclasses import dataclass
 
 from ._errors import Error, ItemError, RunError
-from ._onnxpool import Pool, __version__, devices, ort_version
+from ._onnxpool import __version__, devices, ort_version
 from ._onnxpool import _inspect
+from ._pool import Pool
 
 __all__ = ["Pool", "Error", "ItemError", "RunError", "ModelInfo", "ValueInfo", "inspect", "devices",
            "__version__", "ort_version"]

@@ -79,6 +79,8 @@ py::dict devices() {
   cpus["model"] = cpu.model_name;
   cpus["physical_cores"] = cpu.physical_cores;
   cpus["usable_cpus"] = cpu.logical;
+  cpus["cgroup_quota_cpus"] = cpu.quota_cpus;  // 0: none
+  cpus["usable_count"] = cpu.usable_count();   // what a pool sizes itself to
   out["cpu"] = cpus;
   py::dict cuda;
   cuda["usable"] = gpu.usable();
@@ -100,20 +102,12 @@ PYBIND11_MODULE(_onnxpool, m) {
         "ONNX Runtime's version and providers, the CPUs this process may use, and whether CUDA workers "
         "can run (and why not).");
 
-  py::class_<PyPool>(m, "Pool", R"(A pool of ONNX Runtime sessions over one model, fed by one scheduler.
-
-Pool(model, *, workers=None, threads=None, devices=None, policy="dynamic", batch=None, pin=False,
-     oversubscribe=False)
-
-workers, threads: CPU workers (sessions) and intra-op threads each; by default chosen for this
-machine (one single-thread worker per core up to 8 cores). devices: the CLI's device list instead
-("cpu:2*2", "cpu,cuda:0"). policy: "dynamic" (a free worker takes the next item) or "static" (items
-split round robin up front). batch: items a worker stacks into one run (the model needs a symbolic
-first dim). Sessions are made when the pool is, with the GIL released; close() (or leaving a `with`
-block) waits for the items in flight and frees them.
-
-Arrays are read in place when C-contiguous, aligned and of the input's dtype: do not modify an array
-until the run that reads it has returned. Outputs are new arrays that own their memory.)")
+  // The pool's native half: onnxpool.Pool (onnxpool/_pool.py) wraps it with what is Python's (submit's
+  // futures, map, run_array, pickling).
+  py::class_<PyPool::Pending>(m, "_Pending")
+      .def("result", &PyPool::Pending::result)
+      .def("done", &PyPool::Pending::done);
+  py::class_<PyPool>(m, "_Pool")
       .def(py::init([](std::string model, std::optional<int> workers, std::optional<int> threads,
                        std::optional<std::string> devices, std::string policy, std::optional<std::size_t> batch,
                        bool pin, bool oversubscribe) {
@@ -123,19 +117,12 @@ until the run that reads it has returned. Outputs are new arrays that own their 
            py::arg("model"), py::kw_only(), py::arg("workers") = py::none(), py::arg("threads") = py::none(),
            py::arg("devices") = py::none(), py::arg("policy") = "dynamic", py::arg("batch") = py::none(),
            py::arg("pin") = false, py::arg("oversubscribe") = false)
-      .def("run", &PyPool::run, py::arg("inputs"),
-           "Runs one item, {input name: array}, and returns {output name: array}. The GIL is released "
-           "while it runs. Raises ItemError when the item fails, ValueError or TypeError for inputs the "
-           "model refuses.")
-      .def("run_all", &PyPool::run_all, py::arg("items"),
-           "Runs every item of a sequence of input dicts; returns their output dicts in order. Raises "
-           "RunError (.failures: one ItemError per failed item) when any fails.")
-      .def("stats", &PyPool::stats, "Per worker: name, threads, items, runs, busy_seconds.")
-      .def("close", &PyPool::close, "Waits for the items in flight and frees the sessions.")
+      .def("run", &PyPool::run, py::arg("inputs"))
+      .def("run_all", &PyPool::run_all, py::arg("items"))
+      // The pending result keeps its pool alive (keep_alive): it converts the outputs.
+      .def("submit", &PyPool::submit, py::arg("inputs"), py::keep_alive<0, 1>())
+      .def("stats", &PyPool::stats)
+      .def("close", &PyPool::close)
       .def_property_readonly("closed", &PyPool::closed)
-      .def_property_readonly("model", [](const PyPool& pool) { return pool.options().model; })
-      .def("__len__", &PyPool::size, "The number of workers.")
-      .def(
-          "__enter__", [](PyPool& pool) -> PyPool& { return pool; }, py::return_value_policy::reference)
-      .def("__exit__", [](PyPool& pool, const py::args&) { pool.close(); });
+      .def("__len__", &PyPool::size);
 }

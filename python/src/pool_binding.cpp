@@ -1,6 +1,7 @@
 #include "pool_binding.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <utility>
 #include <vector>
 
@@ -132,6 +133,27 @@ py::dict PyPool::run(const py::dict& inputs) {
     outputs = pool.submit(std::move(item)).get();
   }
   return dict_of(std::move(outputs));
+}
+
+PyPool::Pending PyPool::submit(const py::dict& inputs) {
+  Pool& pool = open_pool();
+  TensorSet item = item_of(inputs);
+  const py::gil_scoped_release release;  // the queue's lock may be held by a worker for a moment
+  return {*this, pool.submit(std::move(item))};
+}
+
+py::dict PyPool::Pending::result() {
+  if (!future_.valid()) throw Error("this result was already taken");
+  TensorSet outputs;
+  {
+    const py::gil_scoped_release release;
+    outputs = future_.get();
+  }
+  return pool_->dict_of(std::move(outputs));
+}
+
+bool PyPool::Pending::done() const {
+  return !future_.valid() || future_.wait_for(std::chrono::seconds(0)) == std::future_status::ready;
 }
 
 py::list PyPool::run_all(const py::iterable& items) {

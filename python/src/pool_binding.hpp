@@ -1,6 +1,7 @@
 #pragma once
 // onnxpool.Pool: a pool (workers, scheduler) behind a Python object. The GIL is released while sessions
 // are made and while items run or are waited for; it is held only to turn arrays into tensors and back.
+#include <future>
 #include <memory>
 #include <optional>
 #include <string>
@@ -37,6 +38,20 @@ class PyPool {
   py::dict run(const py::dict& inputs);
   // Several, in order.
   py::list run_all(const py::iterable& items);
+  // One item handed to the pool without waiting: its result is collected by Pending::result().
+  class Pending {
+   public:
+    Pending(const PyPool& pool, std::future<TensorSet> future) : pool_(&pool), future_(std::move(future)) {}
+    // Waits (GIL released) and returns {output name: array}; raises ItemError when the item failed.
+    // Once only.
+    py::dict result();
+    [[nodiscard]] bool done() const;
+
+   private:
+    const PyPool* pool_;  // for output conversion; the Python side keeps the pool alive
+    std::future<TensorSet> future_;
+  };
+  Pending submit(const py::dict& inputs);
   [[nodiscard]] py::list stats() const;
   [[nodiscard]] const PoolOptions& options() const { return options_; }
   [[nodiscard]] std::size_t size() const;

@@ -65,7 +65,7 @@ long long counted_workers(const PoolConfig& config, int cores) {
 
 void PoolConfig::check_machine(const CpuTopology& cpu) const {
   validate();
-  const int cores = std::max(1, cpu.logical_count());
+  const int cores = std::max(1, cpu.usable_count());
   // ONNX Runtime's default width: one intra-op thread per physical core.
   const long long default_width = cpu.physical_cores > 0 ? cpu.physical_cores : cores;
   long long total_workers = 0;
@@ -113,7 +113,7 @@ void PoolConfig::check_machine(const CpuTopology& cpu) const {
 
 std::vector<WorkerPlan> plan_workers(const PoolConfig& config, const CpuTopology& cpu) {
   config.check_machine(cpu);
-  const int cores = cpu.logical_count();
+  const int cores = cpu.usable_count();
 
   // Expand the device list (or the plain worker count) into one spec per worker.
   std::vector<DeviceSpec> specs;

@@ -20,6 +20,7 @@ def test_versions():
     assert found["onnxruntime_version"] == "1.29.0"
     assert "CPUExecutionProvider" in found["providers"]
     assert len(found["cpu"]["usable_cpus"]) >= 1
+    assert 1 <= found["cpu"]["usable_count"] <= len(found["cpu"]["usable_cpus"])
     assert isinstance(found["cuda"]["usable"], bool)
 
 

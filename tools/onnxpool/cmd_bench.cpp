@@ -261,7 +261,7 @@ Command add_bench(CLI::App& app) {
     try {
       Runtime runtime(ort_log_level(*cmd));
       const ModelInfo info = inspect_model(runtime, args->model);
-      const int cores = CpuTopology::detect().logical_count();
+      const int cores = CpuTopology::detect().usable_count();
       args->tolerance_given = cmd->count("--rtol") + cmd->count("--atol") > 0;
       // W: --workers, or one per entry of --devices (the tutorial's parallel over the devices), or the
       // tutorial's default. (A sum beyond any pool's is refused with the devices' names by check_machine.)
