@@ -133,3 +133,22 @@ def test_a_pool_crosses_to_a_spawned_process(models):
         got = processes.apply(_run_in_child, (pool, item))
     np.testing.assert_array_equal(got, item["a"] + item["b"])
     pool.close()
+
+
+def test_dask_maps_run_array_over_an_arrays_blocks(models):
+    """A Dask LocalCluster of two worker processes: the pool is pickled to each, which makes its own
+    sessions, and run_array runs every block; the result equals one process's."""
+    da = pytest.importorskip("dask.array", reason="Debian's python3-distributed is not installed")
+    distributed = pytest.importorskip("distributed", reason="Debian's python3-distributed is not installed")
+    rng = np.random.default_rng(5)
+    a = rng.standard_normal((40, 4), dtype=np.float32)
+    pool = onnxpool.Pool(str(models / "add_mul.onnx"), workers=1)
+
+    def block_sum(block):
+        return pool.run_array({"a": block, "b": block})["sum"]
+
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) \
+            as cluster, distributed.Client(cluster):
+        result = da.from_array(a, chunks=(10, 4)).map_blocks(block_sum, dtype=np.float32).compute()
+    np.testing.assert_array_equal(result, a + a)
+    pool.close()
