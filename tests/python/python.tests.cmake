@@ -6,3 +6,10 @@ if(TARGET onnxpool_python)
     ENVIRONMENT "PYTHONPATH=${PROJECT_BINARY_DIR}/python;ONNXPOOL_MODEL_DIR=${ONNXPOOL_MODEL_DIR}"
     LABELS python TIMEOUT 600)
 endif()
+# pyproject.toml: the wheel built from this build folder, installed into an empty folder and imported.
+if(TARGET onnxpool_python AND NOT ONNXPOOL_SANITIZE)
+  add_test(NAME python.wheel
+    COMMAND bash "${CMAKE_CURRENT_LIST_DIR}/wheel_test.sh" "${Python_EXECUTABLE}" "${PROJECT_SOURCE_DIR}"
+            "${PROJECT_BINARY_DIR}" "${ONNXPOOL_MODEL_DIR}/add_mul.onnx")
+  set_tests_properties(python.wheel PROPERTIES LABELS python TIMEOUT 600)
+endif()
