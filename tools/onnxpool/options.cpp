@@ -63,9 +63,10 @@ void add_input_options(CLI::App& cmd, InputArgs& args) {
                  "A file listing the items, one path per line: a test-data folder, or a tensor file (.npy, .pb) "
                  "for a model of one input, or image files (.jpg, .jpeg, .png; then every entry), as --images")
       ->type_name("FILE");
+  // Up to a billion: items are made as they are run (memory stays flat), so a soak of 10^7 is fine.
   cmd.add_option("--random", args.random, "Run N items of random inputs (default 1 unless --inputs)")
       ->type_name("N")
-      ->check(CLI::Range(1, 1 << 20));
+      ->check(CLI::Range(1, 1'000'000'000));
   cmd.add_option("--dim", args.dims, "Bind a symbolic dim by name (batch-like dims default to 1)")
       ->type_name("NAME=VALUE");
   cmd.add_option("--shape", args.shapes, "Give an input its whole shape")->type_name("INPUT:D0,D1,...");
