@@ -122,6 +122,22 @@ void BM_PoolRunAll(benchmark::State& state) {
   set_counters(state, items);
 }
 
+// One item at a time, as a caller with one item in hand (a server, Python's pool.run): submit, then
+// wait for its result. The item's copy is timed too (Python's pool.run times its conversion). What
+// the Python binding adds per item is measured against this (bench/python/targets.py).
+void BM_PoolSubmitGet(benchmark::State& state) {
+  onnxpool::Runtime runtime;
+  const auto info = onnxpool::inspect_model(runtime, model_path());
+  onnxpool::Pool pool(runtime, model_path(), pool_config(state));
+  const auto item = onnxpool::random_inputs(info, {}, 1);
+  std::int64_t items = 0;
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(pool.submit(onnxpool::TensorSet(item)).get());
+    ++items;
+  }
+  set_counters(state, items);
+}
+
 // The streaming path (pipeline/stream.hpp): items read from a Source one by one as the window allows,
 // results handed to a Sink in order. The source hands out copies of one made item (what run_all's
 // caller pays before its clock runs, paid here inside it); the sink keeps nothing. The difference with
@@ -167,6 +183,7 @@ BENCHMARK(BM_BareWorkerRun)->UseRealTime();
 // workers: the pool on both cores. Batch 8: a worker takes 8 queued items per hand-off (stacked into one
 // run), which amortises the per-hand-off cost.
 BENCHMARK(BM_PoolRunAll)->Args({1, 1})->Args({2, 1})->Args({1, 8})->Args({2, 8})->UseRealTime();
+BENCHMARK(BM_PoolSubmitGet)->Args({1, 1})->UseRealTime();
 BENCHMARK(BM_StreamRun)->Args({1, 1})->Args({2, 1})->Args({1, 8})->Args({2, 8})->UseRealTime();
 
 BENCHMARK_MAIN();

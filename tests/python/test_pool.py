@@ -190,3 +190,23 @@ def test_the_gil_is_released_while_items_run(models):
                 partial.add(done)
         runner.join()
     assert len(partial) >= 2, "the main thread never ran while run_all was in flight"
+
+
+def test_contiguous_inputs_are_read_in_place_when_the_item_runs(models):
+    """No copy is made of a C-contiguous array of the input's dtype: an array changed after submit()
+    but before its item runs is read as changed (which is why the docs say: do not modify it until
+    the item is done). Five slow items ahead of it on the one worker keep it queued for a while."""
+    rng = np.random.default_rng(9)
+    ahead = [{"input": rng.standard_normal((1, 3, 224, 224), dtype=np.float32)} for _ in range(5)]
+    x = rng.standard_normal((1, 3, 224, 224), dtype=np.float32)
+    with onnxpool.Pool(str(models / "mobilenetv2.onnx"), workers=1, threads=1) as pool:
+        zeros = pool.run({"input": np.zeros_like(x)})["output"]
+        original = pool.run({"input": x.copy()})["output"]
+        queued = [pool.submit(item) for item in ahead]
+        changed = pool.submit({"input": x})
+        x[...] = 0  # the item has not run yet: five items are ahead of it
+        got = changed.result(timeout=60)["output"]
+        for future in queued:
+            future.result(timeout=60)
+    np.testing.assert_array_equal(got, zeros)
+    assert not np.array_equal(original, zeros)
