@@ -58,7 +58,7 @@ class Pool:
         *,
         workers: int | None = None,
         threads: int | None = None,
-        devices: str | None = None,
+        devices: str | Sequence[str] | None = None,
         policy: Literal["dynamic", "static"] = "dynamic",
         batch: int | None = None,
         pin: bool = False,

@@ -21,7 +21,7 @@ class Pool:
 
     workers, threads: CPU workers (sessions) and intra-op threads each; by default chosen for the CPUs
     this process may use (one single-thread worker per core up to 8 cores). devices: the CLI's device
-    list instead ("cpu:2*2", "cpu,cuda:0"). policy: "dynamic" (a free worker takes the next item) or
+    list instead ("cpu:2*2", "cpu,cuda:0", or a list of such entries). policy: "dynamic" (a free worker takes the next item) or
     "static" (items split round robin up front). batch: items a worker stacks into one run (the model
     needs a symbolic first dim). oversubscribe: accept more than 8 threads per core.
 
@@ -42,6 +42,8 @@ class Pool:
     def __init__(self, model, *, workers=None, threads=None, devices=None, policy="dynamic", batch=None,
                  pin=False, oversubscribe=False):
         self._model = str(model)
+        if isinstance(devices, (list, tuple)):  # ["cpu:2", "cuda:0"] as well as "cpu:2,cuda:0"
+            devices = ",".join(str(device) for device in devices)
         self._options = {"workers": workers, "threads": threads, "devices": devices, "policy": policy,
                          "batch": batch, "pin": pin, "oversubscribe": oversubscribe}
         self._setup()

@@ -58,7 +58,7 @@ def test_run_all_keeps_order_and_equals_one_session(models):
     items = random_images(8)
     with onnxpool.Pool(str(models / "mobilenetv2.onnx"), workers=1, threads=1) as single:
         expected = [single.run(item)["output"] for item in items]
-    with onnxpool.Pool(str(models / "mobilenetv2.onnx"), workers=2, threads=1) as pool:
+    with onnxpool.Pool(str(models / "mobilenetv2.onnx"), devices=["cpu:1", "cpu:1"]) as pool:
         outputs = pool.run_all(items)
         stats = pool.stats()
     assert len(outputs) == 8
