@@ -201,6 +201,10 @@ ResumeState RunJournal::parse(std::string_view text, std::size_t items, std::str
       } else if (line.starts_with("fail ")) {
         if (line.size() > kMaxFailureLine) throw Error("a failure line too long");
         const auto j = nlohmann::json::parse(line.substr(5));
+        // get<std::size_t>() of a float such as 1e300 is undefined behaviour, of -1 a wrapped number.
+        if (!j.is_object() || !j.contains("index") || !j["index"].is_number_unsigned()) {
+          throw Error("a failure record without an item index");
+        }
         ItemFailure failure{.index = j.at("index").get<std::size_t>(),
                             .name = j.at("name").get<std::string>(),
                             .worker = j.at("worker").get<std::string>(),

@@ -98,6 +98,14 @@ TEST(RunJournal, DamageBeforeTheLastLineIsAnErrorNamingTheLine) {
       {"fail {\"index\":1}\n", "j: line 3: a bad failure record"},
       {"fail {\"index\":9,\"name\":\"\",\"worker\":\"\",\"cause\":\"\"}\n", "j: line 3: item 9 of 8"},
       {"fail [1,2\n", "j: line 3: a bad failure record"},
+      // Found by journal_fuzz (corpus/journal/regress-float-index): a float index was converted with
+      // undefined behaviour (UBSan: 1e+300 is outside the range of unsigned long).
+      {"fail {\"index\":1e300,\"name\":\"\",\"worker\":\"\",\"cause\":\"\"}\n",
+       "j: line 3: a failure record without an item index"},
+      {"fail {\"index\":2.0,\"name\":\"\",\"worker\":\"\",\"cause\":\"\"}\n",
+       "j: line 3: a failure record without an item index"},
+      {"fail {\"index\":-1,\"name\":\"\",\"worker\":\"\",\"cause\":\"\"}\n",
+       "j: line 3: a failure record without an item index"},
   };
   for (const auto& [lines, message] : cases) {
     try {
