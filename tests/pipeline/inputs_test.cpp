@@ -80,6 +80,16 @@ TEST(DimBindings, BadFormsAreErrors) {
   EXPECT_THAT(error_of([&] { b.bind_shape("x:1,,2"); }), HasSubstr("not a dimension"));
 }
 
+TEST(DimBindings, ErrorsAreOneLineWhateverTheText) {
+  // Found by tests/fuzz/grammars_fuzz.cpp (corpus/grammars/regress-shape-newline): the text was quoted as
+  // given, newline and all.
+  DimBindings b;
+  EXPECT_EQ(error_of([&] { b.bind_shape("y\n"); }), "'y ': expected INPUT:D0,D1,..., e.g. x:1,3,640,640");
+  EXPECT_EQ(error_of([&] { b.bind_dim("n=\r"); }), "'n= ': ' ' is not a dimension (a whole number >= 0)");
+  EXPECT_EQ(error_of([&] { static_cast<void>(InputFile::parse("x\n")); }),
+            "'x ': expected NAME=FILE (a .npy or .pb file)");
+}
+
 class InputsTest : public ::testing::Test {
  protected:
   Runtime runtime;
