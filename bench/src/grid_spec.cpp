@@ -1,12 +1,13 @@
 // The grid's spec (`--grid workers=1,2,4 threads=1-4 ...`, grid.hpp): each axis parsed from its text, and
 // the cross-product of the axes. Apart from the measurement so that it can be tested and fuzzed without
-// ONNX Runtime.
+// ONNX Runtime. The spec is the user's text, newlines and all: a message quoting it goes through one_line.
 #include <algorithm>
 #include <charconv>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "common/one_line.hpp"
 #include "common/split.hpp"
 #include "onnxpool/bench/grid.hpp"
 
@@ -19,7 +20,7 @@ long long positive(std::string_view key, std::string_view text) {
   long long value = 0;
   const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
   if (ec != std::errc() || end != text.data() + text.size() || value < 1 || value > 4096) {
-    throw Error(fmt::format("{}: '{}' is not a positive integer", key, text));
+    throw Error(one_line(fmt::format("{}: '{}' is not a positive integer", key, text)));
   }
   return value;
 }
@@ -38,7 +39,7 @@ void expand_integers(std::string_view key, std::string_view item, std::vector<st
   }
   const long long low = positive(key, item.substr(0, dash));
   const long long high = positive(key, item.substr(dash + width));
-  if (high < low) throw Error(fmt::format("{}: range '{}' runs backwards", key, item));
+  if (high < low) throw Error(one_line(fmt::format("{}: range '{}' runs backwards", key, item)));
   for (long long v = low; v <= high; ++v) out.push_back(std::to_string(v));
 }
 
@@ -47,19 +48,19 @@ void expand_integers(std::string_view key, std::string_view item, std::vector<st
 GridAxis parse_grid_axis(std::string_view spec) {
   const std::size_t eq = spec.find('=');
   if (eq == std::string_view::npos || eq == 0 || eq + 1 == spec.size()) {
-    throw Error(fmt::format("'{}': expected KEY=VALUES (e.g. workers=1,2,4 or threads=1-4)", spec));
+    throw Error(one_line(fmt::format("'{}': expected KEY=VALUES (e.g. workers=1,2,4 or threads=1-4)", spec)));
   }
   GridAxis axis{.key = std::string(spec.substr(0, eq)), .values = {}};
   if (std::find(kKeys.begin(), kKeys.end(), axis.key) == kKeys.end()) {
-    throw Error(fmt::format("unknown key '{}' (expected {})", axis.key, fmt::join(kKeys, ", ")));
+    throw Error(one_line(fmt::format("unknown key '{}' (expected {})", axis.key, fmt::join(kKeys, ", "))));
   }
   for (const std::string_view item : split_list(spec.substr(eq + 1))) {
-    if (item.empty()) throw Error(fmt::format("{}: empty value in '{}'", axis.key, spec));
+    if (item.empty()) throw Error(one_line(fmt::format("{}: empty value in '{}'", axis.key, spec)));
     if (axis.key == "policy") {
       static_cast<void>(parse_policy(item));  // throws naming the policy
       axis.values.emplace_back(item);
     } else if (axis.key == "pin") {
-      if (item != "on" && item != "off") throw Error(fmt::format("pin: '{}' is not on or off", item));
+      if (item != "on" && item != "off") throw Error(one_line(fmt::format("pin: '{}' is not on or off", item)));
       axis.values.emplace_back(item);
     } else {
       expand_integers(axis.key, item, axis.values);
