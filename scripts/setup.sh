@@ -43,6 +43,8 @@ packages=(
   # --images: JPEG (TurboJPEG API), PNG and EXIF orientation; far lighter than OpenCV's imgcodecs,
   # which in Debian 12 pulls in GDAL and hundreds of MB. PIL only writes and cross-checks test images.
   libturbojpeg0-dev libspng-dev libexif-dev python3-pil zlib1g-dev
+  # The fuzz targets (scripts/fuzz.sh): clang, and libFuzzer with its sanitizer runtimes.
+  clang libclang-rt-14-dev
 )
 missing=()
 for p in "${packages[@]}"; do
