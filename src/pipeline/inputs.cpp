@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <regex>
+#include <utility>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -16,13 +17,18 @@ void fill(Tensor& tensor, Draw draw) {
   for (auto& value : tensor.data<T>()) value = draw();
 }
 
-// Folder entries sorted by the number in their name (input_2 before input_10).
+// Folder entries sorted by the number in their name (input_2 before input_10). The number is compared as
+// its digits (no leading zeros) by length, then text: a name with more digits than a long holds sorts
+// last, where std::stol threw std::out_of_range out of the loaders.
 std::vector<std::filesystem::path> sorted_by_number(std::vector<std::filesystem::path> paths) {
   const auto number = [](const std::filesystem::path& p) {
     const auto stem = p.stem().string();
     const auto digits = stem.find_last_not_of("0123456789");
     const auto tail = stem.substr(digits == std::string::npos ? 0 : digits + 1);
-    return tail.empty() ? -1L : std::stol(tail);
+    const auto first = tail.find_first_not_of('0');
+    std::string value = first == std::string::npos ? std::string() : tail.substr(first);
+    // No number sorts first, then by value: more digits, a larger number.
+    return std::pair{tail.empty() ? std::size_t{0} : 1 + value.size(), std::move(value)};
   };
   std::sort(paths.begin(), paths.end(), [&](const auto& a, const auto& b) {
     const auto na = number(a);
