@@ -45,6 +45,10 @@ packages=(
   libturbojpeg0-dev libspng-dev libexif-dev python3-pil zlib1g-dev
   # The fuzz targets (scripts/fuzz.sh): clang, and libFuzzer with its sanitizer runtimes.
   clang libclang-rt-14-dev
+  # The Python package (python/): pybind11 for Debian's python3 and numpy; its tests run with pytest.
+  pybind11-dev python3-dev python3-pytest
+  # Its test of Dask (a LocalCluster mapping run_array over blocks) and the Spark-/Ray-style pickling.
+  python3-distributed
 )
 missing=()
 for p in "${packages[@]}"; do

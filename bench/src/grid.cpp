@@ -83,7 +83,7 @@ std::vector<GridRow> run_grid(Runtime& runtime, const std::filesystem::path& mod
     const auto pass_seconds =
         measure({.run = [&](bool) { static_cast<void>(pool.run(items, service)); },
                  .record = [&] { latencies.insert(latencies.end(), service.begin(), service.end()); }},
-                {.warmup = budget.warmup, .timed = 1, .duration = budget.duration});
+                {.warmup = budget.warmup, .timed = 1, .duration = budget.duration, .stop = budget.stop});
     const std::size_t done = pass_seconds.size() * items.size();
     const double seconds = std::accumulate(pass_seconds.begin(), pass_seconds.end(), 0.0);
 

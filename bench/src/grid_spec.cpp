@@ -20,7 +20,7 @@ long long positive(std::string_view key, std::string_view text) {
   long long value = 0;
   const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
   if (ec != std::errc() || end != text.data() + text.size() || value < 1 || value > 4096) {
-    throw Error(one_line(fmt::format("{}: '{}' is not a positive integer", key, text)));
+    throw Error(one_line(fmt::format("{}: '{}' is not an integer from 1 to 4096", key, text)));
   }
   return value;
 }

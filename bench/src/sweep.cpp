@@ -106,7 +106,7 @@ SweepResult run_sweep(Runtime& runtime, const std::filesystem::path& model, cons
       const std::size_t warmup = options.repeat > 1 ? 1 : 0;
       const auto times =
           measure({.prepare = [&](bool) { strategy.prepare(items); }, .run = [&](bool) { strategy.run(); }},
-                  {.warmup = warmup, .timed = options.repeat - warmup});
+                  {.warmup = warmup, .timed = options.repeat - warmup, .stop = options.stop});
       // After a prepare(): the set-up then also says where a GPU worker's prepared inputs live.
       if (n == sizes.front()) contender.report.description = strategy.setup();
       auto outputs = strategy.outputs();

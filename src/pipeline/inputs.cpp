@@ -17,18 +17,17 @@ void fill(Tensor& tensor, Draw draw) {
   for (auto& value : tensor.data<T>()) value = draw();
 }
 
-// Folder entries sorted by the number in their name (input_2 before input_10). The number is compared as
-// its digits (no leading zeros) by length, then text: a name with more digits than a long holds sorts
-// last, where std::stol threw std::out_of_range out of the loaders.
+// Folder entries sorted by the number in their name (input_2 before input_10).
 std::vector<std::filesystem::path> sorted_by_number(std::vector<std::filesystem::path> paths) {
+  // The trailing number's digits without leading zeros, compared by length then text: any length of
+  // digits sorts by value, with nothing to overflow (a name may carry 30 digits). None: before all.
   const auto number = [](const std::filesystem::path& p) {
     const auto stem = p.stem().string();
     const auto digits = stem.find_last_not_of("0123456789");
-    const auto tail = stem.substr(digits == std::string::npos ? 0 : digits + 1);
-    const auto first = tail.find_first_not_of('0');
-    std::string value = first == std::string::npos ? std::string() : tail.substr(first);
-    // No number sorts first, then by value: more digits, a larger number.
-    return std::pair{tail.empty() ? std::size_t{0} : 1 + value.size(), std::move(value)};
+    auto tail = stem.substr(digits == std::string::npos ? 0 : digits + 1);
+    if (tail.empty()) return std::pair<long, std::string>(-1, "");
+    tail.erase(0, std::min(tail.find_first_not_of('0'), tail.size() - 1));
+    return std::pair(static_cast<long>(tail.size()), tail);
   };
   std::sort(paths.begin(), paths.end(), [&](const auto& a, const auto& b) {
     const auto na = number(a);

@@ -44,19 +44,82 @@ int automatic_threads_per_worker(int cores) {
   return cores <= 32 ? 2 : 4;
 }
 
+namespace {
+
+// The CPU workers of a pool given as a count (config.devices empty): `workers`, or automatic for the
+// cores, then no more than the known items can keep busy.
+long long counted_workers(const PoolConfig& config, int cores) {
+  long long workers = config.workers;
+  if (workers == 0) {
+    const int threads = config.threads > 0 ? config.threads : automatic_threads_per_worker(cores);
+    workers = std::max(1, cores / threads);
+  }
+  if (config.items > 0) {
+    const auto needed = static_cast<long long>((config.items + config.batch - 1) / config.batch);
+    workers = std::min(workers, needed);
+  }
+  return workers;
+}
+
+}  // namespace
+
+void PoolConfig::check_machine(const CpuTopology& cpu) const {
+  validate();
+  const int cores = std::max(1, cpu.usable_count());
+  // ONNX Runtime's default width: one intra-op thread per physical core.
+  const long long default_width = cpu.physical_cores > 0 ? cpu.physical_cores : cores;
+  long long total_workers = 0;
+  long long total_threads = 0;
+  std::string blame;  // the field whose value made the count
+  std::string value;
+  if (devices.empty()) {
+    total_workers = counted_workers(*this, cores);
+    // Without threads given, the cores are divided between the workers: one thread each at least.
+    const long long each = ort_defaults ? default_width : std::max(1, this->threads);
+    total_threads = total_workers * each;
+    // The flag to blame: the worker count when it alone is too many, else the threads given.
+    const bool workers_alone = this->workers > 0 && total_workers > kMaxThreadsPerCore * static_cast<long long>(cores);
+    blame = workers_alone || this->threads == 0 ? "workers" : "threads";
+    value = std::to_string(blame == "threads" ? this->threads : (this->workers > 0 ? this->workers : total_workers));
+  } else {
+    // Counts first (each below 2^31, summed in 64 bits), so that no product below can overflow.
+    for (const auto& spec : devices) total_workers += std::max(0, spec.count);
+    if (total_workers <= kMaxWorkers) {
+      for (const auto& spec : devices) {
+        const long long each = spec.kind != DeviceKind::Cpu ? 1
+                               : ort_defaults               ? default_width
+                                                            : std::max({1, spec.threads, this->threads});
+        total_threads += std::max(0, spec.count) * each;
+      }
+    }
+    blame = "devices";
+    for (const auto& spec : devices) value += (value.empty() ? "" : ",") + spec.to_string();
+  }
+  if (total_workers > kMaxWorkers) {
+    throw ConfigError(blame, value,
+                      fmt::format("{} workers is more than any pool may have ({})", total_workers, kMaxWorkers));
+  }
+  const long long limit = static_cast<long long>(kMaxThreadsPerCore) * cores;
+  if (total_threads > limit && !oversubscribe) {
+    throw ConfigError(blame, value,
+                      fmt::format("{} worker{}{} would start {} threads on {} core{}: more than this machine can "
+                                  "serve (at most {} per core, {})",
+                                  total_workers, total_workers == 1 ? "" : "s",
+                                  devices.empty() && workers > total_workers ? " (one per item)" : "", total_threads,
+                                  cores, cores == 1 ? "" : "s", kMaxThreadsPerCore, limit),
+                      "oversubscribe");
+  }
+}
+
 std::vector<WorkerPlan> plan_workers(const PoolConfig& config, const CpuTopology& cpu) {
-  config.validate();
-  const int cores = cpu.logical_count();
+  config.check_machine(cpu);
+  const int cores = cpu.usable_count();
 
   // Expand the device list (or the plain worker count) into one spec per worker.
   std::vector<DeviceSpec> specs;
   if (config.devices.empty()) {
-    int workers = config.workers;
-    if (workers == 0) {
-      const int threads = config.threads > 0 ? config.threads : automatic_threads_per_worker(cores);
-      workers = std::max(1, cores / threads);
-    }
-    specs.assign(static_cast<std::size_t>(workers), DeviceSpec{.kind = DeviceKind::Cpu, .threads = config.threads});
+    const auto workers = static_cast<std::size_t>(counted_workers(config, std::max(1, cores)));
+    specs.assign(workers, DeviceSpec{.kind = DeviceKind::Cpu, .threads = config.threads});
   } else {
     for (const auto& spec : config.devices) {
       for (int i = 0; i < spec.count; ++i) {

@@ -4,8 +4,10 @@
 #include <sched.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cstring>
 #include <fstream>
+#include <iterator>
 #include <set>
 #include <utility>
 
@@ -34,7 +36,42 @@ std::string read_model_name() {
   return {};
 }
 
+// "400000 100000" -> 4 CPUs (rounded up); "max 100000" or anything unreadable -> 0.
+int quota_of(const std::filesystem::path& cpu_max) {
+  std::ifstream in(cpu_max);
+  std::string quota;
+  long long period = 0;
+  if (!(in >> quota >> period) || quota == "max" || period <= 0) return 0;
+  long long microseconds = 0;
+  const auto [end, ec] = std::from_chars(quota.data(), quota.data() + quota.size(), microseconds);
+  if (ec != std::errc{} || end != quota.data() + quota.size() || microseconds <= 0) return 0;
+  const long long cpus = (microseconds + period - 1) / period;
+  return static_cast<int>(std::min<long long>(cpus, 1 << 20));
+}
+
 }  // namespace
+
+int cgroup_cpu_quota(const std::filesystem::path& cgroup_root, std::string_view proc_self_cgroup) {
+  // cgroup v2: the single line "0::/path/of/the/cgroup".
+  std::string_view path;
+  while (!proc_self_cgroup.empty()) {
+    const auto end = proc_self_cgroup.find('\n');
+    const auto line = proc_self_cgroup.substr(0, end);
+    if (line.starts_with("0::")) path = line.substr(3);
+    proc_self_cgroup = end == std::string_view::npos ? std::string_view{} : proc_self_cgroup.substr(end + 1);
+  }
+  if (path.empty() || path.front() != '/') return 0;
+  // The cgroup and its ancestors up to the root: the tightest quota rules.
+  int quota = 0;
+  std::filesystem::path relative(path.substr(1));
+  while (true) {
+    const int here = quota_of(cgroup_root / relative / "cpu.max");
+    if (here > 0 && (quota == 0 || here < quota)) quota = here;
+    if (relative.empty() || relative == relative.parent_path()) break;
+    relative = relative.parent_path();
+  }
+  return quota;
+}
 
 CpuTopology CpuTopology::detect() {
   CpuTopology topology;
@@ -53,6 +90,9 @@ CpuTopology CpuTopology::detect() {
   }
   topology.physical_cores = static_cast<int>(cores.size());
   topology.model_name = read_model_name();
+  std::ifstream cgroup("/proc/self/cgroup");
+  const std::string membership((std::istreambuf_iterator<char>(cgroup)), std::istreambuf_iterator<char>());
+  topology.quota_cpus = cgroup_cpu_quota("/sys/fs/cgroup", membership);
   return topology;
 }
 

@@ -8,6 +8,7 @@
 #include <fmt/ranges.h>
 #include <onnx/onnx_pb.h>
 
+#include "common/elide.hpp"
 #include "common/ort_error.hpp"
 #include "onnxpool/runtime/runtime.hpp"
 
@@ -81,7 +82,7 @@ std::string ValueInfo::shape_string() const {
   std::vector<std::string> parts;
   parts.reserve(shape.size());
   for (const auto& dim : shape) parts.push_back(dim.to_string());
-  return fmt::format("[{}]", fmt::join(parts, ","));
+  return elided_list(parts, "dims");
 }
 
 const ValueInfo& ModelInfo::input(const std::string& name) const {

@@ -26,9 +26,22 @@ int ordinal_of(const Ort::ConstEpDevice& device) {
   return end != found->second.c_str() && *end == '\0' && value >= 0 ? static_cast<int>(value) : -1;
 }
 
+// ONNX Runtime 1.29's Linux binaries collect telemetry from the first environment a process creates
+// (1DS: an on-disk cache under ~/.cache/Microsoft, uploads). Its process-information step matches
+// /proc/self/cmdline against a std::regex whose recursion overflows the stack for a command line of
+// about 50 KB, such as `run --images` over a few thousand files (seen: SIGSEGV in Env creation). A
+// batch tool on compute nodes should neither crash on that nor write and upload behind its user's back:
+// ORT_DISABLE_TELEMETRY=1, read by ONNX Runtime when the environment is created, turns all of it off.
+// A value the user set is kept (setenv without overwrite).
+OrtLoggingLevel without_telemetry(OrtLoggingLevel level) {
+  ::setenv("ORT_DISABLE_TELEMETRY", "1", 0);
+  return level;
+}
+
 }  // namespace
 
-Runtime::Runtime(OrtLoggingLevel log_level, const std::string& log_id) : env_(log_level, log_id.c_str()) {}
+Runtime::Runtime(OrtLoggingLevel log_level, const std::string& log_id)
+    : env_(without_telemetry(log_level), log_id.c_str()) {}
 
 std::string Runtime::version() {
   return Ort::GetVersionString();

@@ -100,6 +100,17 @@ std::vector<std::byte> read_regular_file(const std::filesystem::path& path, std:
     throw Error(fmt::format("cannot read '{}': {} bytes, over the {} such a file may hold", path.string(), info.st_size,
                             limit));
   }
+  // Nor more than half of this machine's memory: the item must still be run (its outputs, ONNX
+  // Runtime's arena), and a file that cannot fit would end in bad_alloc or the OOM killer.
+  const long pages = ::sysconf(_SC_PHYS_PAGES);
+  const long page_size = ::sysconf(_SC_PAGE_SIZE);
+  if (pages > 0 && page_size > 0) {
+    const std::uint64_t half = static_cast<std::uint64_t>(pages) * static_cast<std::uint64_t>(page_size) / 2;
+    if (static_cast<std::uint64_t>(info.st_size) > half) {
+      throw Error(fmt::format("cannot read '{}': {} bytes, over half of this machine's memory ({:.1f} GiB)",
+                              path.string(), info.st_size, static_cast<double>(half) / (1U << 30)));
+    }
+  }
   std::vector<std::byte> bytes(static_cast<std::size_t>(info.st_size));
   std::size_t done = 0;
   while (done < bytes.size()) {

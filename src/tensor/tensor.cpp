@@ -1,5 +1,7 @@
 #include "onnxpool/tensor/tensor.hpp"
 
+#include "common/elide.hpp"
+
 #include <algorithm>
 #include <array>
 #include <bit>
@@ -93,7 +95,7 @@ std::size_t element_count(const Shape& shape) {
 }
 
 std::string shape_to_string(const Shape& shape) {
-  return fmt::format("[{}]", fmt::join(shape, ","));
+  return elided_list(shape, "dims");
 }
 
 // --- float16 / bfloat16 --------------------------------------------------------------------------

@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include "onnxpool/pool/pool_config.hpp"
+#include "onnxpool/runtime/cpu.hpp"
 #include "onnxpool/tensor/tensor_io.hpp"
 #include "support/cli_util.hpp"
 #include "support/errors.hpp"
@@ -23,7 +25,9 @@ namespace {
 
 using test::model_path;
 using test::run_cli;
+using ::testing::AnyOf;
 using ::testing::EndsWith;
+using ::testing::Eq;
 using ::testing::HasSubstr;
 using ::testing::Not;
 using ::testing::StartsWith;
@@ -325,6 +329,74 @@ TEST_F(CliBadInput, ValuesThatWouldBeTakenSilentlyAreRefused) {
   EXPECT_EQ(run_cli(run + " --seed 18446744073709551615 --dim batch_size=2").status, 0) << "the largest seed";
 }
 
+// What the machine cannot serve is refused at once (nothing is expanded or started first), with the
+// limit and the flag that forces it; more workers than items is fine: the pool makes one per item.
+TEST_F(CliBadInput, AbsurdCountsAreRefusedAtOnceWithTheLimitNamed) {
+  const std::string run = run_on("mobilenetv2.onnx") + " --random 4 -q";
+  const std::string limit = fmt::format("more than this machine can serve (at most {} per core", kMaxThreadsPerCore);
+  const std::string force = "; --oversubscribe runs it anyway";
+  expect_one_line_error(run + " --threads 100000", "--threads 100000: 1 worker would start 100000 threads");
+  expect_one_line_error(run + " --threads 100000", limit + ", ");
+  expect_one_line_error(run + " --threads 100000", force);
+  expect_one_line_error(run + " -w 1048576 -t 1048576", "--threads 1048576: ");
+  expect_one_line_error(run + " --devices 'cpu*100000'", "--devices cpu*100000: 100000 workers would start");
+  expect_one_line_error(run + " --devices 'cpu*2000000000,cpu*2000000000'",
+                        "4000000000 workers is more than any pool may have (1048576)");
+  expect_one_line_error(run_on("add_mul.onnx") + " --random 100000 --workers 100000",
+                        "--workers 100000: 100000 workers would start 100000 threads");
+
+  // --workers 100000 for 4 items: 4 workers, each item run.
+  const auto capped = run_cli(run_on("add_mul.onnx") + " --random 4 --workers 100000 --output " + q(dir / "capped"));
+  ASSERT_EQ(capped.status, 0) << capped.err;
+  EXPECT_EQ(std::count(capped.out.begin(), capped.out.end(), '#'), 4) << "one worker per item: " << capped.out;
+  EXPECT_EQ(read_npy(dir / "capped" / "sum.npy").shape()[0], 4);
+  // An expert who means it: 20 threads per core on this machine, forced.
+  const int cores = CpuTopology::detect().logical_count();
+  const auto forced =
+      run_cli(run_on("add_mul.onnx") + fmt::format(" --random 2 -w 1 -t {} --oversubscribe -q", 20 * cores));
+  EXPECT_EQ(forced.status, 0) << forced.err;
+  const auto bench = run_cli("bench " + q(model_path("add_mul.onnx")) + " --grid workers=1,4096 --items 2");
+  EXPECT_EQ(bench.status, 1);
+  EXPECT_THAT(bench.err, HasSubstr("--grid workers=4096: 4096 workers would start 4096 threads")) << bench.err;
+  EXPECT_THAT(bench.err, HasSubstr(force)) << bench.err;
+}
+
+// An error stays one readable line whatever the input: a .pb of 10,000 dims once gave a line of 20,107
+// characters; a 100 KB argument (a shell glob over thousands of files is as long) once crashed ONNX
+// Runtime's telemetry while the environment was made (see runtime.cpp), and its telemetry wrote under
+// $HOME/.cache.
+TEST_F(CliBadInput, LongValuesAreElidedAndLongCommandLinesServed) {
+  std::vector<std::byte> dims;
+  for (int i = 0; i < 10000; ++i) dims.insert(dims.end(), {std::byte{0x08}, std::byte{0x01}});  // dims: 1
+  dims.insert(dims.end(), {std::byte{0x10}, std::byte{0x01}});                                  // float
+  write_file_atomically(dir / "dims.pb", dims);
+  const auto r = run_cli(run_on("add_mul.onnx") + " --input a=" + q(dir / "dims.pb"));
+  EXPECT_EQ(r.status, 1);
+  EXPECT_THAT(r.err, HasSubstr("declared shape [1,1,1,… 10000 dims] needs 1 float_data values")) << r.err;
+  EXPECT_LT(r.err.size(), 300U);
+
+  const std::string long_value(100000, 'x');
+  for (const std::string& args : {" --devices " + long_value, " --dim " + long_value + "=3"}) {
+    const auto refused = run_cli(run_on("add_mul.onnx") + args);
+    EXPECT_TRUE(refused.status == 1 || refused.status == 2) << refused.status;
+    EXPECT_THAT(refused.err, StartsWith("onnxpool: error: ")) << refused.err.substr(0, 200);
+    EXPECT_THAT(refused.err, HasSubstr("characters left out"));
+    EXPECT_LT(refused.err.size(), 1200U);
+    EXPECT_EQ(std::count(refused.err.begin(), refused.err.end(), '\n'), 1);
+  }
+  // A valid command line of 90 KB runs, and ONNX Runtime writes nothing under $HOME.
+  std::filesystem::create_directories(dir / "home");
+  const char* home = std::getenv("HOME");
+  const std::string saved = home != nullptr ? home : "";
+  ::setenv("HOME", (dir / "home").c_str(), 1);
+  std::string quiet;
+  for (int i = 0; i < 30000; ++i) quiet += " -q";  // 90 KB: one shell argument holds 128 KB at most
+  const auto served = run_cli(run_on("add_mul.onnx") + quiet);
+  ::setenv("HOME", saved.c_str(), 1);
+  EXPECT_EQ(served.status, 0) << served.err.substr(0, 300);
+  EXPECT_FALSE(std::filesystem::exists(dir / "home" / ".cache")) << "nothing written under $HOME";
+}
+
 TEST_F(CliBadInput, OutputFolderNotWritable) {
   const auto r = run_cli(run_on("add_mul.onnx") + " --output /etc/hostname/out");
   EXPECT_EQ(r.status, 1);
@@ -430,6 +502,62 @@ TEST_F(CliBadInput, ASignalStopsTheRunCleanly) {
         EXPECT_EQ(files, (std::vector<std::string>{"output.npy.partial"})) << "no partial file under a final name";
       }
     }
+  }
+}
+
+// A run that cannot write (here a file-size limit, as a full disk would) ends with one line saying the
+// folder keeps what was done; nothing sits under a final name, and --resume, once there is room, gives
+// the bytes of a run that never failed. The string outputs' spool grows with every item, so the limit
+// is met in the middle of the run.
+TEST_F(CliBadInput, AWriteFailureLeavesAResumableFolder) {
+  std::vector<std::string> text;
+  for (int i = 0; i < 20000; ++i) text.push_back(fmt::format("item {} of a run that meets a full disk", i));
+  write_npy(dir / "text.npy", Tensor::from_strings({static_cast<std::int64_t>(text.size())}, text));
+  const std::string run = run_on("strings.onnx") + " --data text=" + q(dir / "text.npy") + " -q --output ";
+  ASSERT_EQ(run_cli(run + q(dir / "clean")).status, 0);
+  // dash's ulimit -f counts 512-byte blocks: 100 KB. SIGXFSZ ignored: write() fails with EFBIG instead.
+  const std::string limited = "sh -c " + q("ulimit -f 200; trap '' XFSZ; exec " + std::string(ONNXPOOL_CLI) + " " +
+                                           run + q(dir / "out") + " 2>" + q(dir / "err"));
+  const int raw = std::system(limited.c_str());
+  ASSERT_TRUE(WIFEXITED(raw));
+  EXPECT_EQ(WEXITSTATUS(raw), 1);
+  const std::string err = test::slurp(dir / "err");
+  EXPECT_THAT(err, StartsWith("onnxpool: error: ")) << err;
+  EXPECT_THAT(err, HasSubstr("File too large; the folder keeps what was done: rerun with --resume to continue\n"));
+  EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 1) << err;
+  auto left = files_under(dir / "out");
+  for (const auto& f : left) EXPECT_THAT(f, AnyOf(EndsWith(".partial"), Eq(".onnxpool-journal"))) << f;
+  const auto resumed = run_cli(run + q(dir / "out") + " --resume");
+  ASSERT_EQ(resumed.status, 0) << resumed.err;
+  for (const char* name : {"same.npy", "upper.npy"}) {
+    EXPECT_EQ(read_file_bytes(dir / "out" / name), read_file_bytes(dir / "clean" / name)) << name;
+  }
+}
+
+// bench writes its CSV, JSON and plot at the end, each complete or not at all: a signal while it
+// makes its pools (the moment a pool's scratch folder holds the optimised model) or while it measures
+// ends it with one line, its status, and nothing left: no output, no temporary, no scratch folder.
+TEST_F(CliBadInput, ASignalEndsTheBenchLeavingNothing) {
+  for (const auto& [when, signal, status] : {std::tuple{"scratch", "INT", 130}, std::tuple{"measuring", "TERM", 143}}) {
+    const auto out = dir / fmt::format("bench_{}", when);
+    const auto tmp = out / "tmp";
+    std::filesystem::create_directories(tmp);
+    // Waits (at most 20 s) for the pool's scratch folder, or 3 s into the measurements.
+    const std::string wait =
+        std::string(when) == "scratch"
+            ? "i=0; while [ -z \"$(ls " + q(tmp) + ")\" ] && [ $i -lt 400 ]; do sleep 0.05; i=$((i+1)); done; "
+            : "sleep 3; ";
+    const std::string script = "TMPDIR=" + q(tmp) + " " + std::string(ONNXPOOL_CLI) + " bench " +
+                               q(model_path("mobilenetv2.onnx")) + " --workers 2 -q --csv " + q(out / "b.csv") +
+                               " --json " + q(out / "b.json") + " --plot " + q(out / "b") + " >/dev/null 2>" +
+                               q(out / "err") + " & pid=$!; " + wait + "kill -" + signal + " $pid; wait $pid";
+    const int raw = std::system(("sh -c " + q(script)).c_str());
+    ASSERT_TRUE(WIFEXITED(raw));
+    EXPECT_EQ(WEXITSTATUS(raw), status) << when;
+    EXPECT_EQ(test::slurp(out / "err"), "onnxpool: bench interrupted; nothing written\n") << when;
+    std::filesystem::remove(out / "err");
+    EXPECT_EQ(files_under(out), std::vector<std::string>{}) << when << ": nothing left";
+    EXPECT_TRUE(std::filesystem::is_empty(tmp)) << when << ": no scratch folder left";
   }
 }
 

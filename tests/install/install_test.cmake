@@ -16,3 +16,9 @@ step("configure consumer" ${CMAKE_COMMAND} -S "${SOURCE_DIR}" -B "${WORK_DIR}/bu
 step("build consumer" ${CMAKE_COMMAND} --build "${WORK_DIR}/build")
 step("run consumer" "${WORK_DIR}/build/consumer" "${MODEL}")
 step("run installed CLI" "${WORK_DIR}/moved/bin/onnxpool" run "${MODEL}" --random 4 --workers 2)
+# The Python package from the moved tree: its module finds libonnxpool and ONNX Runtime through RPATH.
+if(PYTHON)
+  set(ENV{PYTHONPATH} "${WORK_DIR}/moved/lib/python3/dist-packages")
+  step("import installed Python package" "${PYTHON}" "${CMAKE_CURRENT_LIST_DIR}/check_python.py" "${WORK_DIR}/moved"
+       "${MODEL}")
+endif()

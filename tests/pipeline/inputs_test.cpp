@@ -207,8 +207,11 @@ TEST_F(InputsTest, AFolderOfDataSetsGivesOneItemEachInNumberOrder) {
   const ModelInfo model = inspect_model(runtime, model_path("add_mul.onnx"));
   test::TempDir dir;
   const auto source = load_data_sets(model, model_path("add_mul/test_data_set_0"));
-  for (int k : {10, 2}) {  // number order, not text order: 2 before 10
-    const auto folder = dir / ("test_data_set_" + std::to_string(k));
+  // Number order, not text order: 2 before 10; a number of any length (no overflow), leading zeros
+  // not counted (007 is 7).
+  const std::vector<std::string> numbers{"99999999999999999999999", "10", "2", "007"};
+  for (std::size_t k = 0; k < numbers.size(); ++k) {
+    const auto folder = dir / ("test_data_set_" + numbers[k]);
     std::filesystem::create_directories(folder);
     NamedTensor a = source[0].inputs[0];
     a.tensor.data<float>()[0] = static_cast<float>(k);
@@ -216,10 +219,13 @@ TEST_F(InputsTest, AFolderOfDataSetsGivesOneItemEachInNumberOrder) {
     write_tensor_pb(folder / "input_1.pb", source[0].inputs[1]);
   }
   const auto sets = load_data_sets(model, dir.path());
-  ASSERT_EQ(sets.size(), 2U);
+  ASSERT_EQ(sets.size(), 4U);
   EXPECT_EQ(sets[0].name, "test_data_set_2");
+  EXPECT_EQ(sets[1].name, "test_data_set_007");
+  EXPECT_EQ(sets[2].name, "test_data_set_10");
+  EXPECT_EQ(sets[3].name, "test_data_set_99999999999999999999999");
   EXPECT_EQ(sets[0].inputs[0].tensor.data<float>()[0], 2.0F);
-  EXPECT_EQ(sets[1].inputs[0].tensor.data<float>()[0], 10.0F);
+  EXPECT_EQ(sets[2].inputs[0].tensor.data<float>()[0], 1.0F);
   EXPECT_TRUE(sets[0].expected.empty());
 }
 

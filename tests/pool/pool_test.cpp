@@ -5,6 +5,11 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <string>
+#include <tuple>
+
+#include <fmt/format.h>
+
 #include "onnxpool/pipeline/inputs.hpp"
 #include "onnxpool/runtime/runtime.hpp"
 #include "onnxpool/runtime/worker.hpp"
@@ -15,6 +20,7 @@ namespace {
 
 using test::model_path;
 using ::testing::HasSubstr;
+using ::testing::StartsWith;
 
 std::vector<TensorSet> random_items(Runtime& runtime, const std::string& model_file, int count,
                                     DimBindings bindings = {}) {
@@ -257,6 +263,90 @@ TEST(PlanWorkers, DefaultsFillTheCoresAndPinningIsDisjoint) {
   mixed.batch = 4;
   EXPECT_EQ(plan_workers(mixed, cpu)[0].batch, 4U);
   EXPECT_EQ(plan_workers(mixed, cpu)[3].batch, 32U);
+}
+
+// The item count caps the workers of a counted pool (each then gets more of the cores); a device list
+// is taken as written.
+TEST(PlanWorkers, NoMoreWorkersThanTheItemsCanKeepBusy) {
+  CpuTopology cpu;
+  cpu.logical = {0, 1, 2, 3, 4, 5, 6, 7};
+  PoolConfig config;
+  config.items = 1;
+  auto plans = plan_workers(config, cpu);
+  ASSERT_EQ(plans.size(), 1U) << "automatic, one item: one session";
+  EXPECT_EQ(plans[0].threads, 8) << "with all the cores";
+  config.workers = 6;
+  config.items = 3;
+  EXPECT_EQ(plan_workers(config, cpu).size(), 3U);
+  config.items = 5;
+  config.batch = 2;
+  EXPECT_EQ(plan_workers(config, cpu).size(), 3U) << "ceil(5 / 2) batches";
+  config.items = 0;
+  EXPECT_EQ(plan_workers(config, cpu).size(), 6U) << "items unknown: as asked";
+  PoolConfig devices;
+  devices.devices = parse_devices("cpu*4");
+  devices.items = 1;
+  EXPECT_EQ(plan_workers(devices, cpu).size(), 4U);
+}
+
+TEST(PlanWorkers, WhatTheMachineCannotServeIsRefusedUnlessOversubscribed) {
+  CpuTopology cpu;
+  cpu.logical = {0, 1};
+  using Refusal = std::tuple<std::string, std::string, std::string, std::string>;
+  const auto refusal = [&](const PoolConfig& config) {
+    try {
+      plan_workers(config, cpu);
+    } catch (const ConfigError& e) {
+      return Refusal(e.field(), e.value(), e.what(), e.force());
+    }
+    return Refusal("", "", "no error", "");
+  };
+  PoolConfig config;
+  config.workers = 100000;
+  EXPECT_EQ(refusal(config),
+            Refusal("workers", "100000",
+                    fmt::format("100000 workers would start 100000 threads on 2 cores: more than this machine can "
+                                "serve (at most {} per core, {})",
+                                kMaxThreadsPerCore, 2 * kMaxThreadsPerCore),
+                    "oversubscribe"));
+  config.items = 100;
+  EXPECT_THAT(std::get<2>(refusal(config)), StartsWith("100 workers (one per item) would start 100 threads"));
+  config = PoolConfig{};
+  config.threads = 1 << 20;
+  config.workers = 1 << 20;
+  EXPECT_EQ(std::get<0>(refusal(config)), "workers") << "the workers alone are too many";
+  config.workers = 0;
+  EXPECT_EQ(std::get<0>(refusal(config)), "threads") << "one worker, too many threads";
+  EXPECT_EQ(std::get<1>(refusal(config)), std::to_string(1 << 20));
+  // The limit exactly: 2 workers x 8 threads on 2 cores are served, one thread more is not.
+  config.workers = 2;
+  config.threads = kMaxThreadsPerCore;
+  EXPECT_EQ(plan_workers(config, cpu).size(), 2U);
+  config.threads = kMaxThreadsPerCore + 1;
+  EXPECT_EQ(std::get<0>(refusal(config)), "threads");
+  config.oversubscribe = true;
+  EXPECT_EQ(plan_workers(config, cpu)[1].threads, kMaxThreadsPerCore + 1) << "forced";
+
+  // A device list is summed in 64 bits before anything is expanded; a CUDA worker counts one thread.
+  PoolConfig devices;
+  devices.devices = parse_devices("cpu*2000000000,cpu*2000000000");
+  devices.oversubscribe = true;
+  EXPECT_EQ(std::get<2>(refusal(devices)), "4000000000 workers is more than any pool may have (1048576)");
+  devices.devices = parse_devices("cpu:2*8,cuda:0");
+  devices.oversubscribe = false;
+  EXPECT_EQ(refusal(devices), Refusal("devices", "cpu:2*8,cuda:0",
+                                      fmt::format("9 workers would start 17 threads on 2 cores: more than this machine "
+                                                  "can serve (at most {} per core, {})",
+                                                  kMaxThreadsPerCore, 2 * kMaxThreadsPerCore),
+                                      "oversubscribe"));
+  // ONNX Runtime's default width is one thread per physical core: the tutorial's W sessions.
+  PoolConfig tutorial;
+  tutorial.ort_defaults = true;
+  tutorial.workers = kMaxThreadsPerCore;
+  cpu.physical_cores = 2;
+  EXPECT_EQ(std::get<2>(refusal(tutorial)), "no error") << "W = 8 at the default width is served";
+  tutorial.workers = kMaxThreadsPerCore + 1;
+  EXPECT_EQ(std::get<0>(refusal(tutorial)), "workers");
 }
 
 TEST(PlanWorkers, BadRequestsAreErrors) {

@@ -31,13 +31,14 @@ inline std::string q(const std::filesystem::path& path) {
   return shell_quote(path.string());
 }
 
-// `args` is a shell fragment (quoted by the caller where needed).
-inline CliResult run_cli(const std::string& args) {
+// `args` is a shell fragment (quoted by the caller where needed). A command still running after
+// `seconds` is killed (status 124, or 137 when it ignores SIGTERM): a hang fails its test, not CI.
+inline CliResult run_cli(const std::string& args, int seconds = 300) {
   TempDir capture;
   const auto out = capture / "out";
   const auto err = capture / "err";
-  const std::string command =
-      std::string(ONNXPOOL_CLI) + " " + args + " >" + out.string() + " 2>" + err.string() + " </dev/null";
+  const std::string command = "timeout --kill-after=10 " + std::to_string(seconds) + " " + std::string(ONNXPOOL_CLI) +
+                              " " + args + " >" + out.string() + " 2>" + err.string() + " </dev/null";
   const int raw = std::system(command.c_str());
   CliResult result;
   if (WIFEXITED(raw)) {

@@ -20,6 +20,7 @@
 #include "onnxpool/runtime/runtime.hpp"
 #include "onnxpool/tensor/tensor_io.hpp"
 #include "options.hpp"
+#include "signal_stop.hpp"
 
 namespace onnxpool::cli {
 namespace {
@@ -45,6 +46,7 @@ struct BenchArgs {
   bool memory = false;
   bool no_share_weights = false;
   bool quiet = false;
+  const std::atomic<bool>* stop = nullptr;  // the command's SignalStop: set, the measurement ends
 };
 
 constexpr double kGpuTolerance = 1e-3;
@@ -77,6 +79,7 @@ PoolConfig bench_pool_config(const BenchArgs& args, int workers) {
   if (config.devices.empty()) config.workers = workers;
   config.spinning = config.spinning.value_or(false);
   config.share_weights = !args.no_share_weights;
+  config.check_machine(CpuTopology::detect());  // before the model is loaded: refused at once
   return config;
 }
 
@@ -91,7 +94,7 @@ int run_memory(const BenchArgs& args, Runtime& runtime, const ModelInfo& info, i
   const auto items = bench_items(info, args.inputs, 4 * static_cast<std::size_t>(workers));
   // The first pass allocates what a run keeps (arenas, prepared outputs); the second shows they are reused.
   static_cast<void>(bench::measure({.prepare = [&](bool) { pool->prepare(items); }, .run = [&](bool) { pool->run(); }},
-                                   {.warmup = 1, .timed = 1}));
+                                   {.warmup = 1, .timed = 1, .stop = args.stop}));
   fmt::print("peak_rss_mib={:.1f} before_sessions_mib={:.1f} workers={} shared_weights={} ({})\n",
              mib(bench::peak_rss_bytes()), mib(before), workers, config.share_weights ? "yes" : "no", pool->setup());
   return 0;
@@ -107,13 +110,15 @@ int run_grid_mode(const BenchArgs& args, Runtime& runtime, const ModelInfo& info
   for (const auto& config : configs) {
     try {
       config.check_for(info);
+      config.check_machine(CpuTopology::detect());
     } catch (const ConfigError& e) {
       const bool from_grid = std::any_of(axes.begin(), axes.end(), [&](const auto& a) { return a.key == e.field(); });
       if (!from_grid) throw;
-      throw Error(fmt::format("--grid {}={}: {}", e.field(), e.value(), e.what()));
+      const std::string force = e.force().empty() ? "" : fmt::format("; --{} runs it anyway", e.force());
+      throw Error(fmt::format("--grid {}={}: {}{}", e.field(), e.value(), e.what(), force));
     }
   }
-  const bench::GridBudget budget{.items = args.items, .duration = args.duration, .warmup = 1};
+  const bench::GridBudget budget{.items = args.items, .duration = args.duration, .warmup = 1, .stop = args.stop};
   const auto items = bench_items(info, args.inputs, args.items);
   std::vector<bench::GridRow> rows;
   {
@@ -146,6 +151,7 @@ int run_sweep_mode(const BenchArgs& args, Runtime& runtime, const ModelInfo& inf
       .pool = pool,
       .rtol = args.rtol,
       .atol = args.atol,
+      .stop = args.stop,
   };
   if (!args.tolerance_given && bench::uses_gpu(options.strategies, options.pool.devices)) {
     // CUDA's kernels sum in other orders than the CPU's (and its convolutions may use TF32): outputs
@@ -247,20 +253,32 @@ Command add_bench(CLI::App& app) {
   add_pool_options(*cmd, args->pool);
 
   return [args, cmd] {
-    Runtime runtime(ort_log_level(*cmd));
-    const ModelInfo info = inspect_model(runtime, args->model);
-    const int cores = CpuTopology::detect().logical_count();
-    args->tolerance_given = cmd->count("--rtol") + cmd->count("--atol") > 0;
-    // W: --workers, or one per entry of --devices (the tutorial's parallel over the devices), or the
-    // tutorial's default.
-    int workers = args->pool.config.workers > 0 ? args->pool.config.workers : bench::default_workers(cores);
-    if (!args->pool.devices.empty()) {
-      workers = 0;
-      for (const auto& device : parse_devices(args->pool.devices)) workers += device.count;
+    // First, before any thread starts: SIGINT/SIGTERM/SIGHUP end the measurement before its next pass;
+    // the pools made so far (and their scratch folders) are undone on the way out and nothing is written
+    // (the CSV, JSON and plot are written at the end, each complete or not at all).
+    const SignalStop signals;
+    args->stop = &signals.requested();
+    try {
+      Runtime runtime(ort_log_level(*cmd));
+      const ModelInfo info = inspect_model(runtime, args->model);
+      const int cores = CpuTopology::detect().usable_count();
+      args->tolerance_given = cmd->count("--rtol") + cmd->count("--atol") > 0;
+      // W: --workers, or one per entry of --devices (the tutorial's parallel over the devices), or the
+      // tutorial's default. (A sum beyond any pool's is refused with the devices' names by check_machine.)
+      int workers = args->pool.config.workers > 0 ? args->pool.config.workers : bench::default_workers(cores);
+      if (!args->pool.devices.empty()) {
+        long long sum = 0;
+        for (const auto& device : parse_devices(args->pool.devices)) sum += device.count;
+        workers = static_cast<int>(std::min(sum, kMaxWorkers + 1));
+      }
+      if (args->memory) return run_memory(*args, runtime, info, workers);
+      if (!args->grid.empty()) return run_grid_mode(*args, runtime, info, workers);
+      return run_sweep_mode(*args, runtime, info, workers);
+    } catch (const bench::Interrupted&) {
+      std::fflush(stdout);
+      fmt::print(stderr, "onnxpool: bench interrupted; nothing written\n");
+      return 128 + signals.signal();
     }
-    if (args->memory) return run_memory(*args, runtime, info, workers);
-    if (!args->grid.empty()) return run_grid_mode(*args, runtime, info, workers);
-    return run_sweep_mode(*args, runtime, info, workers);
   };
 }
 

@@ -55,6 +55,8 @@ Command add_devices(CLI::App& app) {
                         {{"model", cpu.model_name},
                          {"physical_cores", cpu.physical_cores},
                          {"logical_cores", cpu.logical_count()},
+                         {"cgroup_quota_cpus", cpu.quota_cpus},
+                         {"usable_cores", cpu.usable_count()},
                          {"usable_cpus", cpu.logical}}}};
     out["ep_devices"] = nlohmann::json::array();
     for (const auto& device : runtime.env().GetEpDevices()) {
@@ -82,6 +84,10 @@ Command add_devices(CLI::App& app) {
     fmt::print("CPU:        {} ({} physical cores, {} logical CPUs usable: {})\n",
                cpu.model_name.empty() ? "unknown model" : cpu.model_name, cpu.physical_cores, cpu.logical_count(),
                fmt::join(cpu.logical, ","));
+    if (cpu.quota_cpus > 0) {
+      fmt::print("            cgroup quota: {} CPUs (pools size themselves to {})\n", cpu.quota_cpus,
+                 cpu.usable_count());
+    }
     fmt::print("EP devices:\n");
     for (const auto& device : out["ep_devices"]) {
       fmt::print("  {:<24} {:<4} {} (vendor id {:#x}, device id {:#x})\n", device["ep"].get<std::string>(),

@@ -242,8 +242,12 @@ Command add_run(CLI::App& app) {
     const SignalStop signals;
     Runtime runtime(ort_log_level(*cmd));
     const ModelInfo model = inspect_model(runtime, args->model);
-    const PoolConfig config = pool_config(args->pool);
+    PoolConfig config = pool_config(args->pool);
     const auto source = make_source(model, args->inputs);
+    // No more workers than the items can keep busy; then what the machine cannot serve is refused here,
+    // before an output folder is touched or a session made.
+    config.items = source->size();
+    config.check_machine(CpuTopology::detect());
 
     // The sinks, all fed each result in item order: the outputs and the failure log (with --output),
     // the comparison (with --compare), and the first failure for the summary line.
@@ -302,11 +306,18 @@ Command add_run(CLI::App& app) {
           }
         }
       } else {
-        done = run_stream(pool, *source, sink,
-                          {.window = args->window,
-                           .max_failures = args->fail_fast ? 1U : args->max_failures,
-                           .stop = &signals.requested(),
-                           .resume = outputs ? outputs->resumed() : nullptr});
+        try {
+          done = run_stream(pool, *source, sink,
+                            {.window = args->window,
+                             .max_failures = args->fail_fast ? 1U : args->max_failures,
+                             .stop = &signals.requested(),
+                             .resume = outputs ? outputs->resumed() : nullptr});
+        } catch (const Error& e) {
+          // A run that could not write (a full disk, a folder removed under it) leaves its folder as an
+          // interrupted run does: stacked files still .partial, the journal saying what is done.
+          if (!outputs) throw;
+          throw Error(fmt::format("{}; the folder keeps what was done: rerun with --resume to continue", e.what()));
+        }
       }
     };
     const auto prepare = [&](bool warmup) {

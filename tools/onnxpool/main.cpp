@@ -11,6 +11,7 @@
 #include <CLI/CLI.hpp>
 
 #include "commands.hpp"
+#include "common/one_line.hpp"
 #include "onnxpool/error.hpp"
 #include "onnxpool/pool/pool_config.hpp"
 
@@ -51,23 +52,25 @@ int main(int argc, char** argv) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
     // A usage error: one line, like every other error, and the exit status scripts expect for usage.
-    fmt::print(stderr, "onnxpool: error: {} (see --help)\n", e.what());
+    fmt::print(stderr, "onnxpool: error: {} (see --help)\n", onnxpool::one_line(e.what()));
     return kExitUsage;
   }
   try {
     for (const auto* sub : app.get_subcommands()) return commands.at(sub->get_name())();
   } catch (const UsageError& e) {
     std::fflush(stdout);
-    fmt::print(stderr, "onnxpool: error: {} (see --help)\n", e.what());
+    fmt::print(stderr, "onnxpool: error: {} (see --help)\n", onnxpool::one_line(e.what()));
     return kExitUsage;
   } catch (const onnxpool::ConfigError& e) {
     // The library names the field; the CLI names its flag (`--batch 4: ...`).
     std::fflush(stdout);
-    fmt::print(stderr, "onnxpool: error: --{} {}: {}\n", e.field(), e.value(), e.what());
+    const std::string force = e.force().empty() ? "" : fmt::format("; --{} runs it anyway", e.force());
+    fmt::print(stderr, "onnxpool: error: {}\n",
+               onnxpool::one_line(fmt::format("--{} {}: {}{}", e.field(), e.value(), e.what(), force)));
     return kExitError;
   } catch (const std::exception& e) {
     std::fflush(stdout);
-    fmt::print(stderr, "onnxpool: error: {}\n", e.what());
+    fmt::print(stderr, "onnxpool: error: {}\n", onnxpool::one_line(e.what()));
     return kExitError;
   }
   return kExitError;

@@ -233,6 +233,9 @@ void add_pool_options(CLI::App& cmd, PoolFlags& flags) {
       ->capture_default_str()
       ->check(CLI::Range(1, 1 << 20));
   cmd.add_flag("--pin", config.pin, "Pin each CPU worker and its threads to its own cores");
+  cmd.add_flag("--oversubscribe", config.oversubscribe,
+               fmt::format("Start more threads than {} per core (refused otherwise: more than the machine can serve)",
+                           kMaxThreadsPerCore));
   cmd.add_option("--spinning", flags.spinning, "Intra-op threads spin while idle (default: on for 1 worker, else off)")
       ->check(CLI::IsMember({"on", "off"}));
 }

@@ -57,8 +57,9 @@ void print_run_summary(const RunReport& report, const StreamSummary& done, const
   const auto stats = pool.stats();
   const Times t = times_of(done, stats);
   const std::string kept = done.kept > 0 ? fmt::format(" (and {} kept from the earlier run)", done.kept) : "";
-  fmt::print("{} items in {:.3f} s: {:.2f} items/s ({} workers, {} policy, batch {}){}\n", t.ran, done.seconds,
-             static_cast<double>(t.ran) / done.seconds, plan.size(), policy_name(pool.policy()), report.batch, kept);
+  fmt::print("{} item{} in {:.3f} s: {:.2f} items/s ({} worker{}, {} policy, batch {}){}\n", t.ran,
+             t.ran == 1 ? "" : "s", done.seconds, static_cast<double>(t.ran) / done.seconds, plan.size(),
+             plan.size() == 1 ? "" : "s", policy_name(pool.policy()), report.batch, kept);
   for (std::size_t w = 0; w < stats.size(); ++w) {
     fmt::print("  {:<8} {:<20} {:>5} items  {:>4} runs  busy {:.3f} s\n", stats[w].name, worker_role(plan[w]),
                stats[w].items, stats[w].runs, stats[w].busy_seconds);

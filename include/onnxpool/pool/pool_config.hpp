@@ -11,6 +11,7 @@
 
 #include "onnxpool/error.hpp"
 
+#include "onnxpool/runtime/cpu.hpp"
 #include "onnxpool/runtime/device.hpp"
 #include "onnxpool/runtime/model.hpp"
 #include "onnxpool/scheduling/policy.hpp"
@@ -19,17 +20,31 @@ namespace onnxpool {
 
 // A configuration the library refuses, with the field it is about ("batch") and the value given ("4"),
 // so that a front end can name its own flag or key for it ("--batch 4: ...", "--grid batch=4: ...").
+// `force`, when not empty, names the field that would make the library accept it anyway
+// ("oversubscribe"): a front end words it as its own flag or keyword.
 class ConfigError : public Error {
  public:
-  ConfigError(std::string field, std::string value, const std::string& message)
-      : Error(message), field_(std::move(field)), value_(std::move(value)) {}
+  ConfigError(std::string field, std::string value, const std::string& message, std::string force = {})
+      : Error(message), field_(std::move(field)), value_(std::move(value)), force_(std::move(force)) {}
   [[nodiscard]] const std::string& field() const noexcept { return field_; }
   [[nodiscard]] const std::string& value() const noexcept { return value_; }
+  [[nodiscard]] const std::string& force() const noexcept { return force_; }
 
  private:
   std::string field_;
   std::string value_;
+  std::string force_;
 };
+
+// Threads a pool may start per logical core before it is refused as more than the machine can serve
+// (unless PoolConfig::oversubscribe). Inference is compute-bound: past a few threads per core nothing
+// is gained, and tens of thousands of sessions take minutes and gigabytes before failing (issue 13).
+// Eight leaves room for the tutorial's own oversubscribed experiment (W sessions at ONNX Runtime's
+// default width: W x cores threads) up to W = 8.
+inline constexpr int kMaxThreadsPerCore = 8;
+// Workers a pool may have at all, oversubscribed or not (a device list's counts are summed in 64 bits
+// against it before anything is expanded).
+inline constexpr long long kMaxWorkers = 1 << 20;
 
 struct PoolConfig {
   std::vector<DeviceSpec> devices{};  // explicit workers; empty: `workers` CPU workers
@@ -43,10 +58,22 @@ struct PoolConfig {
   // Several CPU workers hold the model's weights once (see shared_weights.hpp) instead of once each.
   // Not with ort_defaults: the tutorial's sessions stay as it made them.
   bool share_weights = true;
+  // The run's item count, when the caller knows it (0: unknown). A pool whose workers are a count
+  // (`workers`, or automatic) makes no more of them than the items can keep busy (ceil(items / batch));
+  // with fewer workers, each gets more of the cores. A device list is taken as written.
+  std::size_t items = 0;
+  // Accept more threads than kMaxThreadsPerCore per core (an expert's benchmark of oversubscription).
+  bool oversubscribe = false;
 
   // Throws ConfigError for what no pool can be: negative workers or threads, batch 0, workers given
   // beside devices (the device list says how many).
   void validate() const;
+  // validate(), then what this machine can serve: the threads of every worker (intra-op threads of a
+  // CPU worker, ONNX Runtime's default width for ort_defaults, one per CUDA worker's feeder) at most
+  // kMaxThreadsPerCore per logical core unless oversubscribe, and at most kMaxWorkers workers. Throws
+  // ConfigError naming the field to blame (threads, workers or devices) and oversubscribe as its force.
+  // Cheap: nothing is expanded or allocated per worker, so a count of 10^9 is refused at once.
+  void check_machine(const CpuTopology& cpu) const;
   // validate(), then what this model allows: a batch > 1 (the pool's or a device's @BATCH) needs a
   // model whose inputs and outputs all have a symbolic first dim. Throws ConfigError.
   void check_for(const ModelInfo& model) const;

@@ -1,6 +1,8 @@
 #pragma once
 // The machine's CPU cores and how a pool partitions them between its workers.
+#include <filesystem>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace onnxpool {
@@ -9,10 +11,24 @@ struct CpuTopology {
   std::vector<int> logical;  // logical CPUs this process may run on (sched_getaffinity), ascending
   int physical_cores = 0;    // distinct (package, core) pairs among them
   std::string model_name;    // "Intel(R) Xeon(R) ..." from /proc/cpuinfo, when known
+  // The CPU time its cgroup (v2) allows, in CPUs rounded up (cpu.max "400000 100000": 4), 0 when
+  // unlimited: a container or a Ray/Spark executor given 4 CPUs of a 64-core node sees 64 in its
+  // affinity mask and may use 4.
+  int quota_cpus = 0;
 
   [[nodiscard]] static CpuTopology detect();
   [[nodiscard]] int logical_count() const { return static_cast<int>(logical.size()); }
+  // The CPUs a pool sizes itself to: the affinity mask's, capped by the cgroup quota.
+  [[nodiscard]] int usable_count() const {
+    const int count = logical_count();
+    return quota_cpus > 0 && quota_cpus < count ? quota_cpus : count;
+  }
 };
+
+// The cgroup v2 CPU quota of the process whose /proc/self/cgroup reads `proc_self_cgroup`, with the
+// cgroup file system mounted at `cgroup_root` (/sys/fs/cgroup): the smallest cpu.max quota of its
+// cgroup and its ancestors, in CPUs rounded up; 0 when none is set (or cgroup v1, or unreadable).
+int cgroup_cpu_quota(const std::filesystem::path& cgroup_root, std::string_view proc_self_cgroup);
 
 // Splits `cores` into `workers` disjoint groups of `threads` cores each, in order (worker 0 gets the
 // first `threads` cores...). When workers * threads exceeds the cores, groups wrap around and share.

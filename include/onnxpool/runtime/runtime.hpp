@@ -15,6 +15,8 @@ class Runtime {
  public:
   // `log_id` names the environment in ONNX Runtime's logs; messages at `log_level` and above are
   // printed to stderr by ONNX Runtime (a failing kernel logs at ERROR before its error reaches us).
+  // ONNX Runtime's telemetry is turned off (ORT_DISABLE_TELEMETRY=1) unless the environment variable
+  // was set by the user: see runtime.cpp for why.
   explicit Runtime(OrtLoggingLevel log_level = ORT_LOGGING_LEVEL_WARNING, const std::string& log_id = "onnxpool");
   Runtime(const Runtime&) = delete;
   Runtime& operator=(const Runtime&) = delete;

@@ -43,7 +43,8 @@ ElementType parse_element_type(std::string_view name);
 bool is_floating(ElementType type);  // float, double, float16, bfloat16
 // Product of the dims; throws Error on a negative dim or an overflowing product.
 std::size_t element_count(const Shape& shape);
-std::string shape_to_string(const Shape& shape);  // "[1,3,224,224]"
+// "[1,3,224,224]"; a shape of more than 8 dims shows its first 3 and its rank: "[1,1,1,… 10000 dims]".
+std::string shape_to_string(const Shape& shape);
 
 // Half-precision conversions (IEEE 754 binary16 and bfloat16), round to nearest even.
 float half_to_float(std::uint16_t bits);

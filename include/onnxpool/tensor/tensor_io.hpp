@@ -72,7 +72,8 @@ void write_file_atomically(const std::filesystem::path& path, std::span<const st
 std::vector<std::byte> read_file_bytes(const std::filesystem::path& path);
 // A file that must be a regular one of at most `max_bytes` (a tensor file, an image): refused before it
 // is read otherwise, so a FIFO never blocks (opened non-blocking), /dev/zero or /dev/urandom never
-// fill memory, and a huge file fails at once. Throws Error naming the path and the limit.
+// fill memory, and a file over `max_bytes` or over half of the machine's memory fails at once. Throws
+// Error naming the path and the limit.
 inline constexpr std::uint64_t kMaxItemFileBytes = std::uint64_t{4} << 30;  // 4 GiB for one item's file
 std::vector<std::byte> read_regular_file(const std::filesystem::path& path,
                                          std::uint64_t max_bytes = kMaxItemFileBytes);

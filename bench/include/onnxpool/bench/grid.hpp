@@ -2,6 +2,7 @@
 // `onnxpool bench MODEL --grid workers=1,2,4 threads=1,2 batch=1,4,8`: the cross-product of pool
 // configurations (llama-bench style: each key takes a list or a range), each measured for throughput
 // and per-item latency; --best picks the fastest for each.
+#include <atomic>
 #include <cstddef>
 #include <filesystem>
 #include <span>
@@ -30,8 +31,9 @@ std::vector<PoolConfig> expand_grid(std::span<const GridAxis> axes, const PoolCo
 // How much each configuration runs: a fixed item count, or items until `duration` seconds passed.
 struct GridBudget {
   std::size_t items = 64;
-  double duration = 0.0;   // > 0: run for this long instead (at least one pass of the items)
-  std::size_t warmup = 1;  // untimed passes before measuring (first-run allocations, thread start)
+  double duration = 0.0;                    // > 0: run for this long instead (at least one pass of the items)
+  std::size_t warmup = 1;                   // untimed passes before measuring (first-run allocations, thread start)
+  const std::atomic<bool>* stop = nullptr;  // set: the grid ends with Interrupted before its next pass
 };
 
 struct GridRow {

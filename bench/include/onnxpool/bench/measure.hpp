@@ -3,9 +3,12 @@
 // PerformanceRunner has one (RunOneIteration<isWarmup>, RunRepeatedTimes, RunFixDuration): the sweep,
 // the grid, `bench --memory`, `run --warmup` and the tutorial's measure_time differ only in what a pass
 // does and how many passes they make, so they time passes the same way.
+#include <atomic>
 #include <cstddef>
 #include <functional>
 #include <vector>
+
+#include "onnxpool/error.hpp"
 
 namespace onnxpool::bench {
 
@@ -21,14 +24,23 @@ struct Pass {
 
 // How many passes: `warmup` untimed ones, then `timed` timed ones and, when `duration` > 0, more until
 // the timed ones add up to `duration` seconds.
+// `stop`, when given, is read before each pass: set (by a signal), the measurement ends with Interrupted.
 struct Repetitions {
   std::size_t warmup = 0;
   std::size_t timed = 1;
   double duration = 0.0;
+  const std::atomic<bool>* stop = nullptr;
+};
+
+// A measurement ended by its stop flag before its passes were done. Thrown, so that everything the
+// benchmark made for it (pools, their scratch folders) is undone on the way out, and nothing is written.
+class Interrupted : public Error {
+ public:
+  Interrupted() : Error("interrupted") {}
 };
 
 // Runs the passes; returns each timed pass's seconds, in order. Throws Error when no pass would be
-// timed (timed 0 without a duration).
+// timed (timed 0 without a duration), Interrupted when stopped.
 std::vector<double> measure(const Pass& pass, const Repetitions& repetitions);
 
 }  // namespace onnxpool::bench

@@ -19,6 +19,7 @@
 //    (the tutorial's CPU+GPU and multi-GPU runs); pool with devices: one worker per entry, dynamic queue.
 // The pools run the caller's items in place (Pool::run over a span): nothing is copied in the timed
 // region that the other strategies skip.
+#include <atomic>
 #include <cstddef>
 #include <filesystem>
 #include <memory>
@@ -119,6 +120,7 @@ struct SweepOptions {
   double atol = 1e-5;
   int measure_repeat = 10;  // the tutorial's measure_time on one item
   int measure_number = 10;
+  const std::atomic<bool>* stop = nullptr;  // set: the sweep ends with Interrupted before its next pass
 };
 
 // How long one strategy took at one N.
