@@ -43,6 +43,8 @@ packages=(
   # --images: JPEG (TurboJPEG API), PNG and EXIF orientation; far lighter than OpenCV's imgcodecs,
   # which in Debian 12 pulls in GDAL and hundreds of MB. PIL only writes and cross-checks test images.
   libturbojpeg0-dev libspng-dev libexif-dev python3-pil zlib1g-dev
+  # The fuzz targets (scripts/fuzz.sh): clang, and libFuzzer with its sanitizer runtimes.
+  clang libclang-rt-14-dev
   # The Python package (python/): pybind11 for Debian's python3 and numpy; its tests run with pytest.
   pybind11-dev python3-dev python3-pytest python3-pip python3-setuptools
   # Its test of Dask (a LocalCluster mapping run_array over blocks) and the Spark-/Ray-style pickling.

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The README's test command (and CI's): set-up, build, the whole test suite (unit, CLI, install), then
 # the ThreadSanitizer build of the scheduler tests and the AddressSanitizer+UBSan build of the tensor,
-# tensor-file and image-decoding tests. Idempotent and incremental.
+# tensor-file and image-decoding tests, and last a short run of every fuzz target (scripts/fuzz.sh;
+# ONNXPOOL_FUZZ_SECONDS per target, default 30; `scripts/fuzz.sh --minutes 10` is the long run).
+# Idempotent and incremental.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/build.sh
@@ -23,3 +25,6 @@ for sanitizer in thread address; do
   UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1" \
     ctest --test-dir "$dir" -j "$jobs" --output-on-failure --timeout 600
 done
+
+echo "== fuzz" >&2
+ONNXPOOL_JOBS=$jobs scripts/fuzz.sh --seconds "${ONNXPOOL_FUZZ_SECONDS:-30}"

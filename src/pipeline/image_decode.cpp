@@ -26,13 +26,13 @@ bool starts_with(std::span<const std::byte> bytes, const std::array<unsigned cha
   return bytes.size() >= N && std::memcmp(bytes.data(), magic.data(), N) == 0;
 }
 
-void check_size(std::int64_t width, std::int64_t height, const std::string& source) {
+void check_size(std::int64_t width, std::int64_t height, std::int64_t max_pixels, const std::string& source) {
   if (width <= 0 || height <= 0) {
     throw Error(fmt::format("{}: a corrupt image: its header gives a size of {}x{} pixels", source, width, height));
   }
-  if (width * height > kMaxImagePixels) {
+  if (width * height > max_pixels) {
     throw Error(fmt::format("{}: the image is {}x{} pixels, more than the {} accepted (width x height)", source, width,
-                            height, kMaxImagePixels));
+                            height, max_pixels));
   }
 }
 
@@ -54,7 +54,7 @@ std::uint8_t cmyk_channel(std::uint8_t stored, std::uint8_t stored_k) {
 
 using TjHandle = std::unique_ptr<void, decltype([](void* h) { tjDestroy(h); })>;
 
-Image decode_jpeg(std::span<const std::byte> bytes, const std::string& source) {
+Image decode_jpeg(std::span<const std::byte> bytes, std::int64_t max_pixels, const std::string& source) {
   const TjHandle tj(tjInitDecompress());
   if (!tj) throw Error(fmt::format("{}: cannot start the JPEG decoder: {}", source, tjGetErrorStr2(nullptr)));
   // TurboJPEG's API takes a non-const buffer but does not write to it.
@@ -67,7 +67,7 @@ Image decode_jpeg(std::span<const std::byte> bytes, const std::string& source) {
   if (tjDecompressHeader3(tj.get(), data, size, &width, &height, &subsampling, &colorspace) != 0) {
     throw Error(fmt::format("{}: not a readable JPEG: {}", source, tjGetErrorStr2(tj.get())));
   }
-  check_size(width, height, source);
+  check_size(width, height, max_pixels, source);
   const bool cmyk = colorspace == TJCS_CMYK || colorspace == TJCS_YCCK;
   const int channels = cmyk ? 4 : 3;
   std::vector<std::uint8_t> decoded(static_cast<std::size_t>(width) * static_cast<std::size_t>(height) * channels);
@@ -90,7 +90,7 @@ Image decode_jpeg(std::span<const std::byte> bytes, const std::string& source) {
 
 using SpngContext = std::unique_ptr<spng_ctx, decltype([](spng_ctx* c) { spng_ctx_free(c); })>;
 
-Image decode_png(std::span<const std::byte> bytes, const std::string& source) {
+Image decode_png(std::span<const std::byte> bytes, std::int64_t max_pixels, const std::string& source) {
   const SpngContext png(spng_ctx_new(0));
   if (!png) throw Error(fmt::format("{}: cannot start the PNG decoder", source));
   const auto fail = [&](std::string_view what, int code) {
@@ -103,7 +103,7 @@ Image decode_png(std::span<const std::byte> bytes, const std::string& source) {
   }
   spng_ihdr ihdr{};
   if (const int rc = spng_get_ihdr(png.get(), &ihdr); rc != 0) throw fail("not a readable PNG", rc);
-  check_size(ihdr.width, ihdr.height, source);
+  check_size(ihdr.width, ihdr.height, max_pixels, source);
   std::size_t size = 0;
   if (const int rc = spng_decoded_image_size(png.get(), SPNG_FMT_RGB8, &size); rc != 0) {
     throw fail("an unsupported PNG", rc);
@@ -124,10 +124,10 @@ Image decode_png(std::span<const std::byte> bytes, const std::string& source) {
 
 }  // namespace
 
-Image decode_image(std::span<const std::byte> bytes, const std::string& source) {
+Image decode_image(std::span<const std::byte> bytes, const std::string& source, std::int64_t max_pixels) {
   if (starts_with(bytes, kJpegMagic))
-    return apply_orientation(decode_jpeg(bytes, source), jpeg_exif_orientation(bytes));
-  if (starts_with(bytes, kPngMagic)) return decode_png(bytes, source);
+    return apply_orientation(decode_jpeg(bytes, max_pixels, source), jpeg_exif_orientation(bytes));
+  if (starts_with(bytes, kPngMagic)) return decode_png(bytes, max_pixels, source);
   throw Error(fmt::format("{}: not a JPEG or PNG image ({} bytes{})", source, bytes.size(),
                           bytes.empty() ? "" : " that start otherwise"));
 }

@@ -1,10 +1,8 @@
 #include "onnxpool/pipeline/inputs.hpp"
 
-#include "common/split.hpp"
-
 #include <algorithm>
-#include <charconv>
 #include <regex>
+#include <utility>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -13,15 +11,6 @@
 
 namespace onnxpool {
 namespace {
-
-std::int64_t parse_dim_value(std::string_view text, std::string_view context) {
-  std::int64_t value = -1;
-  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (text.empty() || ec != std::errc{} || end != text.data() + text.size() || value < 0) {
-    throw Error(fmt::format("{}: '{}' is not a dimension (a whole number >= 0)", context, text));
-  }
-  return value;
-}
 
 template <class T, class Draw>
 void fill(Tensor& tensor, Draw draw) {
@@ -93,29 +82,6 @@ bool holds_tensors(const std::filesystem::path& dir) {
 }
 
 }  // namespace
-
-void DimBindings::bind_dim(std::string_view text) {
-  const auto eq = text.find('=');
-  if (eq == std::string_view::npos || eq == 0) {
-    throw Error(fmt::format("'{}': expected NAME=VALUE, e.g. batch_size=8", text));
-  }
-  by_name[std::string(text.substr(0, eq))] = parse_dim_value(text.substr(eq + 1), fmt::format("'{}'", text));
-}
-
-void DimBindings::bind_shape(std::string_view text) {
-  const auto colon = text.rfind(':');
-  if (colon == std::string_view::npos || colon == 0) {
-    throw Error(fmt::format("'{}': expected INPUT:D0,D1,..., e.g. x:1,3,640,640", text));
-  }
-  Shape shape;
-  const auto dims = text.substr(colon + 1);
-  if (!dims.empty()) {
-    for (const std::string_view dim : split_list(dims)) {
-      shape.push_back(parse_dim_value(dim, fmt::format("'{}'", text)));
-    }
-  }
-  shape_of_input[std::string(text.substr(0, colon))] = shape;
-}
 
 bool is_batch_dim_name(std::string_view name) {
   return name == "batch_size" || name == "batch" || name == "N";
@@ -271,14 +237,6 @@ void check_inputs(const ModelInfo& model, const TensorSet& inputs) {
       throw Error(fmt::format("input '{}' {} is missing", want.name, want.shape_string()));
     }
   }
-}
-
-InputFile InputFile::parse(std::string_view text) {
-  const auto eq = text.find('=');
-  if (eq == std::string_view::npos || eq == 0 || eq + 1 == text.size()) {
-    throw Error(fmt::format("'{}': expected NAME=FILE (a .npy or .pb file)", text));
-  }
-  return {std::string(text.substr(0, eq)), std::filesystem::path(text.substr(eq + 1))};
 }
 
 std::vector<Tensor> read_input_files(const ModelInfo& model, const std::vector<InputFile>& files) {

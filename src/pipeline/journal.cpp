@@ -16,6 +16,7 @@
 
 #include "common/file_descriptor.hpp"
 #include "common/file_io.hpp"
+#include "common/one_line.hpp"
 #include "onnxpool/error.hpp"
 
 #include <nlohmann/json.hpp>
@@ -159,8 +160,9 @@ ResumeState RunJournal::parse(std::string_view text, std::size_t items, std::str
     ++line_number;
     return line;
   };
+  // A record may hold a '\r' (a journal edited on Windows): the message stays one line.
   const auto bad = [&](const std::string& why) {
-    return Error(fmt::format("{}: line {}: {}", source, line_number, why));
+    return Error(one_line(fmt::format("{}: line {}: {}", source, line_number, why)));
   };
   if (rest.empty() || next_line() != kMagic) {
     throw Error(fmt::format("{}: not an onnxpool journal (it should start with '{}')", source, kMagic));
@@ -181,8 +183,9 @@ ResumeState RunJournal::parse(std::string_view text, std::size_t items, std::str
   }
   const nlohmann::json identity = identity_of(identity_text);
   if (was["identity"] != identity) {
-    throw Error(
-        fmt::format("{}: the run there is another run: {}", source, first_difference(was["identity"], identity)));
+    // A key of the identity may hold a newline (JSON's "\n"): one line still.
+    throw Error(one_line(
+        fmt::format("{}: the run there is another run: {}", source, first_difference(was["identity"], identity))));
   }
   while (!rest.empty()) {
     const std::string_view line = next_line();
@@ -198,6 +201,10 @@ ResumeState RunJournal::parse(std::string_view text, std::size_t items, std::str
       } else if (line.starts_with("fail ")) {
         if (line.size() > kMaxFailureLine) throw Error("a failure line too long");
         const auto j = nlohmann::json::parse(line.substr(5));
+        // get<std::size_t>() of a float such as 1e300 is undefined behaviour, of -1 a wrapped number.
+        if (!j.is_object() || !j.contains("index") || !j["index"].is_number_unsigned()) {
+          throw Error("a failure record without an item index");
+        }
         ItemFailure failure{.index = j.at("index").get<std::size_t>(),
                             .name = j.at("name").get<std::string>(),
                             .worker = j.at("worker").get<std::string>(),

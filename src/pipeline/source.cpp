@@ -28,11 +28,6 @@ TensorSet RandomSource::read(std::size_t index) {
   return inputs_from_files(model_, files_, file_tensors_, bindings_, seed_ + static_cast<std::uint64_t>(index));
 }
 
-DataFile DataFile::parse(std::string_view text) {
-  const InputFile named = InputFile::parse(text);
-  return {.input = named.input, .file = named.file};
-}
-
 // One mapped array: where item i's rows are, and the shape each item has.
 struct ArraySource::Array {
   std::string input;
@@ -201,25 +196,6 @@ TensorSet DataSetSource::read(std::size_t index) {
 TensorSet DataSetSource::expected(std::size_t index) const {
   const auto& entry = folders_.at(index);
   return std::filesystem::is_directory(entry) ? load_expected_outputs(model_, entry) : TensorSet{};
-}
-
-std::vector<std::filesystem::path> read_path_list(const std::filesystem::path& list) {
-  const auto bytes = read_file_bytes(list);
-  const std::string_view text(reinterpret_cast<const char*>(bytes.data()), bytes.size());
-  std::vector<std::filesystem::path> paths;
-  std::size_t start = 0;
-  while (start < text.size()) {
-    std::size_t end = text.find('\n', start);
-    if (end == std::string_view::npos) end = text.size();
-    std::string_view line = text.substr(start, end - start);
-    start = end + 1;
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    if (line.empty() || line.front() == '#') continue;
-    std::filesystem::path path(line);
-    paths.push_back(path.is_absolute() ? path : list.parent_path() / path);
-  }
-  if (paths.empty()) throw Error(fmt::format("{}: the list names no path", list.string()));
-  return paths;
 }
 
 }  // namespace onnxpool

@@ -48,27 +48,6 @@ void scores_of(const std::byte* data, ElementType type, std::size_t classes, std
 
 }  // namespace
 
-std::vector<std::string> read_labels(const std::filesystem::path& path) {
-  // A labels file is a few KiB: anything that is not a regular file of at most 64 MiB is not one (a
-  // FIFO would never end, /dev/zero never stop).
-  const auto bytes = read_regular_file(path, std::uint64_t{64} << 20);
-  std::vector<std::string> labels;
-  std::string line;
-  for (const std::byte b : bytes) {
-    const char c = static_cast<char>(b);
-    if (c == '\n') {
-      if (!line.empty() && line.back() == '\r') line.pop_back();
-      labels.push_back(std::move(line));
-      line.clear();
-    } else {
-      line += c;
-    }
-  }
-  if (!line.empty()) labels.push_back(std::move(line));
-  if (labels.empty()) throw Error(fmt::format("{}: no labels (one per line)", path.string()));
-  return labels;
-}
-
 void write_top_k_csv(const std::filesystem::path& stacked, std::size_t items, const TopKOptions& options,
                      const std::function<std::string(std::size_t)>& name,
                      const std::function<bool(std::size_t)>& failed, const std::filesystem::path& csv) {

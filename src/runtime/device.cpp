@@ -1,5 +1,6 @@
 #include "onnxpool/runtime/device.hpp"
 
+#include "common/one_line.hpp"
 #include "common/split.hpp"
 
 #include <charconv>
@@ -21,7 +22,8 @@ bool parse_int(std::string_view text, int& out, bool allow_zero) {
 }
 
 DeviceSpec parse_one(std::string_view entry) {
-  const auto bad = [&] { return Error(fmt::format("unknown device '{}' ({})", entry, kGrammar)); };
+  // The text is the user's, newlines and all: the message stays one line.
+  const auto bad = [&] { return Error(one_line(fmt::format("unknown device '{}' ({})", entry, kGrammar))); };
   DeviceSpec spec;
   std::string_view body = entry;
   if (const auto at = body.find('@'); at != std::string_view::npos) {
@@ -60,7 +62,7 @@ std::string DeviceSpec::to_string() const {
 std::vector<DeviceSpec> parse_devices(std::string_view text) {
   std::vector<DeviceSpec> specs;
   for (const std::string_view entry : split_list(text)) {
-    if (entry.empty()) throw Error(fmt::format("empty device in '{}' ({})", text, kGrammar));
+    if (entry.empty()) throw Error(one_line(fmt::format("empty device in '{}' ({})", text, kGrammar)));
     specs.push_back(parse_one(entry));
   }
   return specs;

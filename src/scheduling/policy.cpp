@@ -3,6 +3,7 @@
 #include <string>
 #include <string_view>
 
+#include "common/one_line.hpp"
 #include "onnxpool/error.hpp"
 
 namespace onnxpool {
@@ -10,7 +11,8 @@ namespace onnxpool {
 Policy parse_policy(std::string_view name) {
   if (name == "static") return Policy::Static;
   if (name == "dynamic") return Policy::Dynamic;
-  throw Error("unknown policy '" + std::string(name) + "' (expected static or dynamic)");
+  // The name is the user's text, newlines and all: the message stays one line.
+  throw Error(one_line("unknown policy '" + std::string(name) + "' (expected static or dynamic)"));
 }
 
 std::string_view policy_name(Policy policy) {

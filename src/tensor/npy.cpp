@@ -103,7 +103,8 @@ Dtype parse_descr(std::string_view descr, const std::string& source) {
     return {ElementType::String, order == '>', width};
   }
   if (!code.empty() && code.front() == 'S') {
-    throw Error(fmt::format("{}: dtype '{}' (bytes) is not supported: save text as unicode ('<U')", source, descr));
+    throw Error(
+        fmt::format("{}: dtype '{}' (bytes) is not supported: save text as unicode ('<U')", source, printable(descr)));
   }
   throw Error(fmt::format("{}: dtype '{}' is not supported", source, printable(descr)));
 }

@@ -13,6 +13,8 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "common/one_line.hpp"
+
 namespace onnxpool {
 namespace {
 
@@ -71,7 +73,7 @@ ElementType parse_element_type(std::string_view name) {
   for (const auto& row : kTypes) {
     if (row.name == name && row.type != ElementType::Undefined) return row.type;
   }
-  throw Error(fmt::format("unknown element type '{}'", name));
+  throw Error(one_line(fmt::format("unknown element type '{}'", name)));  // the name may be the user's text
 }
 
 bool is_floating(ElementType type) {

@@ -19,6 +19,7 @@
 #include <fmt/format.h>
 #include <onnx/onnx_pb.h>
 
+#include "common/one_line.hpp"
 #include "onnxpool/tensor/tensor_io.hpp"
 #include "tensor/file_util.hpp"
 
@@ -205,8 +206,9 @@ NamedTensor parse_tensor_pb(std::span<const std::byte> bytes, const std::string&
     throw Error(fmt::format("{}: not a valid TensorProto", source));
   }
   if (proto.data_location() == Proto::EXTERNAL || proto.external_data_size() > 0) {
-    throw Error(fmt::format("{}: tensor '{}' keeps its data in an external file, which is not supported", source,
-                            proto.name()));
+    // The name is the file's: one_line keeps a newline in it from splitting the message.
+    throw Error(one_line(fmt::format("{}: tensor '{}' keeps its data in an external file, which is not supported",
+                                     source, proto.name())));
   }
   if (proto.has_segment()) throw Error(fmt::format("{}: segmented TensorProtos are not supported", source));
   const int code = proto.data_type();

@@ -958,6 +958,19 @@ TEST(Grid, BadSpecsNameTheKey) {
   EXPECT_THROW(static_cast<void>(expand_grid(twice, PoolConfig{})), Error);
 }
 
+TEST(Grid, ErrorsAreOneLineWhateverTheSpec) {
+  // Found by tests/fuzz/grammars_fuzz.cpp (corpus/grammars/regress-grid-newline): the spec was quoted as
+  // given, newline and all.
+  for (const std::string spec : {"n\n", "workers=1\n", "threads=4-1\r", "pin=on,\n", "batch=1,,\n"}) {
+    try {
+      static_cast<void>(parse_grid_axis(spec));
+      ADD_FAILURE() << "no error for " << spec;
+    } catch (const Error& e) {
+      EXPECT_EQ(std::string(e.what()).find_first_of("\r\n"), std::string::npos) << e.what();
+    }
+  }
+}
+
 TEST(Grid, ExpandsTheCrossProduct) {
   const std::vector<GridAxis> axes{parse_grid_axis("workers=1,2"), parse_grid_axis("threads=1-2"),
                                    parse_grid_axis("batch=1,4,8")};

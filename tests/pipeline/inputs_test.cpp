@@ -80,6 +80,16 @@ TEST(DimBindings, BadFormsAreErrors) {
   EXPECT_THAT(error_of([&] { b.bind_shape("x:1,,2"); }), HasSubstr("not a dimension"));
 }
 
+TEST(DimBindings, ErrorsAreOneLineWhateverTheText) {
+  // Found by tests/fuzz/grammars_fuzz.cpp (corpus/grammars/regress-shape-newline): the text was quoted as
+  // given, newline and all.
+  DimBindings b;
+  EXPECT_EQ(error_of([&] { b.bind_shape("y\n"); }), "'y ': expected INPUT:D0,D1,..., e.g. x:1,3,640,640");
+  EXPECT_EQ(error_of([&] { b.bind_dim("n=\r"); }), "'n= ': ' ' is not a dimension (a whole number >= 0)");
+  EXPECT_EQ(error_of([&] { static_cast<void>(InputFile::parse("x\n")); }),
+            "'x ': expected NAME=FILE (a .npy or .pb file)");
+}
+
 class InputsTest : public ::testing::Test {
  protected:
   Runtime runtime;
@@ -217,6 +227,22 @@ TEST_F(InputsTest, AFolderOfDataSetsGivesOneItemEachInNumberOrder) {
   EXPECT_EQ(sets[0].inputs[0].tensor.data<float>()[0], 2.0F);
   EXPECT_EQ(sets[2].inputs[0].tensor.data<float>()[0], 1.0F);
   EXPECT_TRUE(sets[0].expected.empty());
+}
+
+TEST_F(InputsTest, AFileNumberTooLongForALongIsAnErrorNotAnOutOfRange) {
+  // input_99999999999999999999.pb: sorting by number used std::stol, whose std::out_of_range escaped
+  // load_data_sets instead of an Error (found reading the loaders for the fuzzing of user-given names).
+  const ModelInfo model = inspect_model(runtime, model_path("add_mul.onnx"));
+  test::TempDir dir;
+  const auto source = load_data_sets(model, model_path("add_mul/test_data_set_0"));
+  write_tensor_pb(dir / "input_0.pb", source[0].inputs[0]);
+  write_tensor_pb(dir / "input_1.pb", source[0].inputs[1]);
+  write_tensor_pb(dir / "input_99999999999999999999.pb", source[0].inputs[1]);
+  EXPECT_THAT(error_of([&] { static_cast<void>(load_data_sets(model, dir.path())); }),
+              HasSubstr("3 input files for a model with 2 inputs"));
+  std::filesystem::remove(dir / "input_99999999999999999999.pb");
+  write_tensor_pb(dir / "input_0000000000000000000000001.pb", source[0].inputs[1]);
+  EXPECT_THAT(error_of([&] { static_cast<void>(load_data_sets(model, dir.path())); }), HasSubstr("3 input files"));
 }
 
 TEST_F(InputsTest, FileInputsAreCheckedAndNamed) {

@@ -10,6 +10,7 @@
 #include <fstream>
 
 #include "support/cli_util.hpp"
+#include "support/errors.hpp"
 #include "support/temp_dir.hpp"
 
 namespace onnxpool {
@@ -97,6 +98,14 @@ TEST(RunJournal, DamageBeforeTheLastLineIsAnErrorNamingTheLine) {
       {"fail {\"index\":1}\n", "j: line 3: a bad failure record"},
       {"fail {\"index\":9,\"name\":\"\",\"worker\":\"\",\"cause\":\"\"}\n", "j: line 3: item 9 of 8"},
       {"fail [1,2\n", "j: line 3: a bad failure record"},
+      // Found by journal_fuzz (corpus/journal/regress-float-index): a float index was converted with
+      // undefined behaviour (UBSan: 1e+300 is outside the range of unsigned long).
+      {"fail {\"index\":1e300,\"name\":\"\",\"worker\":\"\",\"cause\":\"\"}\n",
+       "j: line 3: a failure record without an item index"},
+      {"fail {\"index\":2.0,\"name\":\"\",\"worker\":\"\",\"cause\":\"\"}\n",
+       "j: line 3: a failure record without an item index"},
+      {"fail {\"index\":-1,\"name\":\"\",\"worker\":\"\",\"cause\":\"\"}\n",
+       "j: line 3: a failure record without an item index"},
   };
   for (const auto& [lines, message] : cases) {
     try {
@@ -109,6 +118,16 @@ TEST(RunJournal, DamageBeforeTheLastLineIsAnErrorNamingTheLine) {
   EXPECT_THROW(static_cast<void>(RunJournal::parse("", 8, kIdentity, "j")), Error);
   EXPECT_THROW(static_cast<void>(RunJournal::parse("PK\x03\x04\n", 8, kIdentity, "j")), Error);
   EXPECT_THROW(static_cast<void>(RunJournal::parse("onnxpool-journal 1\n[]\n", 8, kIdentity, "j")), Error);
+}
+
+TEST(RunJournal, ItsMessagesAreOneLineWhateverTheJournalHolds) {
+  // Found by tests/fuzz/journal_fuzz.cpp (corpus/journal/regress-*): a '\r' in a record, a newline in a
+  // key of the identity, came out in the message as they were.
+  EXPECT_EQ(test::error_of([] { static_cast<void>(RunJournal::parse(journal_text("done 1\r\n"), 8, kIdentity, "j")); }),
+            "j: line 3: bad item '1 '");
+  const std::string other = "onnxpool-journal 1\n{\"identity\":{\"a\\nb\":1},\"items\":8}\n";
+  EXPECT_EQ(test::error_of([&] { static_cast<void>(RunJournal::parse(other, 8, kIdentity, "j")); }),
+            "j: the run there is another run: its a b was 1, this run's is null");
 }
 
 TEST(RunJournal, RecordsOnlyWhatWasCommittedAndContinuesAfterIt) {

@@ -44,6 +44,19 @@ TEST(ParseDevices, BadEntriesAreNamed) {
   }
 }
 
+TEST(ParseDevices, TheErrorIsOneLineWhateverTheText) {
+  // Found by tests/fuzz/grammars_fuzz.cpp (corpus/grammars/regress-device-newline): the text was quoted
+  // as it was, newline and all.
+  for (const char* bad : {",\n", "cpu\r\n", "tpu\n:0"}) {
+    try {
+      parse_devices(bad);
+      ADD_FAILURE() << "no error for '" << bad << "'";
+    } catch (const Error& e) {
+      EXPECT_EQ(std::string(e.what()).find_first_of("\r\n"), std::string::npos) << e.what();
+    }
+  }
+}
+
 TEST(Cpu, DetectSeesThisProcess) {
   const auto cpu = CpuTopology::detect();
   EXPECT_GE(cpu.logical_count(), 1);

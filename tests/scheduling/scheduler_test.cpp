@@ -169,6 +169,14 @@ TEST(SchedulerPolicy, UnknownPolicyIsAnErrorNamingIt) {
   } catch (const Error& error) {
     EXPECT_STREQ(error.what(), "unknown policy 'fast' (expected static or dynamic)");
   }
+  // Found by tests/fuzz/grammars_fuzz.cpp (corpus/grammars/regress-policy-newline): a newline in the name
+  // made the message two lines.
+  try {
+    (void)parse_policy("fast\n");
+    FAIL() << "parse_policy(\"fast\\n\") did not throw";
+  } catch (const Error& error) {
+    EXPECT_STREQ(error.what(), "unknown policy 'fast ' (expected static or dynamic)");
+  }
 }
 
 TEST(SchedulerConstruction, EmptyWorkerListIsAnError) {

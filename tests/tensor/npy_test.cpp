@@ -279,6 +279,9 @@ TEST(NpyHeader, UnsupportedDtypesAreNamed) {
                                      std::string("\x00\x00\x11\x00", 4) + std::string(12, '\0'))),
             "x.npy: element 0: a string element holds a code unit that is no Unicode character");
   EXPECT_EQ(error_of(with_descr("|O")), "x.npy: object arrays ('|O') are not supported");
+  // A '\r' in a bytes dtype was quoted as it was: the message was two lines (corpus/npy/regress-bytes-cr).
+  EXPECT_EQ(error_of(with_descr("|S\r")),
+            "x.npy: dtype '|S\\x0d' (bytes) is not supported: save text as unicode ('<U')");
   EXPECT_EQ(error_of(with_descr("<c8")), "x.npy: dtype '<c8' is not supported");
   EXPECT_EQ(error_of(with_descr("<M8[ns]")), "x.npy: dtype '<M8[ns]' is not supported");
   EXPECT_EQ(error_of(with_descr("<f16")), "x.npy: dtype '<f16' is not supported");

@@ -357,6 +357,10 @@ TEST(TensorPbHostile, ExternalDataAndSegmentsAreRefused) {
   onnx::TensorProto location_only = float_proto({2});
   location_only.set_data_location(onnx::TensorProto::EXTERNAL);
   EXPECT_THAT(error_of(location_only), HasSubstr("external file"));
+  // A newline in the tensor's name made that message two lines (corpus/tensor_pb/regress-external-name).
+  location_only.set_name("w\nx");
+  EXPECT_EQ(error_of(location_only),
+            "input_0.pb: tensor 'w x' keeps its data in an external file, which is not supported");
 
   onnx::TensorProto segmented = float_proto({2});
   segmented.mutable_segment()->set_begin(0);

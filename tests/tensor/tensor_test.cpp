@@ -95,6 +95,14 @@ TEST(Tensor, ElementSizesAndNames) {
   EXPECT_EQ(parse_element_type("tensor(float16)"), ElementType::Float16);
   EXPECT_THROW((void)parse_element_type("complex64"), Error);
   EXPECT_THROW((void)parse_element_type("undefined"), Error);
+  // Found by tests/fuzz/grammars_fuzz.cpp (corpus/grammars/regress-element-type-newline): the name was
+  // quoted as given, and the message was two lines.
+  try {
+    (void)parse_element_type("\n,");
+    ADD_FAILURE() << "no error";
+  } catch (const Error& e) {
+    EXPECT_STREQ(e.what(), "unknown element type ' ,'");
+  }
   EXPECT_THROW((void)element_size(static_cast<ElementType>(99)), Error);
 }
 

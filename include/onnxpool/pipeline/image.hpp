@@ -60,8 +60,11 @@ struct Image {
 };
 
 // Decodes a JPEG or PNG (told apart by their first bytes, not the name) to upright RGB as above.
-// Throws Error "<source>: <what is wrong>" on one line.
-Image decode_image(std::span<const std::byte> bytes, const std::string& source);
+// Throws Error "<source>: <what is wrong>" on one line. `max_pixels` lowers the size accepted, for a
+// caller that must bound what one image costs: a few hundred bytes of JPEG may declare 10,000 x 10,000
+// pixels, and decode to them (hundreds of MB, a second of CPU).
+Image decode_image(std::span<const std::byte> bytes, const std::string& source,
+                   std::int64_t max_pixels = kMaxImagePixels);
 // Reads and decodes a file; errors name it.
 Image decode_image_file(const std::filesystem::path& file);
 

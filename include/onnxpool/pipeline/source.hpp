@@ -112,5 +112,7 @@ class DataSetSource final : public Source {
 // The paths of a list file, one per line (blank lines and lines starting with '#' skipped), relative
 // ones taken from the list's own folder. Throws Error naming the list when it cannot be read or is empty.
 std::vector<std::filesystem::path> read_path_list(const std::filesystem::path& list);
+// The same, from the list's text (`list` names it, and relative paths are taken from its folder).
+std::vector<std::filesystem::path> parse_path_list(std::string_view text, const std::filesystem::path& list);
 
 }  // namespace onnxpool

@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <functional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "onnxpool/pipeline/sink.hpp"
@@ -21,6 +22,8 @@ namespace onnxpool {
 // One label per line (the class index is the line number from 0), as ImageNet's synset files give them.
 // Throws Error naming the file when it cannot be read or holds no line.
 std::vector<std::string> read_labels(const std::filesystem::path& path);
+// The same, from the file's text (`source` names it in the Error).
+std::vector<std::string> parse_labels(std::string_view text, const std::string& source);
 
 struct TopKOptions {
   std::size_t k = 5;
