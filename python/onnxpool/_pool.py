@@ -215,6 +215,13 @@ class Pool:
         return self._closed
 
     @property
+    def in_flight(self):
+        """Items handed to the pool (by run, run_all, submit, map, run_array) whose results have not been
+        returned yet; 0 for a pool not started."""
+        native = self._native
+        return native.in_flight if native is not None else 0
+
+    @property
     def model(self):
         return self._model
 

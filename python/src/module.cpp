@@ -124,5 +124,6 @@ PYBIND11_MODULE(_onnxpool, m) {
       .def("stats", &PyPool::stats)
       .def("close", &PyPool::close)
       .def_property_readonly("closed", &PyPool::closed)
+      .def_property_readonly("in_flight", &PyPool::in_flight)
       .def("__len__", &PyPool::size);
 }

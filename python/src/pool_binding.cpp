@@ -45,6 +45,21 @@ py::object error_class(const char* name) {
   return py::module_::import("onnxpool._errors").attr(name);
 }
 
+// Counts `count` items in flight for its lifetime.
+class InFlight {
+ public:
+  InFlight(std::atomic<std::ptrdiff_t>& counter, std::ptrdiff_t count) : counter_(counter), count_(count) {
+    counter_ += count_;
+  }
+  InFlight(const InFlight&) = delete;
+  InFlight& operator=(const InFlight&) = delete;
+  ~InFlight() { counter_ -= count_; }
+
+ private:
+  std::atomic<std::ptrdiff_t>& counter_;
+  std::ptrdiff_t count_;
+};
+
 py::object item_error(const ItemError& e) {
   return error_class("ItemError")(std::string(e.what()), e.item(), e.worker(), e.cause());
 }
@@ -129,10 +144,26 @@ py::dict PyPool::run(const py::dict& inputs) {
   TensorSet item = item_of(inputs);
   TensorSet outputs;
   {
+    const InFlight counted(in_flight_, 1);
     const py::gil_scoped_release release;
     outputs = pool.submit(std::move(item)).get();
   }
   return dict_of(std::move(outputs));
+}
+
+PyPool::Pending::Pending(const PyPool& pool, std::future<TensorSet> future) : pool_(&pool), future_(std::move(future)) {
+  ++pool_->in_flight_;
+}
+
+PyPool::Pending::Pending(Pending&& other) noexcept
+    : pool_(other.pool_), future_(std::move(other.future_)), counted_(std::exchange(other.counted_, false)) {}
+
+PyPool::Pending::~Pending() {
+  leave();
+}
+
+void PyPool::Pending::leave() {
+  if (std::exchange(counted_, false)) --pool_->in_flight_;
 }
 
 PyPool::Pending PyPool::submit(const py::dict& inputs) {
@@ -147,8 +178,14 @@ py::dict PyPool::Pending::result() {
   TensorSet outputs;
   {
     const py::gil_scoped_release release;
-    outputs = future_.get();
+    try {
+      outputs = future_.get();
+    } catch (...) {
+      leave();
+      throw;
+    }
   }
+  leave();
   return pool_->dict_of(std::move(outputs));
 }
 
@@ -162,6 +199,7 @@ py::list PyPool::run_all(const py::iterable& items) {
   for (const py::handle item : items) batch.push_back(item_of(item));
   std::vector<TensorSet> outputs;
   {
+    const InFlight counted(in_flight_, static_cast<std::ptrdiff_t>(batch.size()));
     const py::gil_scoped_release release;
     outputs = pool.run_all(std::move(batch));
   }

@@ -1,6 +1,8 @@
 #pragma once
 // onnxpool.Pool: a pool (workers, scheduler) behind a Python object. The GIL is released while sessions
 // are made and while items run or are waited for; it is held only to turn arrays into tensors and back.
+#include <atomic>
+#include <cstddef>
 #include <future>
 #include <memory>
 #include <optional>
@@ -39,20 +41,31 @@ class PyPool {
   // Several, in order.
   py::list run_all(const py::iterable& items);
   // One item handed to the pool without waiting: its result is collected by Pending::result().
+  // It counts in in_flight() from submit until its result is taken (or it is dropped).
   class Pending {
    public:
-    Pending(const PyPool& pool, std::future<TensorSet> future) : pool_(&pool), future_(std::move(future)) {}
+    Pending(const PyPool& pool, std::future<TensorSet> future);
+    Pending(Pending&& other) noexcept;
+    Pending(const Pending&) = delete;
+    Pending& operator=(const Pending&) = delete;
+    Pending& operator=(Pending&&) = delete;
+    ~Pending();
     // Waits (GIL released) and returns {output name: array}; raises ItemError when the item failed.
     // Once only.
     py::dict result();
     [[nodiscard]] bool done() const;
 
    private:
+    void leave();         // no longer in flight
     const PyPool* pool_;  // for output conversion; the Python side keeps the pool alive
     std::future<TensorSet> future_;
+    bool counted_ = true;
   };
   Pending submit(const py::dict& inputs);
   [[nodiscard]] py::list stats() const;
+  // Items handed to the pool by run, run_all and submit whose results have not been returned yet:
+  // several Python threads inside run() at once each count.
+  [[nodiscard]] std::ptrdiff_t in_flight() const { return in_flight_.load(); }
   [[nodiscard]] const PoolOptions& options() const { return options_; }
   [[nodiscard]] std::size_t size() const;
   void close();  // waits for the items in flight; later calls raise onnxpool.Error
@@ -64,6 +77,7 @@ class PyPool {
   [[nodiscard]] py::dict dict_of(TensorSet outputs) const;
 
   PoolOptions options_;
+  mutable std::atomic<std::ptrdiff_t> in_flight_{0};
   std::unique_ptr<Runtime> runtime_;
   ModelInfo model_;
   std::unique_ptr<Pool> pool_;

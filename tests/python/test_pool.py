@@ -210,3 +210,32 @@ def test_contiguous_inputs_are_read_in_place_when_the_item_runs(models):
             future.result(timeout=60)
     np.testing.assert_array_equal(got, zeros)
     assert not np.array_equal(original, zeros)
+
+
+def test_python_threads_calling_run_are_inside_it_at_once(models):
+    """Four threads each call pool.run on one worker: while the worker runs one item, the others wait
+    inside run() with the GIL released, so the main thread sees several runs in flight at once. Were
+    the GIL held for a run, one thread at a time could be inside run() (in_flight at most 1)."""
+    items = random_images(4, seed=2)
+    with onnxpool.Pool(str(models / "mobilenetv2.onnx"), workers=1, threads=1) as pool:
+        barrier = threading.Barrier(5)
+        results = [None] * 4
+
+        def call(k):
+            barrier.wait()
+            results[k] = pool.run(items[k])
+
+        threads = [threading.Thread(target=call, args=(k,)) for k in range(4)]
+        for thread in threads:
+            thread.start()
+        barrier.wait()
+        most = 0
+        while any(thread.is_alive() for thread in threads):
+            most = max(most, pool.in_flight)
+        for thread in threads:
+            thread.join()
+        assert pool.in_flight == 0
+        expected = pool.run_all(items)
+    assert most >= 2, f"at most {most} run() in flight at once"
+    for got, want in zip(results, expected):
+        np.testing.assert_array_equal(got["output"], want["output"])
