@@ -41,6 +41,7 @@ MODELS = {
     "gpt2_tiny": ("gpt2_tiny.onnx", lambda: gpt2.gpt2(gpt2.PRESETS["small"], "gpt2_tiny", 20)),
     "add_mul": ("add_mul.onnx", tiny.add_mul),
     "types": ("types.onnx", tiny.types),
+    "more_types": ("more_types.onnx", tiny.more_types),
     "symbolic": ("symbolic.onnx", tiny.symbolic),
     "fails_sometimes": ("fails_sometimes.onnx", tiny.fails_sometimes),
     "batchless": ("batchless.onnx", tiny.batchless),

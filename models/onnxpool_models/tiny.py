@@ -40,6 +40,22 @@ def types(seed: int = 11) -> tuple[onnx.ModelProto, GraphBuilder]:
     return b.finish(types.__doc__), b
 
 
+# Every other numeric element type numpy has (types.onnx holds float16, int64, bool, uint8, float32).
+MORE_TYPES = [("i8", TP.INT8), ("i16", TP.INT16), ("i32", TP.INT32), ("u16", TP.UINT16), ("u32", TP.UINT32),
+              ("u64", TP.UINT64), ("f64", TP.DOUBLE)]
+
+
+def more_types(seed: int = 20) -> tuple[onnx.ModelProto, GraphBuilder]:
+    """One Identity per element type of MORE_TYPES, each [batch_size,2]: with types.onnx, every ONNX
+    element type numpy has goes in and out (the Python package's dtype mapping)."""
+    b = GraphBuilder("more_types", seed)
+    for name, elem in MORE_TYPES:
+        b.input(name, elem, ["batch_size", 2])
+        b.output(name + "_out", elem, ["batch_size", 2])
+        b.node("Identity", [name], out=name + "_out")
+    return b.finish(more_types.__doc__), b
+
+
 def symbolic(seed: int = 12) -> tuple[onnx.ModelProto, GraphBuilder]:
     """Several symbolic dims and one fixed: x float32[batch,channels,height,16],
     `y` = Relu(x) (same shape) and `z` = ReduceSum(x, axes=[2,3]) float32[batch,channels]."""

@@ -85,6 +85,22 @@ def test_every_dtype_goes_in_and_out(models):
     np.testing.assert_array_equal(out["i64_twice"], item["i64"] * 2)
 
 
+@pytest.mark.parametrize("dtype", [np.int8, np.int16, np.int32, np.uint16, np.uint32, np.uint64, np.float64])
+def test_every_other_numeric_dtype_goes_in_and_out(models, dtype):
+    info = np.iinfo(dtype) if np.issubdtype(dtype, np.integer) else np.finfo(dtype)
+    value = np.array([[info.min, info.max], [0, 1]], dtype=dtype)  # the extremes survive unchanged
+    names = {np.int8: "i8", np.int16: "i16", np.int32: "i32", np.uint16: "u16", np.uint32: "u32",
+             np.uint64: "u64", np.float64: "f64"}
+    item = {name: np.zeros((2, 2), other) for other, name in names.items()}
+    item[names[dtype]] = value
+    with onnxpool.Pool(str(models / "more_types.onnx"), workers=1) as pool:
+        out = pool.run(item)
+        with pytest.raises(ValueError, match=f"input '{names[dtype]}'.*the model wants"):
+            pool.run({**item, names[dtype]: value.astype(np.float32 if dtype != np.float32 else np.int8)})
+    assert out[names[dtype] + "_out"].dtype == dtype
+    np.testing.assert_array_equal(out[names[dtype] + "_out"], value)
+
+
 def test_strings_go_in_and_out_as_numpy_str(models):
     text = np.array(["hello", "Wörld €", "", "x"])
     with onnxpool.Pool(str(models / "strings.onnx"), workers=1) as pool:
