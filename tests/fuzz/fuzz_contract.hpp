@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "onnxpool/error.hpp"
+#include "onnxpool/tensor/tensor.hpp"
 
 namespace onnxpool::fuzz {
 
@@ -16,6 +17,18 @@ inline void require(bool holds, const char* what) {
   if (!holds) {
     std::fprintf(stderr, "fuzz property violated: %s\n", what);
     __builtin_trap();
+  }
+}
+
+// What any parsed tensor must be: as many elements (strings, or bytes of its element size) as its shape
+// says.
+inline void require_consistent(const Tensor& tensor) {
+  const std::size_t count = element_count(tensor.shape());
+  require(tensor.element_count() == count, "element count of the shape");
+  if (tensor.element_type() == ElementType::String) {
+    require(tensor.strings().size() == count, "one string per element");
+  } else {
+    require(tensor.byte_size() == count * element_size(tensor.element_type()), "byte size");
   }
 }
 

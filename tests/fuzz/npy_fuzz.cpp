@@ -29,15 +29,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
   onnxpool::fuzz::expect_error_or_success([&] {
     const onnxpool::Tensor tensor = onnxpool::parse_npy(bytes, source);
-    const std::size_t count = onnxpool::element_count(tensor.shape());
-    require(tensor.element_count() == count, "element count of the shape");
-    if (tensor.element_type() == ElementType::String) {
-      require(tensor.strings().size() == count, "one string per element");
-    } else {
-      require(tensor.byte_size() == count * onnxpool::element_size(tensor.element_type()), "byte size");
-      if (tensor.element_type() == ElementType::Bool) {
-        for (const std::byte b : tensor.bytes()) require(b == std::byte{0} || b == std::byte{1}, "bools are 0 or 1");
-      }
+    onnxpool::fuzz::require_consistent(tensor);
+    if (tensor.element_type() == ElementType::Bool) {
+      for (const std::byte b : tensor.bytes()) require(b == std::byte{0} || b == std::byte{1}, "bools are 0 or 1");
     }
     // What was read is what np.save would write back: the round trip keeps every element.
     const std::vector<std::byte> again = onnxpool::encode_npy(tensor);

@@ -9,7 +9,6 @@
 #include "fuzz_contract.hpp"
 #include "onnxpool/tensor/tensor_io.hpp"
 
-using onnxpool::ElementType;
 using onnxpool::fuzz::require;
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -17,13 +16,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   onnxpool::fuzz::expect_error_or_success([&] {
     const onnxpool::NamedTensor named = onnxpool::parse_tensor_pb(bytes, "fuzz.pb");
     const onnxpool::Tensor& tensor = named.tensor;
-    const std::size_t count = onnxpool::element_count(tensor.shape());
-    require(tensor.element_count() == count, "element count of the shape");
-    if (tensor.element_type() == ElementType::String) {
-      require(tensor.strings().size() == count, "one string per element");
-    } else {
-      require(tensor.byte_size() == count * onnxpool::element_size(tensor.element_type()), "byte size");
-    }
+    onnxpool::fuzz::require_consistent(tensor);
     const onnxpool::NamedTensor again = onnxpool::parse_tensor_pb(onnxpool::encode_tensor_pb(named), "round trip");
     require(again.name == named.name && again.tensor == tensor, "encode_tensor_pb round trip");
   });
