@@ -29,12 +29,11 @@ ChunkCoordinator::ChunkCoordinator(std::size_t items, std::size_t ranks, std::si
     left += i - begin;
   }
   outstanding_ = left;
+  fresh_ = left;
 }
 
 std::size_t ChunkCoordinator::next_size() const {
-  std::size_t fresh = 0;
-  for (std::size_t r = todo_front_; r < todo_.size(); ++r) fresh += todo_[r].size();
-  const std::size_t guided = fresh / (2 * granted_.size());
+  const std::size_t guided = fresh_ / (2 * granted_.size());
   return std::clamp(guided, min_chunk_, std::max(min_chunk_, chunk_));
 }
 
@@ -53,6 +52,7 @@ Chunk ChunkCoordinator::next(std::size_t rank) {
     Chunk& range = todo_[todo_front_];
     chunk = {range.begin, std::min(range.end, range.begin + size)};
     range.begin = chunk.end;
+    fresh_ -= chunk.size();
   }
   granted_[rank].push_back(chunk);
   ++stats_[rank].chunks;

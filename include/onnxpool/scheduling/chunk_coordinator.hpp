@@ -62,6 +62,7 @@ class ChunkCoordinator {
   std::size_t min_chunk_;
   std::vector<Chunk> todo_;                  // fresh ranges of not-done items, in order (consumed from the front)
   std::size_t todo_front_ = 0;               // index of the first range not exhausted
+  std::size_t fresh_ = 0;                    // items left in todo_: a grant costs O(1) however scattered they are
   std::deque<Chunk> returned_;               // a failed rank's chunks, handed out first
   std::vector<std::vector<Chunk>> granted_;  // per rank: granted, not completed
   std::vector<RankStats> stats_;
