@@ -1,6 +1,10 @@
 #include "onnxpool/runtime/shared_weights.hpp"
 
+#include <sys/statvfs.h>
+
+#include <cstdint>
 #include <fstream>
+#include <system_error>
 
 #include <fmt/format.h>
 #include <onnx/onnx_pb.h>
@@ -11,6 +15,21 @@
 #include "onnxpool/tensor/tensor_io.hpp"
 
 namespace onnxpool {
+namespace {
+
+// ", with 12 MiB free there for a 14 MiB model" when the folder's file system has less room than about
+// twice the model (the optimised model can be larger); "" otherwise or when unknown.
+std::string room_note(const std::filesystem::path& folder, const std::filesystem::path& model) {
+  struct statvfs info {};
+  std::error_code error;
+  const auto size = std::filesystem::file_size(model, error);
+  if (error || ::statvfs(folder.c_str(), &info) != 0) return "";
+  const auto free = static_cast<std::uintmax_t>(info.f_bavail) * info.f_frsize;
+  if (free >= 2 * size) return "";
+  return fmt::format(", with {} MiB free there for a {} MiB model", free >> 20, (size + (1U << 20) - 1) >> 20);
+}
+
+}  // namespace
 
 SharedWeights::SharedWeights(Runtime& runtime, const std::filesystem::path& model,
                              const std::filesystem::path& optimized)
@@ -24,7 +43,16 @@ SharedWeights::SharedWeights(Runtime& runtime, const std::filesystem::path& mode
     // The optimised model is for this machine only (NCHWc layouts); ONNX Runtime warns about that at
     // WARNING level, which is exactly our intent, so this one session logs errors only.
     options.SetLogSeverityLevel(ORT_LOGGING_LEVEL_ERROR);
-    guard_ort(context, [&] { return Ort::Session(runtime.env(), model.c_str(), options); });
+    try {
+      guard_ort(context, [&] { return Ort::Session(runtime.env(), model.c_str(), options); });
+    } catch (const Error& e) {
+      std::string what = e.what();
+      while (!what.empty() && what.back() == '.') what.pop_back();
+      // ONNX Runtime says only "Protobuf serialization failed" when the optimised model cannot be
+      // written (a full /tmp): say where it went and how much room there was.
+      throw Error(fmt::format("{}; the optimised model is written to '{}' first{} (TMPDIR chooses the folder)", what,
+                              optimized_.parent_path().string(), room_note(optimized_.parent_path(), model)));
+    }
   }
   std::ifstream in(optimized_, std::ios::binary);
   onnx::ModelProto proto;

@@ -534,6 +534,26 @@ TEST_F(CliBadInput, AWriteFailureLeavesAResumableFolder) {
   }
 }
 
+// Workers sharing weights write the optimised model to a scratch folder first: when that cannot be
+// written (a full /tmp, here a file-size limit), the one line says where and how to choose another
+// folder, and the scratch folder is gone.
+TEST_F(CliBadInput, AScratchFolderThatCannotBeWrittenIsNamed) {
+  const auto tmp = dir / "tmp";
+  std::filesystem::create_directories(tmp);
+  const std::string command =
+      "sh -c " + q("ulimit -f 2000; trap '' XFSZ; TMPDIR=" + q(tmp) + " exec " + std::string(ONNXPOOL_CLI) + " " +
+                   run_on("mobilenetv2.onnx") + " --random 4 --workers 2 -q 2>" + q(dir / "err"));
+  const int raw = std::system(command.c_str());
+  ASSERT_TRUE(WIFEXITED(raw));
+  EXPECT_EQ(WEXITSTATUS(raw), 1);
+  const std::string err = test::slurp(dir / "err");
+  EXPECT_THAT(err, HasSubstr("preparing shared weights: ")) << err;
+  EXPECT_THAT(err, HasSubstr("; the optimised model is written to '" + tmp.string() + "/onnxpool-")) << err;
+  EXPECT_THAT(err, EndsWith("first (TMPDIR chooses the folder)\n")) << err;
+  EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 1) << err;
+  EXPECT_TRUE(std::filesystem::is_empty(tmp)) << "the scratch folder is removed";
+}
+
 // bench writes its CSV, JSON and plot at the end, each complete or not at all: a signal while it
 // makes its pools (the moment a pool's scratch folder holds the optimised model) or while it measures
 // ends it with one line, its status, and nothing left: no output, no temporary, no scratch folder.
