@@ -1,6 +1,6 @@
 #include "numpy_convert.hpp"
 
-#include <cstring>
+#include <array>
 #include <memory>
 #include <utility>
 #include <vector>
@@ -10,36 +10,27 @@
 
 namespace onnxpool::python {
 
+namespace {
+
+// numpy's kind letter of each numeric element type; the item size is the type's element_size, so one
+// table serves both directions ("f" and 4 bytes: float32).
+struct NumpyKind {
+  ElementType type;
+  char kind;
+};
+constexpr std::array kNumpyKinds{
+    NumpyKind{ElementType::Float16, 'f'}, NumpyKind{ElementType::Float, 'f'},  NumpyKind{ElementType::Double, 'f'},
+    NumpyKind{ElementType::Int8, 'i'},    NumpyKind{ElementType::Int16, 'i'},  NumpyKind{ElementType::Int32, 'i'},
+    NumpyKind{ElementType::Int64, 'i'},   NumpyKind{ElementType::UInt8, 'u'},  NumpyKind{ElementType::UInt16, 'u'},
+    NumpyKind{ElementType::UInt32, 'u'},  NumpyKind{ElementType::UInt64, 'u'}, NumpyKind{ElementType::Bool, 'b'},
+};
+
+}  // namespace
+
 py::dtype dtype_of(ElementType type) {
-  switch (type) {
-    case ElementType::Float:
-      return py::dtype::of<float>();
-    case ElementType::Double:
-      return py::dtype::of<double>();
-    case ElementType::Float16:
-      return py::dtype("float16");
-    case ElementType::Int8:
-      return py::dtype::of<std::int8_t>();
-    case ElementType::Int16:
-      return py::dtype::of<std::int16_t>();
-    case ElementType::Int32:
-      return py::dtype::of<std::int32_t>();
-    case ElementType::Int64:
-      return py::dtype::of<std::int64_t>();
-    case ElementType::UInt8:
-      return py::dtype::of<std::uint8_t>();
-    case ElementType::UInt16:
-      return py::dtype::of<std::uint16_t>();
-    case ElementType::UInt32:
-      return py::dtype::of<std::uint32_t>();
-    case ElementType::UInt64:
-      return py::dtype::of<std::uint64_t>();
-    case ElementType::Bool:
-      return py::dtype::of<bool>();
-    case ElementType::String:
-      return py::dtype("U1");
-    default:
-      break;
+  if (type == ElementType::String) return py::dtype("U1");
+  for (const auto& entry : kNumpyKinds) {
+    if (entry.type == type) return py::dtype(fmt::format("{}{}", entry.kind, element_size(type)));
   }
   throw py::type_error(fmt::format("element type {} has no numpy dtype", element_type_name(type)));
 }
@@ -48,23 +39,8 @@ ElementType element_type_of(const py::dtype& dtype, const std::string& what) {
   const char kind = dtype.kind();
   if (kind == 'U' || kind == 'S' || kind == 'O') return ElementType::String;
   const auto size = static_cast<std::size_t>(dtype.itemsize());
-  if (kind == 'b' && size == 1) return ElementType::Bool;
-  if (kind == 'f') {
-    if (size == 2) return ElementType::Float16;
-    if (size == 4) return ElementType::Float;
-    if (size == 8) return ElementType::Double;
-  }
-  if (kind == 'i') {
-    if (size == 1) return ElementType::Int8;
-    if (size == 2) return ElementType::Int16;
-    if (size == 4) return ElementType::Int32;
-    if (size == 8) return ElementType::Int64;
-  }
-  if (kind == 'u') {
-    if (size == 1) return ElementType::UInt8;
-    if (size == 2) return ElementType::UInt16;
-    if (size == 4) return ElementType::UInt32;
-    if (size == 8) return ElementType::UInt64;
+  for (const auto& entry : kNumpyKinds) {
+    if (entry.kind == kind && element_size(entry.type) == size) return entry.type;
   }
   throw py::type_error(fmt::format("{}: numpy dtype {} has no ONNX element type", what,
                                    py::str(static_cast<const py::handle&>(dtype)).cast<std::string>()));
