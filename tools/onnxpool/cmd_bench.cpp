@@ -107,15 +107,15 @@ int run_grid_mode(const BenchArgs& args, Runtime& runtime, const ModelInfo& info
   base.workers = args.pool.config.workers;  // automatic unless --workers or the grid says
   const auto configs = with_flag("--grid", [&] { return bench::expand_grid(axes, base); });
   // Every configuration refused now, before the first is measured; a value the grid gave is named as such.
+  const auto cpu = CpuTopology::detect();
   for (const auto& config : configs) {
     try {
       config.check_for(info);
-      config.check_machine(CpuTopology::detect());
+      config.check_machine(cpu);
     } catch (const ConfigError& e) {
       const bool from_grid = std::any_of(axes.begin(), axes.end(), [&](const auto& a) { return a.key == e.field(); });
       if (!from_grid) throw;
-      const std::string force = e.force().empty() ? "" : fmt::format("; --{} runs it anyway", e.force());
-      throw Error(fmt::format("--grid {}={}: {}{}", e.field(), e.value(), e.what(), force));
+      throw Error(fmt::format("--grid {}={}: {}{}", e.field(), e.value(), e.what(), force_hint(e)));
     }
   }
   const bench::GridBudget budget{.items = args.items, .duration = args.duration, .warmup = 1, .stop = args.stop};

@@ -2,11 +2,13 @@
 // The onnxpool commands. Each adds its subcommand to the app and returns the function that runs it
 // once parsing succeeded; the function returns the process exit code.
 #include <functional>
+#include <string>
 
 #include <onnxruntime_cxx_api.h>
 #include <CLI/CLI.hpp>
 
 #include "onnxpool/error.hpp"
+#include "onnxpool/pool/pool_config.hpp"
 
 namespace onnxpool::cli {
 
@@ -25,6 +27,11 @@ class UsageError : public Error {
  public:
   using Error::Error;
 };
+
+// What forces a refused configuration, as the CLI's flag: "; --oversubscribe runs it anyway", or "".
+inline std::string force_hint(const ConfigError& e) {
+  return e.force().empty() ? std::string() : "; --" + e.force() + " runs it anyway";
+}
 
 // ONNX Runtime's own log level for the commands: only fatal messages, since every error reaches the
 // user as onnxpool's one line anyway; warnings and errors with the global -v, everything ONNX Runtime

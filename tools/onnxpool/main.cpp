@@ -64,9 +64,8 @@ int main(int argc, char** argv) {
   } catch (const onnxpool::ConfigError& e) {
     // The library names the field; the CLI names its flag (`--batch 4: ...`).
     std::fflush(stdout);
-    const std::string force = e.force().empty() ? "" : fmt::format("; --{} runs it anyway", e.force());
     fmt::print(stderr, "onnxpool: error: {}\n",
-               onnxpool::one_line(fmt::format("--{} {}: {}{}", e.field(), e.value(), e.what(), force)));
+               onnxpool::one_line(fmt::format("--{} {}: {}{}", e.field(), e.value(), e.what(), force_hint(e))));
     return kExitError;
   } catch (const std::exception& e) {
     std::fflush(stdout);
