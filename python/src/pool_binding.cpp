@@ -1,12 +1,10 @@
 #include "pool_binding.hpp"
 
-#include <algorithm>
 #include <chrono>
 #include <utility>
 #include <vector>
 
 #include <fmt/format.h>
-#include <fmt/ranges.h>
 
 #include "numpy_convert.hpp"
 #include "onnxpool/pipeline/inputs.hpp"
@@ -102,14 +100,11 @@ TensorSet PyPool::item_of(const py::handle& inputs) const {
                                      py::str(inputs.get_type().attr("__name__")).cast<std::string>()));
   }
   const auto given = py::reinterpret_borrow<py::dict>(inputs);
-  std::vector<std::string> names;
-  for (const auto& input : model_.inputs) names.push_back(input.name);
-  for (const auto& [key, value] : given) {
-    static_cast<void>(value);
-    const auto name = py::str(key).cast<std::string>();
-    if (std::find(names.begin(), names.end(), name) == names.end()) {
-      throw py::value_error(fmt::format("the model has no input '{}' (its inputs: {})", name, fmt::join(names, ", ")));
-    }
+  // A name the model does not have: ModelInfo::input's error, which lists the model's inputs.
+  try {
+    for (const auto& [key, value] : given) static_cast<void>(model_.input(py::str(key).cast<std::string>()));
+  } catch (const Error& e) {
+    throw py::value_error(e.what());
   }
   TensorSet item;
   for (const auto& input : model_.inputs) {
