@@ -55,7 +55,6 @@ class Pool:
         self._completer = None  # submit()'s thread, started by the first submit
         self._completions = None
         self._closed = False
-        self._model_info = None
 
     def _pool(self):
         """The native pool, made here when this Pool was unpickled and not used yet."""
@@ -134,7 +133,7 @@ class Pool:
         if None in counts.values() or len(set(counts.values())) != 1:
             raise ValueError(f"the arrays' first dims must all give the item count: {counts}")
         count = next(iter(counts.values()))
-        ranks = {value.name: len(value.shape) for value in self._info().inputs}
+        ranks = self._pool().input_ranks  # the model the pool loaded: not inspected again
         keep_dim = {name: array.ndim == ranks.get(name, array.ndim - 1) for name, array in arrays.items()}
 
         def item(i):
@@ -185,12 +184,6 @@ class Pool:
                 yield take()
         while in_flight:
             yield take()
-
-    def _info(self):
-        if self._model_info is None:
-            from . import inspect  # the package's, which builds the ValueInfo classes
-            self._model_info = inspect(self._model)
-        return self._model_info
 
     # --- the pool itself ---
     def stats(self):

@@ -125,5 +125,13 @@ PYBIND11_MODULE(_onnxpool, m) {
       .def("close", &PyPool::close)
       .def_property_readonly("closed", &PyPool::closed)
       .def_property_readonly("in_flight", &PyPool::in_flight)
+      // {input name: rank}: how run_array slices its arrays.
+      .def_property_readonly("input_ranks",
+                             [](const PyPool& pool) {
+                               py::dict ranks;
+                               for (const auto& input : pool.model().inputs)
+                                 ranks[py::str(input.name)] = input.shape.size();
+                               return ranks;
+                             })
       .def("__len__", &PyPool::size);
 }

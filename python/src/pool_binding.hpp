@@ -66,6 +66,7 @@ class PyPool {
   // Items handed to the pool by run, run_all and submit whose results have not been returned yet:
   // several Python threads inside run() at once each count.
   [[nodiscard]] std::ptrdiff_t in_flight() const { return in_flight_.load(); }
+  [[nodiscard]] const ModelInfo& model() const { return model_; }
   [[nodiscard]] const PoolOptions& options() const { return options_; }
   [[nodiscard]] std::size_t size() const;
   void close();  // waits for the items in flight; later calls raise onnxpool.Error
