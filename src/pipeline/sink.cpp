@@ -233,36 +233,147 @@ void StackedNpySink::resume(const std::vector<std::string>& output_names, const 
     if (::fstat(file.fd.get(), &info) != 0 || !S_ISREG(info.st_mode)) {
       throw Error(fmt::format("{}: not a regular file", file.partial.string()));
     }
-    // Mapped, not read: parsing checks the header against the whole file without reading its rows.
-    const NpyLayout layout = parse_npy_layout(MappedFile(file.partial).bytes(), file.partial.string());
-    if (layout.type == ElementType::String && file.partial == file.path) {
+    read_layout(file);
+    if (file.type == ElementType::String) {
       // Strings made final already (their spool removed): nothing more to write.
-      file.type = ElementType::String;
-      file.stacked = layout.shape;
+      if (file.partial != file.path) {
+        throw Error(fmt::format("{}: strings, where the earlier run spooled them", file.partial.string()));
+      }
       file.final_already = true;
       file.fd.close();
-      files_.push_back(std::move(file));
-      continue;
     }
-    const std::size_t data_bytes = static_cast<std::size_t>(info.st_size) - layout.data_offset;
-    const bool fits = !layout.big_endian && !layout.shape.empty() && item_count_ > 0 &&
-                      layout.shape.front() % static_cast<std::int64_t>(item_count_) == 0 &&
-                      data_bytes == element_count(layout.shape) * element_size(layout.type) &&
-                      data_bytes % item_count_ == 0;
-    if (!fits) {
-      throw Error(fmt::format("{}: not the stacked output of {} items (shape {}, {} data bytes)", file.partial.string(),
-                              item_count_, shape_to_string(layout.shape), data_bytes));
-    }
-    file.type = layout.type;
-    file.stacked = layout.shape;
-    file.data_offset = layout.data_offset;
-    file.item_bytes = per_item(data_bytes, item_count_);
     files_.push_back(std::move(file));
   }
 }
 
+void StackedNpySink::read_layout(File& file) const {
+  struct stat info {};
+  if (::fstat(file.fd.get(), &info) != 0) throw Error(os_error(file.partial, "cannot read"));
+  // Mapped, not read: parsing checks the header against the whole file without reading its rows.
+  const NpyLayout layout = parse_npy_layout(MappedFile(file.partial).bytes(), file.partial.string());
+  file.type = layout.type;
+  file.stacked = layout.shape;
+  if (layout.type == ElementType::String) return;
+  const std::size_t data_bytes = static_cast<std::size_t>(info.st_size) - layout.data_offset;
+  const bool fits = !layout.big_endian && !layout.shape.empty() && item_count_ > 0 &&
+                    layout.shape.front() % static_cast<std::int64_t>(item_count_) == 0 &&
+                    data_bytes == element_count(layout.shape) * element_size(layout.type) &&
+                    data_bytes % item_count_ == 0;
+  if (!fits) {
+    throw Error(fmt::format("{}: not the stacked output of {} items (shape {}, {} data bytes)", file.partial.string(),
+                            item_count_, shape_to_string(layout.shape), data_bytes));
+  }
+  file.data_offset = layout.data_offset;
+  file.item_bytes = per_item(data_bytes, item_count_);
+}
+
+void StackedNpySink::share(const std::vector<std::string>& output_names) {
+  shared_ = true;
+  resumable_ = true;  // the files outlive this sink: rank 0 makes them final, or a resume continues them
+  output_names_ = output_names;
+}
+
+namespace {
+
+// Holds an open-file-description lock on the whole of `fd` (released when the descriptor closes, or by
+// the destructor): unlike a POSIX record lock it excludes other descriptors of the same process too.
+class FileLock {
+ public:
+  FileLock(int fd, const std::filesystem::path& path) : fd_(fd) {
+    struct flock lock {};
+    lock.l_type = F_WRLCK;
+    lock.l_whence = SEEK_SET;
+    while (::fcntl(fd_, F_OFD_SETLKW, &lock) != 0) {
+      if (errno != EINTR) throw Error(os_error(path, "cannot lock"));
+    }
+  }
+  FileLock(const FileLock&) = delete;
+  FileLock& operator=(const FileLock&) = delete;
+  ~FileLock() {
+    struct flock lock {};
+    lock.l_type = F_UNLCK;
+    lock.l_whence = SEEK_SET;
+    static_cast<void>(::fcntl(fd_, F_OFD_SETLK, &lock));
+  }
+
+ private:
+  int fd_;
+};
+
+}  // namespace
+
+bool StackedNpySink::open_shared(const TensorSet* first) {
+  std::vector<File> opened;
+  for (std::size_t k = 0; k < output_names_.size(); ++k) {
+    File file;
+    file.path = final_path(dir_, output_names_[k]);
+    file.partial = partial_path(dir_, output_names_[k]);
+    const int flags = O_RDWR | O_CLOEXEC | O_NOFOLLOW | (first != nullptr ? O_CREAT : 0);
+    file.fd = detail::FileDescriptor(::open(file.partial.c_str(), flags, 0644));
+    if (!file.fd.is_open()) {
+      if (first == nullptr && errno == ENOENT) return false;  // nobody has written yet: rows are zero when made
+      throw Error(os_error(file.partial, "cannot open the shared output"));
+    }
+    const FileLock lock(file.fd.get(), file.partial);
+    struct stat info {};
+    if (::fstat(file.fd.get(), &info) != 0 || !S_ISREG(info.st_mode)) {
+      throw Error(fmt::format("{}: not a regular file", file.partial.string()));
+    }
+    if (info.st_size > 0) {
+      read_layout(file);  // another rank's (or an earlier run's) layout: this one's items must fit it
+      if (file.type == ElementType::String) {
+        throw Error(fmt::format("{}: string outputs are not stacked by several processes", file.partial.string()));
+      }
+    } else {
+      if (first == nullptr) return false;
+      if (first->size() != output_names_.size() || (*first)[k].name != output_names_[k]) {
+        throw RejectedItem(fmt::format("{} outputs, the model has {}", first->size(), output_names_.size()));
+      }
+      const Tensor& tensor = (*first)[k].tensor;
+      if (tensor.element_type() == ElementType::String) {
+        throw Error(fmt::format("output '{}': string outputs are not stacked by several processes (--per-item)",
+                                output_names_[k]));
+      }
+      // The first writer lays the file out, whole, under the lock: the others find it complete.
+      file.type = tensor.element_type();
+      file.stacked = stacked_shape(tensor.shape(), item_count_);
+      file.item_bytes = tensor.byte_size();
+      const auto header = npy_header(file.type, file.stacked);
+      file.data_offset = header.size();
+      if (::ftruncate(file.fd.get(), static_cast<off_t>(file.data_offset + file.item_bytes * item_count_)) != 0) {
+        throw Error(os_error(file.partial, "cannot size"));
+      }
+      write_all_at(file.fd.get(), file.partial, header, 0);
+    }
+    opened.push_back(std::move(file));
+  }
+  files_ = std::move(opened);
+  return true;
+}
+
+void StackedNpySink::make_final(const std::filesystem::path& dir, const std::vector<std::string>& output_names) {
+  for (const auto& name : output_names) {
+    const auto partial = partial_path(dir, name);
+    const detail::FileDescriptor fd(::open(partial.c_str(), O_RDWR | O_CLOEXEC | O_NOFOLLOW));
+    if (!fd.is_open()) {
+      if (errno == ENOENT) continue;  // no rank wrote it (every item failed), or made final already
+      throw Error(os_error(partial, "cannot make final"));
+    }
+    sync_data(fd.get(), partial);
+    std::error_code ec;
+    std::filesystem::rename(partial, final_path(dir, name), ec);
+    if (ec) throw Error(fmt::format("{}: cannot rename into place: {}", final_path(dir, name).string(), ec.message()));
+  }
+}
+
 void StackedNpySink::write(std::size_t index, const std::string& /*name*/, const TensorSet& outputs) {
-  if (files_.empty()) open_files(outputs);
+  if (files_.empty()) {
+    if (shared_) {
+      static_cast<void>(open_shared(&outputs));
+    } else {
+      open_files(outputs);
+    }
+  }
   if (outputs.size() != files_.size()) {
     throw RejectedItem(fmt::format("{} outputs, the first item had {}", outputs.size(), files_.size()));
   }
@@ -297,6 +408,8 @@ void StackedNpySink::write(std::size_t index, const std::string& /*name*/, const
 }
 
 void StackedNpySink::fail(const ItemFailure& failure) {
+  // Shared: another rank may have made the files (or an earlier run left rows there to zero).
+  if (shared_ && files_.empty()) static_cast<void>(open_shared(nullptr));
   // Zero rows, also where an earlier, interrupted run may have written this item's rows before it
   // failed this time (or where a rejected item's rows were never written: zero already).
   for (File& file : files_) {
@@ -331,6 +444,11 @@ void StackedNpySink::sync() {
 }
 
 void StackedNpySink::finish() {
+  if (shared_) {
+    sync();  // rank 0 makes the files final once every rank is done
+    complete_ = false;
+    return;
+  }
   complete_ = accounted_ == item_count_;
   if (!complete_) return;  // the destructor removes the partial files, or keeps them for a resume
   for (File& file : files_) {

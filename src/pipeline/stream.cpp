@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "common/one_line.hpp"
+#include "onnxpool/error.hpp"
 #include "onnxpool/scheduling/item_error.hpp"
 
 namespace onnxpool {
@@ -20,6 +21,8 @@ struct InFlight {
   std::future<TensorSet> result{};
   std::string read_error{};  // not empty: the source could not give the item
   bool kept = false;         // an earlier run completed it
+  bool ends_chunk = false;   // the last item of the feed's chunk `chunk`
+  Chunk chunk{};
 };
 
 using Clock = std::chrono::steady_clock;
@@ -64,7 +67,28 @@ StreamSummary run_stream(Pool& pool, Source& source, Sink& sink, const StreamOpt
   const auto start = Clock::now();
   StreamSummary summary;
   std::deque<InFlight> flight;
+  // The items to take: [next, chunk.end), then the feed's next chunk; without a feed, all of them.
+  WorkFeed* const feed = options.feed;
+  if (feed != nullptr && options.resume != nullptr) throw Error("a run fed by chunks is not also resumed");
+  Chunk chunk{0, feed != nullptr ? 0 : count};
   std::size_t next = 0;
+  bool fed_all = feed == nullptr;  // the feed said there is no more
+  const auto more = [&] {
+    if (next < chunk.end) return true;
+    if (fed_all) return false;
+    chunk = feed->next();
+    if (chunk.end > count) {
+      throw Error("the feed handed out items " + std::to_string(chunk.begin) + "-" + std::to_string(chunk.end) +
+                  " of a source of " + std::to_string(count));
+    }
+    if (chunk.empty()) {
+      fed_all = true;
+      return false;
+    }
+    next = chunk.begin;
+    return true;
+  };
+  std::vector<ItemFailure> chunk_failures;  // of the oldest chunk in flight
   bool taking = true;
   // The earlier failures, walked in step with the kept items (both in index order).
   std::vector<ItemFailure>::const_iterator kept_failure{};
@@ -75,8 +99,8 @@ StreamSummary run_stream(Pool& pool, Source& source, Sink& sink, const StreamOpt
       taking = false;
       summary.interrupted = true;
     }
-    while (taking && next < count && flight.size() < window) {
-      InFlight item{.index = next};
+    while (taking && flight.size() < window && more()) {
+      InFlight item{.index = next, .ends_chunk = feed != nullptr && next + 1 == chunk.end, .chunk = chunk};
       if (options.resume != nullptr && next < options.resume->done.size() && options.resume->done[next]) {
         item.kept = true;
         flight.push_back(std::move(item));
@@ -141,10 +165,23 @@ StreamSummary run_stream(Pool& pool, Source& source, Sink& sink, const StreamOpt
       sink.fail(failure);
       ++summary.failed;
       if (options.max_failures > 0 && summary.failed >= options.max_failures) taking = false;
+      if (feed != nullptr) chunk_failures.push_back(std::move(failure));
     }
     ++summary.items;
+    if (item.ends_chunk) {
+      // The chunk's results are on disk before the feed hears of them (its journal will name them).
+      const AddTime writing(summary.write_seconds);
+      sink.sync();
+      feed->complete(item.chunk, std::move(chunk_failures));
+      chunk_failures.clear();
+    }
   }
-  summary.stopped = summary.items < count;
+  if (feed != nullptr) {
+    summary.stopped = !fed_all || next < chunk.end;
+    if (summary.stopped) feed->leave();
+  } else {
+    summary.stopped = summary.items < count;
+  }
   {
     const AddTime writing(summary.write_seconds);
     sink.finish();

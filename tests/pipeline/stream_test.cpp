@@ -11,9 +11,11 @@
 #include <atomic>
 #include <fstream>
 #include <set>
+#include <thread>
 
 #include "onnxpool/pipeline/inputs.hpp"
 #include "onnxpool/pipeline/journal.hpp"
+#include "onnxpool/pipeline/run_hand_out.hpp"
 #include "onnxpool/runtime/runtime.hpp"
 #include "onnxpool/runtime/worker.hpp"
 #include "onnxpool/tensor/tensor_io.hpp"
@@ -555,6 +557,101 @@ TEST(PerItemNpySink, AResumedRunLeavesWhatARunNeverStoppedWould) {
   sink.write(1, "", {{"y", y}});
   sink.fail({.index = 2, .name = {}, .worker = "cpu#0", .cause = "fails this time"});
   EXPECT_EQ(files_under(dir.path()), (std::vector<std::string>{"item_1", "item_1/y.npy"})) << "no temporary, no item_2";
+}
+
+}  // namespace
+}  // namespace onnxpool
+
+namespace onnxpool {
+namespace {
+
+// A run shared by ranks (issue 12), with threads standing in for them: each its own source and pool,
+// chunks from one hand-out, its rows written into the same stacked file. The file, made final, and the
+// failure log are those of one process's run.
+TEST(StreamAcrossRanks, ThreadsAsRanksWriteTheBytesOfOneRun) {
+  Runtime runtime(ORT_LOGGING_LEVEL_FATAL);
+  const auto model = model_path("fails_sometimes.onnx");
+  test::TempDir whole;
+  {
+    GatherIndices source;
+    Pool pool(runtime, model, two_workers());
+    StackedNpySink stacked(whole.path(), source.size());
+    FailureLog log(whole.path() / "failures.jsonl");
+    SinkFan sink({&stacked, &log});
+    EXPECT_EQ(run_stream(pool, source, sink).failed, 2U);
+  }
+  test::TempDir shared;
+  constexpr std::size_t kRanks = 3;
+  auto journal = RunJournal::start(shared.path() / RunJournal::kFileName, 30, R"({"model":"fails_sometimes"})");
+  RunHandOut hand_out(30, kRanks, nullptr, &journal, {.chunk = 4, .max_failures = 0, .commit_seconds = 0.0});
+  std::vector<StreamSummary> done(kRanks);
+  {
+    std::vector<std::jthread> ranks;
+    for (std::size_t r = 0; r < kRanks; ++r) {
+      ranks.emplace_back([&, r] {
+        GatherIndices source;
+        PoolConfig config;
+        config.workers = 1;
+        config.threads = 1;
+        Pool pool(runtime, model, config);
+        StackedNpySink stacked(shared.path(), source.size(), /*resumable=*/true);
+        stacked.share({"y"});
+        const auto feed = hand_out.feed(r);
+        done[r] = run_stream(pool, source, stacked, {.window = 3, .feed = feed.get()});
+        EXPECT_FALSE(done[r].stopped) << "rank " << r;
+      });
+    }
+  }
+  EXPECT_TRUE(hand_out.finished());
+  std::size_t items = 0;
+  for (const auto& d : done) items += d.items;
+  EXPECT_EQ(items, 30U) << "each item run once";
+  EXPECT_EQ(files_under(shared.path()), (std::vector<std::string>{".onnxpool-journal", "y.npy.partial"}))
+      << "nothing final before rank 0 says so";
+  StackedNpySink::make_final(shared.path(), {"y"});
+  FailureLog log(shared.path() / "failures.jsonl");
+  for (const auto& failure : hand_out.failures()) log.fail(failure);
+  log.finish();
+  EXPECT_EQ(test::slurp(shared.path() / "y.npy"), test::slurp(whole.path() / "y.npy"));
+  EXPECT_TRUE(test::failures_without_workers(shared.path() / "failures.jsonl") ==
+              test::failures_without_workers(whole.path() / "failures.jsonl"));
+  EXPECT_EQ(RunJournal::parse(test::slurp(shared.path() / RunJournal::kFileName), 30, R"({"model":"fails_sometimes"})",
+                              "journal")
+                .done_count(),
+            30U);
+}
+
+// Ranks whose first results differ in shape: the first to write lays the file out, the others adopt
+// it, and an item that does not fit is rejected as in one process.
+TEST(StreamAcrossRanks, SharedFilesAreLaidOutOnceAndAdoptedByTheOthers) {
+  Runtime runtime;
+  const auto model = model_path("add_mul.onnx");
+  const ModelInfo info = inspect_model(runtime, model);
+  RandomSource one_row(info, {}, {}, 0, 4);
+  DimBindings two;
+  two.bind_dim("batch_size=2");
+  RandomSource two_rows(info, two, {}, 0, 4);
+  Pool pool(runtime, model, two_workers());
+  test::TempDir dir;
+  StackedNpySink first(dir.path(), 4, true);
+  first.share({"sum", "prod"});
+  StackedNpySink second(dir.path(), 4, true);
+  second.share({"sum", "prod"});
+  first.write(0, "", pool.submit(one_row.read(0)).get());
+  EXPECT_THROW(second.write(1, "", pool.submit(two_rows.read(1)).get()), RejectedItem);
+  second.write(2, "", pool.submit(one_row.read(2)).get());
+  second.fail({.index = 3, .name = "", .worker = "", .cause = "x"});
+  first.write(1, "", pool.submit(one_row.read(1)).get());
+  first.finish();
+  second.finish();
+  StackedNpySink::make_final(dir.path(), {"sum", "prod"});
+  const Tensor sum = read_npy(dir.path() / "sum.npy");
+  ASSERT_EQ(sum.shape(), (Shape{4, 4}));
+  const TensorSet expected = pool.submit(one_row.read(2)).get();
+  const auto rows = sum.data<float>();
+  const auto row = expected[0].tensor.data<float>();
+  EXPECT_TRUE(std::equal(row.begin(), row.end(), rows.begin() + 8)) << "item 2's row";
+  for (std::size_t k = 12; k < 16; ++k) EXPECT_EQ(rows[k], 0.0F) << "failed item 3's row is zero";
 }
 
 }  // namespace

@@ -119,6 +119,18 @@ class StackedNpySink final : public Sink {
   // results, so the files must be there; otherwise they are made anew at the first result. Throws
   // Error naming the file.
   void resume(const std::vector<std::string>& output_names, const std::vector<bool>& done, bool written_before);
+  // Several processes write these files at once, each its own items' rows (the ranks of one run under
+  // mpirun, the folder on a file system they share; items go to ranks in chunks, so each page of a file
+  // is mostly one rank's). The first to write an output creates its .partial file with the layout of
+  // its first result, under a lock (an open-file-description lock: it holds between processes, and
+  // NFS serves it); the others adopt that layout, and an item that does not stack with it is rejected
+  // as in a single run. Files there already (a resumed run) are adopted as they are. finish() only
+  // syncs: the run's rank 0 makes the files final (make_final) once every rank is done. Not for string
+  // outputs (their width is known only at the end): Error.
+  void share(const std::vector<std::string>& output_names);
+  // Makes the shared files of these outputs final (synced, then renamed into place); an output no rank
+  // wrote (every item failed) has no file, as in a single run. Throws Error naming the file.
+  static void make_final(const std::filesystem::path& dir, const std::vector<std::string>& output_names);
   void write(std::size_t index, const std::string& name, const TensorSet& outputs) override;
   void fail(const ItemFailure& failure) override;
   void kept(std::size_t index, const std::string& name) override;
@@ -145,6 +157,12 @@ class StackedNpySink final : public Sink {
  private:
   struct File;
   void open_files(const TensorSet& first);
+  // Shared mode: opens (and, given `first`, creates) every output's file under its lock. False when one
+  // does not exist yet (nothing is kept open then).
+  bool open_shared(const TensorSet* first);
+  // The layout of the stacked .npy open in `file` (its type, shape, offsets), checked against this
+  // run's item count. Throws Error naming the file.
+  void read_layout(File& file) const;
 
   std::filesystem::path dir_;
   std::size_t item_count_;
@@ -152,6 +170,8 @@ class StackedNpySink final : public Sink {
   std::size_t accounted_ = 0;  // items written, failed or kept
   std::vector<File> files_;    // one per output, in the model's order, from the first result
   bool complete_ = true;
+  bool shared_ = false;
+  std::vector<std::string> output_names_;  // shared mode
 };
 
 // One JSON line per failed item ({"index":3,"name":"...","worker":"cpu#1","cause":"..."}), appended as

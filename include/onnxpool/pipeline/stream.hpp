@@ -17,6 +17,7 @@
 #include "onnxpool/pipeline/journal.hpp"
 #include "onnxpool/pipeline/sink.hpp"
 #include "onnxpool/pipeline/source.hpp"
+#include "onnxpool/pipeline/work_feed.hpp"
 #include "onnxpool/pool/pool.hpp"
 
 namespace onnxpool {
@@ -33,13 +34,19 @@ struct StreamOptions {
   // What earlier runs completed (journal.hpp): those items are not read nor run, and reach the sink in
   // their place in the order as kept() or kept_failure(). Null: a run from the start.
   const ResumeState* resume = nullptr;
+  // A run shared with other processes (work_feed.hpp): the items to take come from the feed, chunk by
+  // chunk, instead of 0..N-1, and each chunk is reported to it once its results reached the sink and
+  // the sink was synced. Items reach the sink in the order taken (increasing within a chunk). A run
+  // stopped early (a signal, max_failures) leaves the feed, its chunk in progress unreported. Not with
+  // `resume`: the feed hands out only what is left.
+  WorkFeed* feed = nullptr;
 };
 
 struct StreamSummary {
   std::size_t items = 0;     // items that reached the sink, as results or failures (kept ones included)
   std::size_t failed = 0;    // of which failed (in this run or, for kept ones, an earlier one)
   std::size_t kept = 0;      // of which earlier runs completed (StreamOptions::resume)
-  bool stopped = false;      // the items past `items` were not taken (max_failures, or `stop`)
+  bool stopped = false;      // the items past `items` (or the feed's rest) were not taken (max_failures, or `stop`)
   bool interrupted = false;  // `stop` turned true
   double seconds = 0.0;      // from the first read to the sink's finish
   // Where the calling thread's time went (the workers' is in Pool::stats()): reading items from the
