@@ -16,6 +16,7 @@
 
 #include "commands.hpp"
 #include "onnxpool/bench/measure.hpp"
+#include "onnxpool/distributed/launcher.hpp"
 #include "onnxpool/pipeline/progress.hpp"
 #include "onnxpool/pipeline/sink.hpp"
 #include "onnxpool/pipeline/source.hpp"
@@ -25,33 +26,13 @@
 #include "onnxpool/runtime/runtime.hpp"
 #include "onnxpool/tensor/tensor_io.hpp"
 #include "options.hpp"
+#include "run_args.hpp"
 #include "run_outputs.hpp"
+#include "run_ranks.hpp"
 #include "run_summary.hpp"
 #include "signal_stop.hpp"
 
 namespace onnxpool::cli {
-namespace {
-
-struct RunArgs {
-  std::string model;
-  InputArgs inputs;
-  PoolFlags pool;
-  std::string output_dir;
-  std::string compare_dir;
-  double rtol = 1e-4;
-  double atol = 1e-5;
-  bool quiet = false;
-  int warmup = 0;
-  std::size_t max_failures = 0;
-  bool fail_fast = false;
-  bool per_item = false;
-  bool overwrite = false;
-  bool resume = false;
-  std::size_t top_k = 0;
-  std::size_t window = 0;
-  std::string labels;
-  std::string json;
-};
 
 // What makes two runs the same run, for --resume (journal.hpp): the model file, where the items come
 // from, and how the outputs are laid out. The pool's shape (workers, threads, batch) may change between
@@ -105,67 +86,6 @@ std::string run_identity(const RunArgs& args, bool stacked) {
                                 {"layout", stacked ? "stacked" : "per-item"}};
   return identity.dump();
 }
-
-// --compare: each item's outputs against the expected ones of its folder (the i-th of DIR's data
-// sets), one printed line per output, as results arrive.
-class ExpectedOutputs final : public Sink {
- public:
-  ExpectedOutputs(const ModelInfo& model, const std::filesystem::path& dir, std::size_t item_count, double rtol,
-                  double atol)
-      : model_(model), dir_(dir), folders_(data_set_folders(dir)), rtol_(rtol), atol_(atol) {
-    if (folders_.size() != item_count) {
-      throw Error(
-          fmt::format("{}: {} sets of expected outputs for {} items", dir.string(), folders_.size(), item_count));
-    }
-  }
-  void write(std::size_t index, const std::string& name, const TensorSet& outputs) override {
-    const std::string item = name.empty() ? fmt::format("item {}", index) : name;
-    const TensorSet expected = load_expected_outputs(model_, folders_[index]);
-    if (expected.empty()) {
-      throw Error(
-          fmt::format("{}: no expected outputs (output_K.pb or <output>.npy) for item {}", dir_.string(), index));
-    }
-    for (const auto& want : expected) {
-      const auto got = std::find_if(outputs.begin(), outputs.end(), [&](const auto& o) { return o.name == want.name; });
-      if (got == outputs.end())
-        throw Error(fmt::format("{}: expected output '{}' is not an output of the model", item, want.name));
-      const Comparison c = compare(want.tensor, got->tensor, rtol_, atol_);
-      all_equal_ = all_equal_ && c.equal;
-      fmt::print("compare {} / {}: max abs error {:.3g}, max rel error {:.3g}: {}\n", item, want.name, c.max_abs_error,
-                 c.max_rel_error, c.equal ? "OK" : "MISMATCH: " + c.problem);
-    }
-  }
-  [[nodiscard]] bool all_equal() const { return all_equal_; }
-
- private:
-  const ModelInfo& model_;
-  std::filesystem::path dir_;
-  std::vector<std::filesystem::path> folders_;
-  double rtol_;
-  double atol_;
-  bool all_equal_ = true;
-};
-
-// "3 of 100 items failed (out/failures.jsonl); first: item 7 on worker cpu#1: <cause>".
-class FirstFailure final : public Sink {
- public:
-  void write(std::size_t /*index*/, const std::string& /*name*/, const TensorSet& /*outputs*/) override {}
-  void fail(const ItemFailure& failure) override {
-    if (!first_) first_ = failure;
-  }
-  [[nodiscard]] std::string first() const {
-    if (!first_) return {};
-    const ItemFailure& f = *first_;
-    std::string item = f.name.empty() ? fmt::format("item {}", f.index) : fmt::format("item {} ({})", f.index, f.name);
-    if (!f.worker.empty()) item += " on worker " + f.worker;
-    return item + ": " + f.cause;
-  }
-
- private:
-  std::optional<ItemFailure> first_;
-};
-
-}  // namespace
 
 Command add_run(CLI::App& app) {
   auto* cmd = app.add_subcommand("run", "Run a model over many inputs with a pool of workers");
@@ -237,13 +157,18 @@ Command add_run(CLI::App& app) {
   cmd->add_option("--json", args->json, "Write the run's summary (items, failures, time, workers) as JSON")
       ->type_name("FILE");
 
+  // For tests of runs across ranks: a rank made slower than the others (each item read this much later).
+  cmd->add_option("--test-item-delay", args->item_delay_ms)->group("")->check(CLI::Range(0.0, 60000.0));
+
   return [args, cmd] {
     // First, before any thread starts: SIGINT/SIGTERM/SIGHUP stop the run cleanly (signal_stop.hpp).
     const SignalStop signals;
+    // One of several processes started by mpirun or srun: they share the items (run_ranks.hpp).
+    if (const auto launch = detect_launch()) return run_across_ranks(*args, *cmd, *launch, signals);
     Runtime runtime(ort_log_level(*cmd));
     const ModelInfo model = inspect_model(runtime, args->model);
     PoolConfig config = pool_config(args->pool);
-    const auto source = make_source(model, args->inputs);
+    const auto source = delayed(make_source(model, args->inputs), args->item_delay_ms);
     // No more workers than the items can keep busy; then what the machine cannot serve is refused here,
     // before an output folder is touched or a session made.
     config.items = source->size();
@@ -288,23 +213,7 @@ Command add_run(CLI::App& app) {
     StreamSummary done;
     const auto pass = [&](bool warmup) {
       if (warmup) {
-        std::vector<TensorSet> warm;
-        // An item that cannot be read or run is left out of the warm-up: the run reports it in its place.
-        for (std::size_t i = 0; i < warm_count; ++i) {
-          try {
-            warm.push_back(source->read(i));
-          } catch (const Error&) {
-          }
-        }
-        std::vector<std::future<TensorSet>> results;
-        results.reserve(warm.size());
-        for (auto& item : warm) results.push_back(pool.submit(std::move(item)));
-        for (auto& result : results) {
-          try {
-            static_cast<void>(result.get());
-          } catch (const Error&) {
-          }
-        }
+        warm_up(pool, *source, warm_count);
       } else {
         try {
           done = run_stream(pool, *source, sink,

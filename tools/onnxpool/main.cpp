@@ -12,6 +12,7 @@
 
 #include "commands.hpp"
 #include "common/one_line.hpp"
+#include "onnxpool/distributed/launcher.hpp"
 #include "onnxpool/error.hpp"
 #include "onnxpool/pool/pool_config.hpp"
 
@@ -52,6 +53,8 @@ int main(int argc, char** argv) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
     // A usage error: one line, like every other error, and the exit status scripts expect for usage.
+    // Under mpirun every process finds the same: the first one says it.
+    if (const auto launch = onnxpool::detect_launch(); launch && launch->rank != 0) return kExitUsage;
     fmt::print(stderr, "onnxpool: error: {} (see --help)\n", onnxpool::one_line(e.what()));
     return kExitUsage;
   }
@@ -69,7 +72,10 @@ int main(int argc, char** argv) {
     return kExitError;
   } catch (const std::exception& e) {
     std::fflush(stdout);
-    fmt::print(stderr, "onnxpool: error: {}\n", onnxpool::one_line(e.what()));
+    // One of several processes (mpirun): which one says it.
+    const auto launch = onnxpool::detect_launch();
+    const std::string who = launch && launch->rank != 0 ? fmt::format("rank {}: ", launch->rank) : std::string();
+    fmt::print(stderr, "onnxpool: error: {}{}\n", who, onnxpool::one_line(e.what()));
     return kExitError;
   }
   return kExitError;

@@ -78,11 +78,22 @@ RunOutputs::RunOutputs(Options options, const ModelInfo& model, const Source& so
   // Stacked unless asked otherwise or impossible: bfloat16 (numpy has no such dtype), or an output whose
   // shape the inputs do not set (it may vary between items).
   const std::string varying = StackedNpySink::varying_output(model_);
-  stacked_ = !options_.per_item && StackedNpySink::stackable(types) && varying.empty();
+  stacked_ = stacks(model_, options_.per_item);
   if (!options_.per_item && !stacked_) {
     const std::string why = varying.empty() ? std::string("an output holds bfloat16, which numpy cannot hold")
                                             : fmt::format("output '{}' may have another shape for each item", varying);
     fmt::print(stderr, "onnxpool: note: {}: each item's outputs go to a folder of its own (as --per-item)\n", why);
+  }
+  if (options_.shared && stacked_) {
+    // numpy's '<U n' needs the longest string of all items before the first row: not across processes.
+    for (const auto& declared : model_.outputs) {
+      if (declared.type == ElementType::String) {
+        throw Error(
+            fmt::format("output '{}' holds strings, which several processes cannot stack into one file: "
+                        "--per-item writes them, or run one process",
+                        declared.name));
+      }
+    }
   }
   if (options_.top_k > 0) top_k_ = top_k_options(options_.top_k, options_.labels, model_, stacked_);
   identity_ = identity(stacked_);
@@ -126,6 +137,67 @@ Sink& RunOutputs::open() {
   // Every result is on disk before the journal says so; commits once a second (journal.hpp).
   journaled_.emplace(*files_, *journal_);
   return *journaled_;
+}
+
+bool RunOutputs::stacks(const ModelInfo& model, bool per_item) {
+  std::vector<ElementType> types;
+  for (const auto& declared : model.outputs) types.push_back(declared.type);
+  return !per_item && StackedNpySink::stackable(types) && StackedNpySink::varying_output(model).empty();
+}
+
+std::unique_ptr<Sink> RunOutputs::rank_sink(const std::filesystem::path& dir, const ModelInfo& model, std::size_t items,
+                                            bool stacked, bool resume) {
+  if (!stacked) {
+    auto sink = std::make_unique<PerItemNpySink>(dir, items);
+    if (resume) sink->resume();
+    return sink;
+  }
+  auto sink = std::make_unique<StackedNpySink>(dir, items, /*resumable=*/true);
+  std::vector<std::string> names;
+  for (const auto& declared : model.outputs) names.push_back(declared.name);
+  sink->share(names);
+  return sink;
+}
+
+RunJournal& RunOutputs::open_shared() {
+  const auto& dir = options_.dir;
+  if (!journal_) journal_.emplace(RunJournal::start(dir / RunJournal::kFileName, source_.size(), identity_));
+  // Rows are continued only where an earlier run wrote some (its journal names a result); otherwise the
+  // files are laid out anew by the first rank to write.
+  const bool continued = options_.resume && resumed_.done_count() > resumed_.failures.size();
+  if (stacked_ && !continued) {
+    for (const auto& declared : model_.outputs) {
+      std::error_code ec;
+      std::filesystem::remove(StackedNpySink::partial_path(dir, declared.name), ec);
+      std::filesystem::remove(StackedNpySink::spool_path(dir, declared.name), ec);
+    }
+  }
+  return *journal_;
+}
+
+bool RunOutputs::finish_shared(const RunHandOut& hand_out) {
+  if (!hand_out.finished()) return false;
+  const auto& dir = options_.dir;
+  if (stacked_) {
+    std::vector<std::string> names;
+    for (const auto& declared : model_.outputs) names.push_back(declared.name);
+    StackedNpySink::make_final(dir, names);
+  }
+  // The whole run's failures, in index order, as a single run appends them.
+  FailureLog log(failure_log());
+  for (const auto& failure : hand_out.failures()) log.fail(failure);
+  log.finish();
+  if (top_k_) {
+    const auto scores = StackedNpySink::final_path(dir, model_.outputs.front().name);
+    if (std::filesystem::exists(scores)) {
+      const std::vector<bool> failed = hand_out.failed_items();
+      write_top_k_csv(
+          scores, source_.size(), *top_k_, [this](std::size_t i) { return source_.name(i); },
+          [&failed](std::size_t i) { return failed[i]; }, dir / "top_k.csv");
+    }
+  }
+  journal_->remove();
+  return true;
 }
 
 }  // namespace onnxpool::cli

@@ -7,10 +7,12 @@
 #include <cstddef>
 #include <filesystem>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 
 #include "onnxpool/pipeline/journal.hpp"
+#include "onnxpool/pipeline/run_hand_out.hpp"
 #include "onnxpool/pipeline/sink.hpp"
 #include "onnxpool/pipeline/source.hpp"
 #include "onnxpool/pipeline/top_k.hpp"
@@ -27,6 +29,9 @@ class RunOutputs {
     bool per_item = false;
     std::size_t top_k = 0;  // 0: no ranking
     std::string labels;
+    // Several processes write the folder (the ranks of a run under mpirun; this object is rank 0's):
+    // open_shared() and finish_shared() instead of open().
+    bool shared = false;
   };
 
   // Before the pool starts: the folder checked (refused when it holds files, unless overwrite or
@@ -41,6 +46,23 @@ class RunOutputs {
   // Once the pool has started: a new run's journal and the sinks. Returns the sink that takes every
   // result first (its outputs are on disk before the journal names them).
   Sink& open();
+
+  // Shared (rank 0), once every rank's pool has started: the journal of a new run made, and what an
+  // earlier run left that cannot be continued (the .partial files of a run started anew, or of one that
+  // wrote nothing) removed, before any rank writes. Returns the journal.
+  RunJournal& open_shared();
+  // Shared (rank 0), once every rank is done: when `hand_out` has every item completed, the stacked
+  // files made final, the failure log written (every failure, in index order), --top-k's ranking made,
+  // and the journal removed; true then. Otherwise (a rank stopped early) the folder stays resumable.
+  bool finish_shared(const RunHandOut& hand_out);
+  // One rank's own results (any rank of a shared run): the shared stacked files (StackedNpySink::share)
+  // or the item folders, for `items` items; `resume`: the run continues an earlier one.
+  static std::unique_ptr<Sink> rank_sink(const std::filesystem::path& dir, const ModelInfo& model, std::size_t items,
+                                         bool stacked, bool resume);
+  // Whether the outputs of `model` are stacked (not --per-item, no bfloat16, no output whose shape
+  // varies between items), as every rank decides it alike.
+  static bool stacks(const ModelInfo& model, bool per_item);
+  [[nodiscard]] bool stacked() const { return stacked_; }
 
   // What an earlier run completed (resume), for StreamOptions::resume; null for a new run.
   [[nodiscard]] const ResumeState* resumed() const { return options_.resume ? &resumed_ : nullptr; }
