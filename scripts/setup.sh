@@ -49,6 +49,8 @@ packages=(
   pybind11-dev python3-dev python3-pytest python3-pip python3-setuptools
   # Its test of Dask (a LocalCluster mapping run_array over blocks) and the Spark-/Ray-style pickling.
   python3-distributed
+  # Runs across processes and nodes (mpirun/srun onnxpool run): Open MPI, its headers and its launcher.
+  libopenmpi-dev openmpi-bin
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -31,15 +31,16 @@ inline std::string q(const std::filesystem::path& path) {
   return shell_quote(path.string());
 }
 
-// `args` is a shell fragment (quoted by the caller where needed). A command still running after
-// `seconds` is killed (status 124, or 137 when it ignores SIGTERM): a hang fails its test, not CI.
-inline CliResult run_cli(const std::string& args, int seconds = 300) {
+// Runs the shell command line `command` (quoted by the caller), capturing its status and output. A
+// command still running after `seconds` is killed (status 124, or 137 when it ignores SIGTERM): a hang
+// fails its test, not CI.
+inline CliResult run_shell(const std::string& command, int seconds = 300) {
   TempDir capture;
   const auto out = capture / "out";
   const auto err = capture / "err";
-  const std::string command = "timeout --kill-after=10 " + std::to_string(seconds) + " " + std::string(ONNXPOOL_CLI) +
-                              " " + args + " >" + out.string() + " 2>" + err.string() + " </dev/null";
-  const int raw = std::system(command.c_str());
+  const std::string line = "timeout --kill-after=10 " + std::to_string(seconds) + " " + command + " >" + out.string() +
+                           " 2>" + err.string() + " </dev/null";
+  const int raw = std::system(line.c_str());
   CliResult result;
   if (WIFEXITED(raw)) {
     result.status = WEXITSTATUS(raw);
@@ -49,6 +50,11 @@ inline CliResult run_cli(const std::string& args, int seconds = 300) {
   result.out = slurp(out);
   result.err = slurp(err);
   return result;
+}
+
+// `args` is a shell fragment (quoted by the caller where needed), given to the onnxpool CLI.
+inline CliResult run_cli(const std::string& args, int seconds = 300) {
+  return run_shell(std::string(ONNXPOOL_CLI) + " " + args, seconds);
 }
 
 }  // namespace onnxpool::test

@@ -5,12 +5,29 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.hpp"
+#include "onnxpool/distributed/launcher.hpp"
+#ifdef ONNXPOOL_WITH_MPI
+#include "onnxpool/distributed/mpi_ranks.hpp"
+#endif
 #include "onnxpool/error.hpp"
 #include "onnxpool/runtime/cpu.hpp"
 #include "onnxpool/runtime/gpu.hpp"
 #include "onnxpool/runtime/runtime.hpp"
 
 namespace onnxpool::cli {
+namespace {
+
+// The MPI library's own description ("Open MPI v4.1.4, ..."), its first line; "" without MPI.
+std::string mpi_version() {
+#ifdef ONNXPOOL_WITH_MPI
+  const std::string text = MpiRanks::library_version();
+  return text.substr(0, text.find_first_of("\n,"));
+#else
+  return {};
+#endif
+}
+
+}  // namespace
 namespace {
 
 std::string device_type_name(OrtHardwareDeviceType type) {
@@ -75,6 +92,15 @@ Command add_devices(CLI::App& app) {
                    {"driver", gpu.driver},
                    {"driver_version", gpu.driver_version},
                    {"gpus", gpu.gpus}};
+    // Runs across processes and nodes: whether this build has MPI, and whether this process is a rank.
+    const std::string mpi_library = mpi_version();
+    const auto launch = detect_launch();
+    out["mpi"] = {
+        {"built_in", built_with_mpi()},
+        {"library", mpi_library},
+        {"launched",
+         launch ? nlohmann::json{{"rank", launch->rank}, {"size", launch->size}, {"launcher", launch->launcher}}
+                : nlohmann::json()}};
     if (*json) {
       fmt::print("{}\n", out.dump(2));
       return 0;
@@ -103,6 +129,14 @@ Command add_devices(CLI::App& app) {
     } else {
       fmt::print("CUDA:       unavailable: {}\n", gpu.reason);
     }
+    if (built_with_mpi()) {
+      fmt::print("MPI:        {} (mpirun/srun onnxpool run shares one run across processes and nodes)\n", mpi_library);
+    } else {
+      fmt::print("MPI:        not built in (Open MPI was not found when onnxpool was built)\n");
+    }
+    if (launch)
+      fmt::print("            this process: rank {} of {}, started by {}\n", launch->rank, launch->size,
+                 launch->launcher);
     return 0;
   };
 }

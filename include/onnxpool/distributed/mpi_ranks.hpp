@@ -27,6 +27,9 @@ class MpiRanks {
   MpiRanks& operator=(const MpiRanks&) = delete;
   ~MpiRanks();  // MPI_Finalize
 
+  // The MPI library's description (MPI_Get_library_version, callable before MPI starts).
+  static std::string library_version();
+
   [[nodiscard]] std::size_t rank() const;
   [[nodiscard]] std::size_t size() const;
   [[nodiscard]] std::size_t node_rank() const;  // among the ranks on this node

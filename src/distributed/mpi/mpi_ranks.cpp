@@ -140,6 +140,13 @@ MpiRanks::~MpiRanks() {
   MPI_Finalize();
 }
 
+std::string MpiRanks::library_version() {
+  char text[MPI_MAX_LIBRARY_VERSION_STRING];
+  int length = 0;
+  if (MPI_Get_library_version(text, &length) != MPI_SUCCESS) return "MPI";
+  return {text, static_cast<std::size_t>(length)};
+}
+
 std::size_t MpiRanks::rank() const {
   return static_cast<std::size_t>(state_->rank);
 }
