@@ -11,12 +11,18 @@
 #include <string>
 
 #include "onnxpool/pipeline/journal.hpp"
+#include "onnxpool/pipeline/shard.hpp"
 #include "onnxpool/pipeline/sink.hpp"
 #include "onnxpool/pipeline/source.hpp"
 #include "onnxpool/pipeline/top_k.hpp"
 #include "onnxpool/runtime/model.hpp"
 
 namespace onnxpool::cli {
+
+// Fails now, before any work, when the output folder cannot be made or written, or holds files (another
+// run's, or anything else) unless `overwrite`: outputs of two runs must not mix, and nothing is ever
+// deleted here. `resumable`: the command has --resume, which the refusal of an unfinished run names.
+void prepare_output_dir(const std::filesystem::path& dir, bool overwrite, bool resumable = true);
 
 class RunOutputs {
  public:
@@ -27,12 +33,18 @@ class RunOutputs {
     bool per_item = false;
     std::size_t top_k = 0;  // 0: no ranking
     std::string labels;
+    // Run one shard (shard.hpp) of a run of `whole_items`, the source holding the shard's items: the
+    // indices shown (failures.jsonl, per-item folders, top_k.csv) are the whole run's, the journal's
+    // identity names the shard, and a completed shard writes its manifest.
+    std::optional<ShardSpec> shard;
+    std::size_t whole_items = 0;
   };
 
   // Before the pool starts: the folder checked (refused when it holds files, unless overwrite or
   // resume), the layout chosen (stacked unless per_item, or an output that cannot stack: a note on
   // stderr then), --top-k's options checked, and with resume the earlier run's journal read, which must
-  // be of the run `identity(stacked)` describes. Throws Error naming the flag at fault.
+  // be of the run `identity(stacked)` describes (the whole run's; a shard's journal adds the shard).
+  // Throws Error naming the flag at fault.
   RunOutputs(Options options, const ModelInfo& model, const Source& source,
              const std::function<std::string(bool stacked)>& identity);
   RunOutputs(const RunOutputs&) = delete;
@@ -61,6 +73,13 @@ class RunOutputs {
   std::optional<TopKSink> ranking_;
   std::optional<SinkFan> files_;
   std::optional<JournaledSink> journaled_;
+  // The whole run's indices for the sinks that show them (first_item_: 0 unless a shard), and a shard's
+  // manifest.
+  std::size_t first_item_ = 0;
+  std::optional<IndexOffsetSink> per_item_shown_;
+  std::optional<IndexOffsetSink> failures_shown_;
+  std::optional<ShardManifest> manifest_;
+  std::optional<ShardManifestSink> manifest_sink_;
 };
 
 }  // namespace onnxpool::cli
