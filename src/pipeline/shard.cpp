@@ -118,7 +118,8 @@ ShardManifest ShardManifest::parse(std::string_view text, const std::string& sou
     if (!j.is_object()) throw Error("not a JSON object");
     const std::size_t index = count_field(j, "shard");
     const std::size_t count = count_field(j, "of");
-    if (count == 0 || count > ShardSpec::kMaxShards || index >= count) throw Error(fmt::format("no shard {} of {}", index, count));
+    if (count == 0 || count > ShardSpec::kMaxShards || index >= count)
+      throw Error(fmt::format("no shard {} of {}", index, count));
     m.shard = {.index = index, .count = count};
     m.items = count_field(j, "items");
     m.range = {.begin = count_field(j, "begin"), .end = count_field(j, "end")};
