@@ -41,7 +41,7 @@ Command add_merge(CLI::App& app) {
   cmd->add_option("shards", args->shards, "The shards' output folders, in any order")
       ->required()
       ->check(not_empty("a folder"))
-      ->type_name("SHARD_DIR...");
+      ->type_name("SHARD_DIR");
   cmd->add_option("-o,--output", args->output_dir, "Write the whole run's files into DIR")
       ->required()
       ->type_name("DIR")

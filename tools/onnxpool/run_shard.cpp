@@ -25,7 +25,7 @@ CLI::Validator shard_check() {
         }
         return {};
       },
-      "K/N");
+      "");  // no description: the flag's type name already says K/N
 }
 
 std::optional<RunShard> take_shard(const std::string& text, std::unique_ptr<Source>& source) {
