@@ -18,6 +18,7 @@
 #include "common/file_io.hpp"
 #include "common/one_line.hpp"
 #include "onnxpool/error.hpp"
+#include "pipeline/json_difference.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -29,31 +30,6 @@ constexpr std::string_view kMagic = "onnxpool-journal 1";
 constexpr std::size_t kMaxFailureLine = 1 << 16;
 
 using detail::os_error;
-
-// A value for a message: its JSON, cut short.
-std::string shown(const nlohmann::json& value) {
-  std::string text = value.dump();
-  if (text.size() > 60) text = text.substr(0, 57) + "...";
-  return text;
-}
-
-// The first field (in key order, depth first) whose value differs between the journal's identity and
-// this run's: "model.size was 13967295, this run's is 13967300".
-std::string first_difference(const nlohmann::json& was, const nlohmann::json& is, const std::string& prefix = {}) {
-  if (was.is_object() && is.is_object()) {
-    std::vector<std::string> keys;
-    for (const auto& [key, value] : was.items()) keys.push_back(key);
-    for (const auto& [key, value] : is.items()) keys.push_back(key);
-    std::sort(keys.begin(), keys.end());
-    for (const auto& key : keys) {
-      const nlohmann::json old_value = was.contains(key) ? was[key] : nlohmann::json();
-      const nlohmann::json new_value = is.contains(key) ? is[key] : nlohmann::json();
-      if (old_value != new_value) return first_difference(old_value, new_value, prefix + key + ".");
-    }
-  }
-  const std::string field = prefix.empty() ? "identity" : prefix.substr(0, prefix.size() - 1);
-  return fmt::format("its {} was {}, this run's is {}", field, shown(was), shown(is));
-}
 
 std::size_t parse_index(std::string_view text, std::string_view what) {
   std::size_t value = 0;
@@ -184,8 +160,9 @@ ResumeState RunJournal::parse(std::string_view text, std::size_t items, std::str
   const nlohmann::json identity = identity_of(identity_text);
   if (was["identity"] != identity) {
     // A key of the identity may hold a newline (JSON's "\n"): one line still.
-    throw Error(one_line(
-        fmt::format("{}: the run there is another run: {}", source, first_difference(was["identity"], identity))));
+    const JsonDifference difference = first_difference(was["identity"], identity);
+    throw Error(one_line(fmt::format("{}: the run there is another run: its {} was {}, this run's is {}", source,
+                                     difference.field, difference.was, difference.is)));
   }
   while (!rest.empty()) {
     const std::string_view line = next_line();

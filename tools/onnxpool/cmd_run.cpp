@@ -29,6 +29,7 @@
 #include "run_args.hpp"
 #include "run_outputs.hpp"
 #include "run_ranks.hpp"
+#include "run_shard.hpp"
 #include "run_summary.hpp"
 #include "signal_stop.hpp"
 
@@ -103,6 +104,8 @@ Command add_run(CLI::App& app) {
       "DIR/failures.jsonl (index, name, worker, cause).\n"
       "SIGINT/SIGTERM stop taking items; those in flight finish. The same command with --resume continues a\n"
       "run stopped by a signal, a crash or kill -9, to the same files (journal: DIR/.onnxpool-journal).\n"
+      "--shard K/N runs only the K-th of N contiguous parts of the items (K from 0) into --output DIR, for job\n"
+      "arrays; `onnxpool merge` combines the N folders into the whole run's files.\n"
       "Exit status: 0 ok, 1 error, 2 bad usage, 3 outputs differ from --compare, 4 some items failed,\n"
       "128+N stopped by signal N.");
   auto args = std::make_shared<RunArgs>();
@@ -154,6 +157,12 @@ Command add_run(CLI::App& app) {
                   "four times the items the workers take at once")
       ->type_name("N")
       ->check(CLI::Range(1, 1 << 20));
+  cmd->add_option("--shard", args->shard,
+                  "Run shard K of N (K from 0): the K-th of N contiguous parts of the items, into --output DIR; "
+                  "`onnxpool merge` combines the shards' folders")
+      ->type_name("K/N")
+      ->check(shard_check())
+      ->needs(output);
   cmd->add_option("--json", args->json, "Write the run's summary (items, failures, time, workers) as JSON")
       ->type_name("FILE");
 
@@ -168,7 +177,8 @@ Command add_run(CLI::App& app) {
     Runtime runtime(ort_log_level(*cmd));
     const ModelInfo model = inspect_model(runtime, args->model);
     PoolConfig config = pool_config(args->pool);
-    const auto source = delayed(make_source(model, args->inputs), args->item_delay_ms);
+    auto source = delayed(make_source(model, args->inputs), args->item_delay_ms);
+    const std::optional<RunShard> shard = take_shard(args->shard, source);
     // No more workers than the items can keep busy; then what the machine cannot serve is refused here,
     // before an output folder is touched or a session made.
     config.items = source->size();
@@ -179,7 +189,7 @@ Command add_run(CLI::App& app) {
     std::vector<Sink*> sinks;
     std::optional<ExpectedOutputs> expected;
     if (!args->compare_dir.empty()) {
-      expected.emplace(model, args->compare_dir, source->size(), args->rtol, args->atol);
+      expected.emplace(model, args->compare_dir, shard ? shard->whole_items : source->size(), args->rtol, args->atol);
       sinks.push_back(&*expected);
     }
     std::optional<RunOutputs> outputs;
@@ -189,7 +199,9 @@ Command add_run(CLI::App& app) {
                                           .resume = args->resume,
                                           .per_item = args->per_item,
                                           .top_k = args->top_k,
-                                          .labels = args->labels},
+                                          .labels = args->labels,
+                                          .shard = shard ? std::optional(shard->spec) : std::nullopt,
+                                          .whole_items = shard ? shard->whole_items : 0},
                       model, *source, [&](bool stacked) { return run_identity(*args, stacked); });
     }
     FirstFailure first_failure;
@@ -202,10 +214,15 @@ Command add_run(CLI::App& app) {
     ProgressSink progress_sink(progress);
     if (!args->quiet) sinks.push_back(&progress_sink);
     Pool pool(runtime, args->model, config);
+    // The comparison, the first failure and the progress see the whole run's item indices (a shard's
+    // item i is its first item + i there), as the outputs show them.
+    SinkFan shown(sinks);
+    IndexOffsetSink shifted(shown, shard ? shard->range.begin : 0);
+    std::vector<Sink*> fan{&shifted};
     // The outputs first: an item whose outputs the stacked sink rejects (another shape) reaches no other
     // sink as a result.
-    if (outputs) sinks.insert(sinks.begin(), &outputs->open());
-    SinkFan sink(sinks);
+    if (outputs) fan.insert(fan.begin(), &outputs->open());
+    SinkFan sink(fan);
 
     // --warmup N: one untimed pass over the first N items (read again for the run), whose work the
     // printed counters leave out.
@@ -239,6 +256,7 @@ Command add_run(CLI::App& app) {
                            .items = source->size(),
                            .batch = config.batch,
                            .failures_file = outputs && done.failed > 0 ? outputs->failure_log().string() : ""};
+    if (!args->quiet && shard) fmt::print("{}\n", shard->describe());
     if (!args->quiet) print_run_summary(report, done, pool);
     if (!args->json.empty()) write_run_json(args->json, report, done, pool);
     if (done.interrupted) {

@@ -48,5 +48,6 @@ Command add_info(CLI::App& app);
 Command add_devices(CLI::App& app);
 Command add_run(CLI::App& app);
 Command add_bench(CLI::App& app);
+Command add_merge(CLI::App& app);
 
 }  // namespace onnxpool::cli

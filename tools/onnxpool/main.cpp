@@ -41,9 +41,13 @@ int main(int argc, char** argv) {
       "  onnxpool run model.onnx --random 64 --workers 2\n"
       "  onnxpool run model.onnx --inputs test_data_set_0 --compare test_data_set_0\n"
       "  onnxpool bench mobilenetv2.onnx --csv bench.csv --plot bench\n"
+      "  onnxpool merge parts/0 parts/1 parts/2 --output scores/   (after run --shard K/3 --output parts/K)\n"
       "Run 'onnxpool COMMAND --help' for a command's options.");
-  const std::map<std::string, Command> commands{
-      {"info", add_info(app)}, {"devices", add_devices(app)}, {"run", add_run(app)}, {"bench", add_bench(app)}};
+  const std::map<std::string, Command> commands{{"info", add_info(app)},
+                                                {"devices", add_devices(app)},
+                                                {"run", add_run(app)},
+                                                {"bench", add_bench(app)},
+                                                {"merge", add_merge(app)}};
 
   try {
     app.parse(argc, argv);

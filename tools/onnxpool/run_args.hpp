@@ -35,6 +35,7 @@ struct RunArgs {
   std::size_t window = 0;
   std::string labels;
   std::string json;
+  std::string shard;           // --shard K/N: "" for the whole run
   double item_delay_ms = 0.0;  // --test-item-delay (hidden): a slow rank, for tests
 };
 

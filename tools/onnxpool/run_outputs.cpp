@@ -5,24 +5,21 @@
 #include <vector>
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include "onnxpool/error.hpp"
 #include "onnxpool/tensor/tensor_io.hpp"
 #include "options.hpp"
 
 namespace onnxpool::cli {
-namespace {
 
-// Fails now, before any work, when the output folder cannot be made or written.
 // (With --resume the folder is the earlier run's: RunJournal::resume checks it instead.)
-// Also refuses a folder that already holds files (another run's, or anything else) unless `overwrite`:
-// outputs of two runs must not mix, and nothing is ever deleted here.
-void prepare_output_dir(const std::filesystem::path& dir, bool overwrite) {
+void prepare_output_dir(const std::filesystem::path& dir, bool overwrite, bool resumable) {
   std::error_code ec;
   if (!overwrite && std::filesystem::is_directory(dir, ec)) {
     std::filesystem::directory_iterator entries(dir, ec);
     if (!ec && entries != std::filesystem::directory_iterator()) {
-      if (std::filesystem::exists(dir / RunJournal::kFileName, ec)) {
+      if (resumable && std::filesystem::exists(dir / RunJournal::kFileName, ec)) {
         throw Error(
             fmt::format("{}: the output folder holds an unfinished run; --resume continues it, --overwrite "
                         "starts again",
@@ -42,6 +39,8 @@ void prepare_output_dir(const std::filesystem::path& dir, bool overwrite) {
   write_file_atomically(dir / ".onnxpool-write-check", {});
   std::filesystem::remove(dir / ".onnxpool-write-check", ec);
 }
+
+namespace {
 
 // --top-k's options, checked before the run: the first output holds float scores, stacked, and the
 // labels (when given) name each of its classes where its shape says how many there are.
@@ -96,7 +95,30 @@ RunOutputs::RunOutputs(Options options, const ModelInfo& model, const Source& so
     }
   }
   if (options_.top_k > 0) top_k_ = top_k_options(options_.top_k, options_.labels, model_, stacked_);
-  identity_ = identity(stacked_);
+  const std::string whole_identity = identity(stacked_);
+  identity_ = whole_identity;
+  if (options_.shard) {
+    // A shard's journal is continued only by the same shard of the same run; its manifest carries the
+    // whole run's identity, which every shard of the run shares (merge compares them).
+    auto with_shard = nlohmann::json::parse(whole_identity);
+    with_shard["shard"] = options_.shard->to_string();
+    identity_ = with_shard.dump();
+    nlohmann::json extras = nlohmann::json::object();
+    if (options_.top_k > 0) {
+      const std::string labels = options_.labels.empty() ? "" : std::filesystem::absolute(options_.labels).string();
+      extras["top_k"] = {{"k", options_.top_k}, {"labels", labels}};
+    }
+    manifest_.emplace(ShardManifest{.shard = *options_.shard,
+                                    .items = options_.whole_items,
+                                    .range = options_.shard->range_of(options_.whole_items),
+                                    .identity = whole_identity,
+                                    .layout = stacked_ ? "stacked" : "per-item",
+                                    .outputs = {},
+                                    .failed = 0,
+                                    .extras = extras.dump()});
+    for (const auto& declared : model_.outputs) manifest_->outputs.push_back(declared.name);
+    first_item_ = manifest_->range.begin;
+  }
   if (options_.resume) {
     // A resume that is not this run's is refused here, before any work.
     try {
@@ -121,17 +143,30 @@ Sink& RunOutputs::open() {
     }
     files.push_back(&*stacked_sink_);
   } else {
-    per_item_sink_.emplace(dir, items);
+    // A shard's items are named as in the whole run: a one-item shard of a larger run gets a folder.
+    per_item_sink_.emplace(dir, options_.shard ? options_.whole_items : items);
     if (options_.resume) per_item_sink_->resume();
-    files.push_back(&*per_item_sink_);
+    per_item_shown_.emplace(*per_item_sink_, first_item_);
+    files.push_back(&*per_item_shown_);
   }
   failure_sink_.emplace(failure_log());
-  files.push_back(&*failure_sink_);
+  failures_shown_.emplace(*failure_sink_, first_item_);
+  files.push_back(&*failures_shown_);
   if (top_k_) {
-    // Made from the stacked file once it is final (top_k.hpp): after the outputs' sink in the fan.
+    // Made from the stacked file once it is final (top_k.hpp): after the outputs' sink in the fan. Rows
+    // are the shard's own (local indices), the names the whole run's.
     ranking_.emplace(StackedNpySink::final_path(dir, model_.outputs.front().name), dir / "top_k.csv", items, *top_k_,
-                     [this](std::size_t i) { return source_.name(i); });
+                     [this](std::size_t i) {
+                       std::string name = source_.name(i);
+                       return name.empty() ? std::to_string(first_item_ + i) : name;
+                     });
     files.push_back(&*ranking_);
+  }
+  if (manifest_) {
+    // Last, once the other files are final, and before the journal goes: a run that dies in between
+    // leaves both, which merge refuses as unfinished and --resume completes.
+    manifest_sink_.emplace(dir, *manifest_);
+    files.push_back(&*manifest_sink_);
   }
   files_.emplace(files);
   // Every result is on disk before the journal says so; commits once a second (journal.hpp).

@@ -13,12 +13,18 @@
 
 #include "onnxpool/pipeline/journal.hpp"
 #include "onnxpool/pipeline/run_hand_out.hpp"
+#include "onnxpool/pipeline/shard.hpp"
 #include "onnxpool/pipeline/sink.hpp"
 #include "onnxpool/pipeline/source.hpp"
 #include "onnxpool/pipeline/top_k.hpp"
 #include "onnxpool/runtime/model.hpp"
 
 namespace onnxpool::cli {
+
+// Fails now, before any work, when the output folder cannot be made or written, or holds files (another
+// run's, or anything else) unless `overwrite`: outputs of two runs must not mix, and nothing is ever
+// deleted here. `resumable`: the command has --resume, which the refusal of an unfinished run names.
+void prepare_output_dir(const std::filesystem::path& dir, bool overwrite, bool resumable = true);
 
 class RunOutputs {
  public:
@@ -32,12 +38,18 @@ class RunOutputs {
     // Several processes write the folder (the ranks of a run under mpirun; this object is rank 0's):
     // open_shared() and finish_shared() instead of open().
     bool shared = false;
+    // Run one shard (shard.hpp) of a run of `whole_items`, the source holding the shard's items: the
+    // indices shown (failures.jsonl, per-item folders, top_k.csv) are the whole run's, the journal's
+    // identity names the shard, and a completed shard writes its manifest.
+    std::optional<ShardSpec> shard;
+    std::size_t whole_items = 0;
   };
 
   // Before the pool starts: the folder checked (refused when it holds files, unless overwrite or
   // resume), the layout chosen (stacked unless per_item, or an output that cannot stack: a note on
   // stderr then), --top-k's options checked, and with resume the earlier run's journal read, which must
-  // be of the run `identity(stacked)` describes. Throws Error naming the flag at fault.
+  // be of the run `identity(stacked)` describes (the whole run's; a shard's journal adds the shard).
+  // Throws Error naming the flag at fault.
   RunOutputs(Options options, const ModelInfo& model, const Source& source,
              const std::function<std::string(bool stacked)>& identity);
   RunOutputs(const RunOutputs&) = delete;
@@ -83,6 +95,13 @@ class RunOutputs {
   std::optional<TopKSink> ranking_;
   std::optional<SinkFan> files_;
   std::optional<JournaledSink> journaled_;
+  // The whole run's indices for the sinks that show them (first_item_: 0 unless a shard), and a shard's
+  // manifest.
+  std::size_t first_item_ = 0;
+  std::optional<IndexOffsetSink> per_item_shown_;
+  std::optional<IndexOffsetSink> failures_shown_;
+  std::optional<ShardManifest> manifest_;
+  std::optional<ShardManifestSink> manifest_sink_;
 };
 
 }  // namespace onnxpool::cli

@@ -144,6 +144,11 @@ int run_across_ranks(const RunArgs& args, const CLI::App& cmd, const Launch& /*l
   std::optional<ExpectedOutputs> expected;
   std::optional<RunOutputs> outputs;
   Outcome step = attempt([&] {
+    if (!args.shard.empty()) {
+      throw UsageError(
+          "--shard: under mpirun the ranks share the whole run; --shard is for jobs run apart (Slurm arrays, "
+          "indexed jobs), each one process");
+    }
     runtime.emplace(ort_log_level(cmd));
     model.emplace(inspect_model(*runtime, args.model));
     config = pool_config(args.pool);
@@ -160,7 +165,9 @@ int run_across_ranks(const RunArgs& args, const CLI::App& cmd, const Launch& /*l
                                           .per_item = args.per_item,
                                           .top_k = args.top_k,
                                           .labels = args.labels,
-                                          .shared = true},
+                                          .shared = true,
+                                          .shard = std::nullopt,
+                                          .whole_items = 0},
                       *model, *source, [&](bool stacked) { return run_identity(args, stacked); });
     }
   });
