@@ -22,8 +22,8 @@ int main(int argc, char** argv) {
   std::unique_ptr<onnxpool::MpiRanks::Service> service;
   if (ranks.rank() == 0) {
     // Chunks of one item: every item is a request, a grant and a completion.
-    hand_out = std::make_unique<onnxpool::RunHandOut>(
-        items, ranks.size(), nullptr, nullptr, onnxpool::RunHandOut::Options{.chunk = 1, .max_failures = 0});
+    hand_out = std::make_unique<onnxpool::RunHandOut>(items, ranks.size(), nullptr, nullptr,
+                                                      onnxpool::RunHandOut::Options{.chunk = 1, .max_failures = 0});
     service = ranks.serve(*hand_out);
   }
   static_cast<void>(ranks.all_gather(""));  // everyone ready
@@ -42,8 +42,8 @@ int main(int argc, char** argv) {
   const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
   const auto all = ranks.all_gather(std::to_string(chunks) + " " + std::to_string(seconds));
   if (ranks.rank() == 0) {
-    std::printf("%zu ranks asking (rank 0 serving), %zu chunks of 1 item in %.3f s: %.0f grants/s\n",
-                ranks.size() - 1, items, seconds, static_cast<double>(items) / seconds);
+    std::printf("%zu ranks asking (rank 0 serving), %zu chunks of 1 item in %.3f s: %.0f grants/s\n", ranks.size() - 1,
+                items, seconds, static_cast<double>(items) / seconds);
     for (std::size_t r = 1; r < all.size(); ++r) {
       const std::size_t n = std::strtoull(all[r].c_str(), nullptr, 10);
       const double s = std::strtod(all[r].c_str() + all[r].find(' '), nullptr);
