@@ -290,6 +290,11 @@ GRAMMARS = {
     7: ["cat\ndog\nbird\n", "a\r\nb\r\n", "", "\n", "tench\ngoldfish"],
     8: ["float32", "float", "tensor(float)", "tensor(int64)", "bfloat16", "string", "undefined", "tensor(", "int4"],
     9: ["static", "dynamic", "Dynamic", ""],
+    10: ['{"onnxpool_config":1,"workers":2,"threads":1,"batch":1,"policy":"dynamic"}',
+         '{"onnxpool_config":1,"workers":0,"threads":0,"batch":4,"policy":"static","tuned":{"model":"m.onnx",'
+         '"cpus":2,"cpu_model":"AMD EPYC","items_per_s":214.0,"p50_ms":9.3,"by":"onnxpool bench --grid workers=1,2"}}',
+         '{"onnxpool_config":2}', '{"workers":1}', "[]", '{"onnxpool_config":1,"workers":-1}', "{",
+         '{"onnxpool_config":1,"workers":1,"threads":1,"batch":1,"policy":"fast"}'],
 }
 
 

@@ -14,6 +14,7 @@
 #include "onnxpool/bench/report.hpp"
 #include "onnxpool/bench/strategies.hpp"
 #include "onnxpool/pipeline/progress.hpp"
+#include "onnxpool/pool/tuned_config.hpp"
 #include "onnxpool/runtime/cpu.hpp"
 #include "onnxpool/runtime/device.hpp"
 #include "onnxpool/runtime/model.hpp"
@@ -38,6 +39,7 @@ struct BenchArgs {
   std::string plot;
   std::vector<std::string> grid;
   bool best = false;
+  std::string save_config;
   std::size_t items = 64;
   double duration = 0.0;
   double rtol = 1e-4;
@@ -136,6 +138,22 @@ int run_grid_mode(const BenchArgs& args, Runtime& runtime, const ModelInfo& info
   }
   if (!args.csv.empty()) write_text(args.csv, bench::grid_csv(rows));
   if (!args.json.empty()) write_text(args.json, bench::grid_json(rows, args.model, budget));
+  if (!args.save_config.empty()) {
+    // The fastest configuration for throughput, as planned (counts, not "automatic"), for `run --config`.
+    const auto& t = rows[bench::best_throughput(rows)];
+    TunedConfig tuned{.workers = t.workers,
+                      .threads = t.threads,
+                      .batch = t.config.batch,
+                      .policy = t.config.policy,
+                      .model = args.model,
+                      .cpus = cpu.usable_count(),
+                      .cpu_model = cpu.model_name,
+                      .items_per_s = t.throughput,
+                      .p50_ms = t.latency.p50 * 1e3,
+                      .by = fmt::format("onnxpool bench --grid {}", fmt::join(args.grid, " "))};
+    with_flag("--save-config", [&] { save_tuned_config(args.save_config, tuned); });
+    fmt::print("saved to {}: onnxpool run {} --config {} ...\n", args.save_config, args.model, args.save_config);
+  }
   return 0;
 }
 
@@ -233,6 +251,11 @@ Command add_bench(CLI::App& app) {
       ->type_name("KEY=VALUES")
       ->expected(1, -1);
   cmd->add_flag("--best", args->best, "With --grid: print the fastest config for throughput and for latency")
+      ->needs("--grid");
+  cmd->add_option("--save-config", args->save_config,
+                  "With --grid: save the fastest config for throughput to FILE (JSON), for run --config FILE")
+      ->type_name("FILE")
+      ->check(not_empty("a file"))
       ->needs("--grid");
   cmd->add_option("--items", args->items, "With --grid: items per measured pass")
       ->capture_default_str()

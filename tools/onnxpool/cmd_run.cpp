@@ -214,6 +214,8 @@ Command add_run(CLI::App& app) {
     ProgressSink progress_sink(progress);
     if (!args->quiet) sinks.push_back(&progress_sink);
     Pool pool(runtime, args->model, config);
+    // -v: what the pool is and why (the flags, --config, or the automatic choice).
+    if (verbosity(*cmd) > 0) fmt::print(stderr, "onnxpool: {}\n", pool_choice(pool, config, pool_origin(args->pool)));
     // The comparison, the first failure and the progress see the whole run's item indices (a shard's
     // item i is its first item + i there), as the outputs show them.
     SinkFan shown(sinks);

@@ -36,10 +36,15 @@ inline std::string force_hint(const ConfigError& e) {
 // ONNX Runtime's own log level for the commands: only fatal messages, since every error reaches the
 // user as onnxpool's one line anyway; warnings and errors with the global -v, everything ONNX Runtime
 // says (device discovery, provider loading, partitioning) with -vv.
-inline OrtLoggingLevel ort_log_level(const CLI::App& app) {
+// How many times the global -v was given.
+inline std::size_t verbosity(const CLI::App& app) {
   const auto* root = &app;
   while (root->get_parent() != nullptr) root = root->get_parent();
-  const std::size_t verbosity = root->get_option("--verbose")->count();
+  return root->get_option("--verbose")->count();
+}
+
+inline OrtLoggingLevel ort_log_level(const CLI::App& app) {
+  const std::size_t verbosity = cli::verbosity(app);
   if (verbosity == 0) return ORT_LOGGING_LEVEL_FATAL;
   return verbosity == 1 ? ORT_LOGGING_LEVEL_WARNING : ORT_LOGGING_LEVEL_VERBOSE;
 }

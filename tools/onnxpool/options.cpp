@@ -10,6 +10,7 @@
 
 #include "commands.hpp"
 #include "onnxpool/pipeline/image_source.hpp"
+#include "onnxpool/pool/tuned_config.hpp"
 
 namespace onnxpool::cli {
 
@@ -219,20 +220,29 @@ void add_pool_options(CLI::App& cmd, PoolFlags& flags) {
   auto* workers =
       cmd.add_option("-w,--workers", config.workers, "CPU workers (sessions); default: automatic for this machine")
           ->check(CLI::Range(1, 1 << 20));
-  cmd.add_option("-t,--threads", config.threads, "Intra-op threads per CPU worker; default: cores / workers")
-      ->check(CLI::Range(1, 1 << 20));
-  cmd.add_option("--policy", flags.policy,
-                 "static: items split round robin up front (the tutorial); dynamic: a free worker pulls the next")
-      ->capture_default_str();
+  flags.workers_option = workers;
+  flags.threads_option =
+      cmd.add_option("-t,--threads", config.threads, "Intra-op threads per CPU worker; default: cores / workers")
+          ->check(CLI::Range(1, 1 << 20));
+  flags.policy_option =
+      cmd.add_option("--policy", flags.policy,
+                     "static: items split round robin up front (the tutorial); dynamic: a free worker pulls the next")
+          ->capture_default_str();
+  cmd.add_option("--config", flags.config_file,
+                 "Take workers, threads, batch and policy from FILE (saved by bench --grid --best --save-config) "
+                 "where no flag gives them")
+      ->type_name("FILE")
+      ->check(not_empty("a file"));
   cmd.add_option("--devices", flags.devices,
                  "Workers by device: cpu, cpu:THREADS, cuda:ID, each optionally *COUNT, comma-separated "
                  "(e.g. cpu:2*2 or cpu,cuda:0)")
       ->type_name("SPEC[,SPEC...]")
       ->check(not_empty("at least one device (e.g. cpu)"))
       ->excludes(workers);
-  cmd.add_option("-b,--batch", config.batch, "Items a worker stacks into one run (needs a symbolic batch dim)")
-      ->capture_default_str()
-      ->check(CLI::Range(1, 1 << 20));
+  flags.batch_option =
+      cmd.add_option("-b,--batch", config.batch, "Items a worker stacks into one run (needs a symbolic batch dim)")
+          ->capture_default_str()
+          ->check(CLI::Range(1, 1 << 20));
   cmd.add_flag("--pin", config.pin, "Pin each CPU worker and its threads to its own cores");
   cmd.add_flag("--oversubscribe", config.oversubscribe,
                fmt::format("Start more threads than {} per core (refused otherwise: more than the machine can serve)",
@@ -241,13 +251,56 @@ void add_pool_options(CLI::App& cmd, PoolFlags& flags) {
       ->check(CLI::IsMember({"on", "off"}));
 }
 
+namespace {
+
+bool given(const CLI::Option* option) {
+  return option != nullptr && option->count() > 0;
+}
+
+}  // namespace
+
 PoolConfig pool_config(const PoolFlags& flags) {
   PoolConfig config = flags.config;
   config.policy = parse_policy(flags.policy);
+  if (!flags.config_file.empty()) {
+    const TunedConfig tuned = with_flag("--config", [&] { return load_tuned_config(flags.config_file); });
+    // A flag given on the command line wins; a device list says the workers itself.
+    if (!given(flags.workers_option) && flags.devices.empty()) config.workers = tuned.workers;
+    if (!given(flags.threads_option) && flags.devices.empty()) config.threads = tuned.threads;
+    if (!given(flags.batch_option)) config.batch = tuned.batch;
+    if (!given(flags.policy_option)) config.policy = tuned.policy;
+    const int cpus = CpuTopology::detect().usable_count();
+    if (tuned.cpus > 0 && tuned.cpus != cpus) {
+      fmt::print(stderr,
+                 "onnxpool: note: --config {} was tuned on a machine of {} CPUs; this one has {}: bench --grid ... "
+                 "--best --save-config tunes it here\n",
+                 flags.config_file, tuned.cpus, cpus);
+    }
+  }
   if (!flags.devices.empty()) config.devices = parse_devices(flags.devices);
   if (!flags.spinning.empty()) config.spinning = flags.spinning == "on";
   config.validate();
   return config;
+}
+
+std::string pool_origin(const PoolFlags& flags) {
+  std::vector<std::string> named;
+  if (given(flags.workers_option)) named.push_back(fmt::format("--workers {}", flags.config.workers));
+  if (given(flags.threads_option)) named.push_back(fmt::format("--threads {}", flags.config.threads));
+  if (given(flags.batch_option)) named.push_back(fmt::format("--batch {}", flags.config.batch));
+  if (!flags.devices.empty()) named.push_back("--devices " + flags.devices);
+  std::string origin = named.empty() ? std::string() : fmt::format("as given ({})", fmt::join(named, " "));
+  if (!flags.config_file.empty()) {
+    std::string measured;
+    try {
+      const TunedConfig tuned = load_tuned_config(flags.config_file);
+      measured = fmt::format(" (measured {:.2f} items/s on {} CPUs{})", tuned.items_per_s, tuned.cpus,
+                             tuned.by.empty() ? "" : " by " + tuned.by);
+    } catch (const Error&) {
+    }
+    origin += (origin.empty() ? "" : ", the rest ") + fmt::format("from --config {}{}", flags.config_file, measured);
+  }
+  return origin.empty() ? "automatic" : origin;
 }
 
 }  // namespace onnxpool::cli

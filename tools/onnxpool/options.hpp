@@ -67,9 +67,20 @@ struct PoolFlags {
   PoolConfig config;
   std::string policy = "dynamic";
   std::string devices;
-  std::string spinning;  // "", "on", "off"
+  std::string spinning;     // "", "on", "off"
+  std::string config_file;  // --config FILE: a tuned configuration (pool/tuned_config.hpp)
+  // The options, to tell a flag given from its default: a flag given wins over --config's value.
+  const CLI::Option* workers_option = nullptr;
+  const CLI::Option* threads_option = nullptr;
+  const CLI::Option* batch_option = nullptr;
+  const CLI::Option* policy_option = nullptr;
 };
 void add_pool_options(CLI::App& cmd, PoolFlags& flags);
+// The configuration the flags say: with --config FILE, the file's workers, threads, batch and policy
+// where no flag gives them (a note on stderr when FILE was tuned on a machine of another CPU count).
 PoolConfig pool_config(const PoolFlags& flags);
+// Where the pool's shape comes from, for `run -v`: "as given (--workers 2)", "from --config FILE
+// (measured ...)", or "automatic".
+std::string pool_origin(const PoolFlags& flags);
 
 }  // namespace onnxpool::cli

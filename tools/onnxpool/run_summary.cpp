@@ -7,6 +7,7 @@
 #include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 
+#include "onnxpool/runtime/cpu.hpp"
 #include "onnxpool/runtime/device.hpp"
 #include "onnxpool/tensor/tensor_io.hpp"
 
@@ -51,6 +52,29 @@ Times times_of(const StreamSummary& done, const std::vector<WorkerStats>& stats)
 }
 
 }  // namespace
+
+std::string pool_choice(const Pool& pool, const PoolConfig& config, const std::string& origin) {
+  const auto& plan = pool.plan();
+  std::vector<std::string> roles;
+  for (const auto& p : plan) {
+    const std::string role = worker_role(p);
+    if (roles.empty() || roles.back().find(role) == std::string::npos) roles.push_back(role);
+  }
+  std::string why = origin;
+  if (origin == "automatic") {
+    const int cores = CpuTopology::detect().usable_count();
+    why = fmt::format(
+        "automatic for {} core{}: throughput first, one single-thread worker per core up to 8 cores, "
+        "wider ones beyond",
+        cores, cores == 1 ? "" : "s");
+    if (config.items > 0 && config.items < static_cast<std::size_t>(cores)) {
+      why += fmt::format("; {} item{}: no more workers than items, each with more cores", config.items,
+                         config.items == 1 ? "" : "s");
+    }
+  }
+  return fmt::format("pool: {} worker{} ({}), batch {}, {} policy: {}", plan.size(), plan.size() == 1 ? "" : "s",
+                     fmt::join(roles, "; "), config.batch, policy_name(pool.policy()), why);
+}
 
 void print_run_summary(const RunReport& report, const StreamSummary& done, const Pool& pool) {
   const auto& plan = pool.plan();

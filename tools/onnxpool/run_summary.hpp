@@ -16,6 +16,10 @@ struct RunReport {
   std::string failures_file;  // "" without --output or when nothing failed
 };
 
+// `run -v`'s line on the pool it made and why: "pool: 2 workers x 1 thread, batch 1, dynamic policy:
+// automatic for 2 cores (...)". `origin` is pool_origin()'s; `config` the configuration it was made from.
+std::string pool_choice(const Pool& pool, const PoolConfig& config, const std::string& origin);
+
 // "2000 items in 9.3 s: 214 items/s (...)", a line per worker, and the time line, on stdout.
 void print_run_summary(const RunReport& report, const StreamSummary& done, const Pool& pool);
 // The same as JSON, written atomically to `file`.
