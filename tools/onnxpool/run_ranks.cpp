@@ -6,6 +6,8 @@
 #include "onnxpool/error.hpp"
 
 #ifdef ONNXPOOL_WITH_MPI
+#include <unistd.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -16,6 +18,7 @@
 #include <set>
 #include <span>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <fmt/ranges.h>
@@ -24,6 +27,7 @@
 #include "common/one_line.hpp"
 #include "onnxpool/bench/measure.hpp"
 #include "onnxpool/distributed/mpi_ranks.hpp"
+#include "onnxpool/pipeline/progress.hpp"
 #include "onnxpool/pipeline/run_hand_out.hpp"
 #include "onnxpool/pipeline/stream.hpp"
 #include "onnxpool/pool/pool.hpp"
@@ -118,6 +122,46 @@ nlohmann::json rank_report(const MpiRanks& ranks, const std::vector<int>& cpus, 
           {"code", outcome.code},
           {"line", outcome.line}};
 }
+
+// Rank 0's progress bar of the whole run (on stderr, as a single run's): the ranks' results never pass
+// through rank 0, so it follows the hand-out's count of completed items (chunk by chunk, any rank's),
+// polled ten times a second by a thread of its own.
+class RunProgress {
+ public:
+  RunProgress(const RunHandOut& hand_out, std::size_t items, bool terminal)
+      : hand_out_(hand_out), progress_(std::cerr, "run", items, terminal), shown_(hand_out.completed()) {
+    progress_.set_min_interval(terminal ? 0.1 : 5.0);
+    progress_.skip(shown_);  // an earlier run's items: not in the rate
+    thread_ = std::jthread([this](const std::stop_token& stop) {
+      while (!stop.stop_requested()) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        update();
+      }
+    });
+  }
+  RunProgress(const RunProgress&) = delete;
+  RunProgress& operator=(const RunProgress&) = delete;
+  ~RunProgress() {
+    thread_.request_stop();
+    thread_.join();
+    update();
+    progress_.finish();
+  }
+
+ private:
+  void update() {
+    const std::size_t completed = hand_out_.completed();
+    if (completed <= shown_) return;
+    const std::size_t failed = hand_out_.failed();
+    progress_.advance(failed > 0 ? fmt::format("{} failed", failed) : std::string(), completed - shown_);
+    shown_ = completed;
+  }
+
+  const RunHandOut& hand_out_;
+  Progress progress_;
+  std::size_t shown_;
+  std::jthread thread_;  // last: started once the rest exists
+};
 
 // "CPUs 0-3", "CPUs 0,2", for the summary.
 std::string cpu_list(const std::vector<int>& cpus) {
@@ -215,6 +259,8 @@ int run_across_ranks(const RunArgs& args, const CLI::App& cmd, const Launch& /*l
 
   // 4. The run: --warmup on each rank's own first items, then the items the hand-out gives.
   const auto start = Clock::now();
+  std::optional<RunProgress> progress;
+  if (root && !args.quiet) progress.emplace(*hand_out, source->size(), ::isatty(STDERR_FILENO) == 1);
   StreamSummary done;
   const Outcome ran = attempt([&] {
     const auto warm_count = std::min(source->size(), static_cast<std::size_t>(args.warmup));
@@ -242,6 +288,7 @@ int run_across_ranks(const RunArgs& args, const CLI::App& cmd, const Launch& /*l
   bool complete = false;
   if (root) {
     service->join();
+    progress.reset();  // its last report, before the summary
     finished = attempt([&] {
       hand_out->commit();
       complete = outputs ? outputs->finish_shared(*hand_out) : hand_out->finished();
