@@ -34,16 +34,7 @@ using ::testing::StartsWith;
 
 using test::q;
 
-// Every file below `dir`, relative, sorted.
-std::vector<std::string> files_under(const std::filesystem::path& dir) {
-  std::vector<std::string> files;
-  if (!std::filesystem::exists(dir)) return files;
-  for (const auto& entry : std::filesystem::recursive_directory_iterator(dir)) {
-    if (entry.is_regular_file()) files.push_back(std::filesystem::relative(entry.path(), dir).string());
-  }
-  std::sort(files.begin(), files.end());
-  return files;
-}
+using test::files_under;
 
 TEST(CliInfo, PrintsEverySymbolicDim) {
   const auto r = run_cli("info " + q(model_path("symbolic.onnx")));
@@ -608,12 +599,7 @@ TEST_F(CliBadInput, RunsKilledAtRandomAndResumedGiveTheUninterruptedRunsBytes) {
   ASSERT_EQ(last.status, 4) << last.err;
   EXPECT_THAT(last.err,
               StartsWith("onnxpool: error: 201 of 200000 items failed (" + (out / "failures.jsonl").string()));
-  EXPECT_EQ(files_under(out), (std::vector<std::string>{"failures.jsonl", "y.npy"}));
-  EXPECT_TRUE(test::slurp(out / "y.npy") == test::slurp(dir / "clean" / "y.npy")) << "byte-identical outputs";
-  // The same failures in the same order (the worker that ran an item may differ between runs).
-  const auto failures = test::failures_without_workers(out / "failures.jsonl");
-  EXPECT_EQ(failures.size(), 201U);
-  EXPECT_TRUE(failures == test::failures_without_workers(dir / "clean" / "failures.jsonl"));
+  test::expect_like_clean_run(out, dir / "clean", 201);
 }
 
 // --resume continues only the same run, and says why not in one line.

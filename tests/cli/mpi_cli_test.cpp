@@ -33,16 +33,7 @@ using test::run_cli;
 using test::run_shell;
 using ::testing::HasSubstr;
 
-// Every file under `dir` (hidden ones too), relative, sorted.
-std::vector<std::string> files_under(const std::filesystem::path& dir) {
-  std::vector<std::string> files;
-  if (!std::filesystem::exists(dir)) return files;
-  for (const auto& entry : std::filesystem::recursive_directory_iterator(dir)) {
-    if (entry.is_regular_file()) files.push_back(std::filesystem::relative(entry.path(), dir).string());
-  }
-  std::sort(files.begin(), files.end());
-  return files;
-}
+using test::files_under;
 
 // The lines of `err` that onnxpool printed (mpirun adds blocks of its own around a non-zero status).
 std::vector<std::string> onnxpool_lines(const std::string& err) {
@@ -158,11 +149,7 @@ TEST_F(MpiRun, AKilledRankEndsTheJobAndResumeWithFewerRanksCompletesIt) {
 
   const auto resumed = run_shell(mpirun(2) + " " + run + q(out) + " --resume", 120);
   EXPECT_EQ(resumed.status, 4) << resumed.err;
-  EXPECT_EQ(files_under(out), (std::vector<std::string>{"failures.jsonl", "y.npy"}));
-  EXPECT_TRUE(test::slurp(out / "y.npy") == test::slurp(dir / "clean" / "y.npy")) << "byte-identical outputs";
-  const auto failures = test::failures_without_workers(out / "failures.jsonl");
-  EXPECT_EQ(failures.size(), 301U);
-  EXPECT_TRUE(failures == test::failures_without_workers(dir / "clean" / "failures.jsonl"));
+  test::expect_like_clean_run(out, dir / "clean", 301);
 }
 
 // Rank 0 reads an item every 40 ms, ranks 1 and 2 every 10 ms: 25 + 100 + 100 items/s. The ideal split

@@ -20,27 +20,17 @@ namespace onnxpool {
 namespace {
 
 namespace fs = std::filesystem;
+using test::files_under;
 using test::model_path;
 using test::q;
 using test::run_cli;
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
 
-// Every file below `dir`, relative, sorted.
-std::vector<std::string> files_in(const fs::path& dir) {
-  std::vector<std::string> files;
-  if (!fs::exists(dir)) return files;
-  for (const auto& entry : fs::recursive_directory_iterator(dir)) {
-    if (entry.is_regular_file()) files.push_back(fs::relative(entry.path(), dir).string());
-  }
-  std::sort(files.begin(), files.end());
-  return files;
-}
-
 // The same files, byte for byte.
 void expect_same_files(const fs::path& whole, const fs::path& merged) {
-  const auto files = files_in(whole);
-  EXPECT_EQ(files_in(merged), files);
+  const auto files = files_under(whole);
+  EXPECT_EQ(files_under(merged), files);
   for (const auto& file : files) EXPECT_TRUE(test::slurp(whole / file) == test::slurp(merged / file)) << file;
 }
 
@@ -76,7 +66,7 @@ class ShardCli : public ::testing::Test {
 TEST_F(ShardCli, RandomItemsMergeToOneRunsFiles) {
   run_sharded(run_on("add_mul.onnx") + " --random 10 --workers 2", 3);
   expect_same_files(dir / "whole", dir / "merged");
-  EXPECT_EQ(files_in(dir / "merged"), (std::vector<std::string>{"prod.npy", "sum.npy"}));
+  EXPECT_EQ(files_under(dir / "merged"), (std::vector<std::string>{"prod.npy", "sum.npy"}));
   // Contiguous ranges: 10 items in 3 shards are 0..2, 3..5, 6..9.
   EXPECT_EQ(read_npy(dir / "part1" / "sum.npy").shape(), (Shape{3, 4}));
   EXPECT_EQ(read_npy(dir / "part2" / "sum.npy").shape(), (Shape{4, 4}));
@@ -89,7 +79,7 @@ TEST_F(ShardCli, RandomItemsMergeToOneRunsFiles) {
 // takes the layout from the others.
 TEST_F(ShardCli, AShardOfNoItemsCompletesAndMerges) {
   run_sharded(run_on("add_mul.onnx") + " --random 2", 3);
-  EXPECT_EQ(files_in(dir / "part0"), std::vector<std::string>{"shard.json"});
+  EXPECT_EQ(files_under(dir / "part0"), std::vector<std::string>{"shard.json"});
   expect_same_files(dir / "whole", dir / "merged");
   const auto r = run_cli(run_on("add_mul.onnx") + " --random 2 --shard 0/3 --output " + q(dir / "again"));
   ASSERT_EQ(r.status, 0) << r.err;
@@ -105,7 +95,7 @@ TEST_F(ShardCli, DataArraysWithFailingItemsAndTopK) {
   write_npy(dir / "idx.npy", idx);
   run_sharded(run_on("fails_sometimes.onnx") + " --data idx=" + q(dir / "idx.npy") + " --workers 1 --top-k 2", 3, 4);
   expect_same_files(dir / "whole", dir / "merged");
-  EXPECT_EQ(files_in(dir / "merged"), (std::vector<std::string>{"failures.jsonl", "top_k.csv", "y.npy"}));
+  EXPECT_EQ(files_under(dir / "merged"), (std::vector<std::string>{"failures.jsonl", "top_k.csv", "y.npy"}));
   EXPECT_EQ(lines_of(test::slurp(dir / "merged" / "failures.jsonl")), 3U);
   // Shard 1 (items 3..6) names item 5 as the whole run does.
   EXPECT_THAT(test::slurp(dir / "part1" / "failures.jsonl"), StartsWith("{\"cause\":"));
@@ -146,12 +136,12 @@ TEST_F(ShardCli, PerItemShardsHoldTheWholeRunsItemFolders) {
     const auto r = run_cli(run + q(dir / "parts") + fmt::format(" --overwrite --shard {}/3", k));
     ASSERT_EQ(r.status, 0) << r.err;
   }
-  auto parts = files_in(dir / "parts");
+  auto parts = files_under(dir / "parts");
   std::erase(parts, "shard.json");
-  EXPECT_EQ(parts, files_in(dir / "whole")) << "item_<index> folders of the whole run";
+  EXPECT_EQ(parts, files_under(dir / "whole")) << "item_<index> folders of the whole run";
   for (const auto& file : parts) EXPECT_TRUE(test::slurp(dir / "parts" / file) == test::slurp(dir / "whole" / file));
   ASSERT_EQ(run_cli(run + q(dir / "one") + " --shard 1/3").status, 0);
-  EXPECT_EQ(files_in(dir / "one"), (std::vector<std::string>{"item_1/prod.npy", "item_1/sum.npy", "shard.json"}))
+  EXPECT_EQ(files_under(dir / "one"), (std::vector<std::string>{"item_1/prod.npy", "item_1/sum.npy", "shard.json"}))
       << "a folder for its one item, as in the whole run";
   const auto merged = run_cli("merge " + q(dir / "one") + " --output " + q(dir / "merged"));
   EXPECT_EQ(merged.status, 1);
@@ -197,7 +187,7 @@ void expect_refusal(const test::CliResult& r, const std::string& part, const fs:
   EXPECT_THAT(r.err, StartsWith("onnxpool: error: "));
   EXPECT_THAT(r.err, HasSubstr(part));
   EXPECT_EQ(lines_of(r.err), 1U) << r.err;
-  EXPECT_EQ(files_in(out), std::vector<std::string>{});
+  EXPECT_EQ(files_under(out), std::vector<std::string>{});
 }
 
 TEST_F(ShardCli, MergeRefusesWhatIsNotOneCompleteRun) {
@@ -239,7 +229,7 @@ TEST_F(ShardCli, MergeRefusesWhatIsNotOneCompleteRun) {
       run_cli("merge " + q(parts[0]) + " " + q(parts[1]) + " " + q(parts[2]) + " --overwrite -q --output " + q(out))
           .status,
       0);
-  EXPECT_EQ(files_in(out), (std::vector<std::string>{"prod.npy", "sum.npy", "x"}));
+  EXPECT_EQ(files_under(out), (std::vector<std::string>{"prod.npy", "sum.npy", "x"}));
 }
 
 }  // namespace

@@ -2,12 +2,17 @@
 // Runs the onnxpool CLI as a user would, capturing exit status, stdout and stderr.
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <vector>
 
+#include <gtest/gtest.h>
+
+#include "support/errors.hpp"
 #include "support/python_fixture.hpp"
 #include "support/temp_dir.hpp"
 
@@ -24,6 +29,29 @@ inline std::string slurp(const std::filesystem::path& path) {
   std::stringstream buffer;
   buffer << in.rdbuf();
   return buffer.str();
+}
+
+// Every file below `dir` (hidden ones too), relative, sorted; none when it does not exist.
+inline std::vector<std::string> files_under(const std::filesystem::path& dir) {
+  std::vector<std::string> files;
+  if (!std::filesystem::exists(dir)) return files;
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(dir)) {
+    if (entry.is_regular_file()) files.push_back(std::filesystem::relative(entry.path(), dir).string());
+  }
+  std::sort(files.begin(), files.end());
+  return files;
+}
+
+// A folder that an interrupted run's --resume completed, against the folder of a clean run of the same
+// items (fails_sometimes' one output y): the same two files, y.npy byte for byte, and the same
+// `failures` failures in the same order (which worker ran an item may differ).
+inline void expect_like_clean_run(const std::filesystem::path& out, const std::filesystem::path& clean,
+                                  std::size_t failures) {
+  EXPECT_EQ(files_under(out), (std::vector<std::string>{"failures.jsonl", "y.npy"}));
+  EXPECT_TRUE(slurp(out / "y.npy") == slurp(clean / "y.npy")) << "byte-identical outputs";
+  const auto logged = failures_without_workers(out / "failures.jsonl");
+  EXPECT_EQ(logged.size(), failures);
+  EXPECT_TRUE(logged == failures_without_workers(clean / "failures.jsonl"));
 }
 
 // A path quoted for the shell fragments run_cli takes.
