@@ -60,6 +60,8 @@ struct Dtype {
 
 // The most code units per element of a unicode array we read: 1 MiB of text per element.
 constexpr std::size_t kMaxStringWidth = std::size_t{1} << 18;
+// Elements of a '<U0' array at most (16 M empty strings, about 512 MB of std::string).
+constexpr std::size_t kMaxEmptyStrings = std::size_t{1} << 24;
 
 struct Header {
   Dtype dtype;
@@ -346,6 +348,13 @@ NpyLayout parse_npy_layout(std::span<const std::byte> bytes, const std::string& 
                               header.dtype.string_width));
     }
     need = count * element_bytes;
+    // '<U0' (empty strings) takes no data bytes, so the file does not bound its count as it bounds every
+    // other array's; each element still becomes a std::string here. A shape of 10^19 of them passed
+    // every check above and threw std::length_error (found by the npy fuzzer).
+    if (element_bytes == 0 && count > kMaxEmptyStrings) {
+      throw Error(fmt::format("{}: shape {} of '<U0' declares {} empty strings, more than the {} this reader makes",
+                              source, shape_to_string(header.shape), count, kMaxEmptyStrings));
+    }
   }
   const std::size_t available = bytes.size() - prefix - header_length;
   if (available < need) {

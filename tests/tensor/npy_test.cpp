@@ -279,6 +279,14 @@ TEST(NpyHeader, UnsupportedDtypesAreNamed) {
                                      std::string("\x00\x00\x11\x00", 4) + std::string(12, '\0'))),
             "x.npy: element 0: a string element holds a code unit that is no Unicode character");
   EXPECT_EQ(error_of(with_descr("|O")), "x.npy: object arrays ('|O') are not supported");
+  // '<U0' takes no data bytes, so nothing else bounds its count: 10^19 empty strings threw
+  // std::length_error (corpus/npy/regress-u0-huge-shape); a few are read.
+  EXPECT_EQ(
+      error_of(npy_with_header("{'descr': '<U0', 'fortran_order': False, 'shape': (3709551615,442949,7296), }", "")),
+      "x.npy: shape [3709551615,442949,7296] of '<U0' declares 11988365332968984960 empty strings, more than "
+      "the 16777216 this reader makes");
+  EXPECT_EQ(parse_npy(npy_with_header("{'descr': '<U0', 'fortran_order': False, 'shape': (2,3), }"), "x.npy").strings(),
+            std::vector<std::string>(6));
   // A '\r' in a bytes dtype was quoted as it was: the message was two lines (corpus/npy/regress-bytes-cr).
   EXPECT_EQ(error_of(with_descr("|S\r")),
             "x.npy: dtype '|S\\x0d' (bytes) is not supported: save text as unicode ('<U')");
