@@ -123,7 +123,7 @@ TEST_F(MpiRun, EverySourceGivesTheBytesOfOneProcess) {
   expect_same_outputs(dir / "one-images", dir / "many-images");
 }
 
-TEST_F(MpiRun, AKilledRankEndsTheJobAndResumeWithFewerRanksCompletesIt) {
+TEST_F(MpiRun, AKilledRankEndsTheJobAndResumeWithFewerRanksOrOneProcessCompletesIt) {
   constexpr std::int64_t kItems = 300'000;
   Tensor idx(ElementType::Int64, {kItems});
   for (std::int64_t i = 0; i < kItems; ++i) idx.data<std::int64_t>()[i] = i % 997 == 5 ? 12 : i % 10;
@@ -132,24 +132,33 @@ TEST_F(MpiRun, AKilledRankEndsTheJobAndResumeWithFewerRanksCompletesIt) {
       "run " + q(model_path("fails_sometimes.onnx")) + " --data idx=" + q(dir / "idx.npy") + " -q --output ";
   ASSERT_EQ(run_cli(run + q(dir / "clean")).status, 4);
 
-  // Once the journal names done items (its first commit), one rank is killed: mpirun's child, the
-  // second of three.
-  const auto out = dir / "killed";
-  const std::string script = mpirun(3) + " " + run + q(out) + " 2>" + q(dir / "err") + " & m=$!; " +
-                             "until grep -qs '^done' " + q(out / ".onnxpool-journal") + "; do sleep 0.02; done; " +
-                             "kill -9 $(pgrep -P $m | sed -n 2p); wait $m; echo $? >" + q(dir / "status");
-  const auto started = std::chrono::steady_clock::now();
-  const auto killed = run_shell("sh -c " + q(script), 120);
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  ASSERT_EQ(killed.status, 0) << "the script timed out: a hang";
-  EXPECT_LT(seconds, 60.0) << "no hang";
-  EXPECT_NE(test::slurp(dir / "status"), "0\n");
-  EXPECT_THAT(test::slurp(dir / "err"), ::testing::ContainsRegex("process rank [0-9] .*exited on signal 9"));
-  ASSERT_TRUE(std::filesystem::exists(out / ".onnxpool-journal")) << "the run is resumable";
-
-  const auto resumed = run_shell(mpirun(2) + " " + run + q(out) + " --resume", 120);
+  // Once the journal names done items (its first commit), one rank is killed (mpirun's child `victim`
+  // of three); the job ends, with mpirun's line naming the rank, and the folder is resumable.
+  const auto kill_a_rank = [&](const std::filesystem::path& out, int victim) {
+    const std::string script = mpirun(3) + " " + run + q(out) + " 2>" + q(dir / "err") + " & m=$!; " +
+                               "until grep -qs '^done' " + q(out / ".onnxpool-journal") + "; do sleep 0.02; done; " +
+                               fmt::format("kill -9 $(pgrep -P $m | sed -n {}p); ", victim) + "wait $m; echo $? >" +
+                               q(dir / "status");
+    const auto started = std::chrono::steady_clock::now();
+    const auto killed = run_shell("sh -c " + q(script), 120);
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    ASSERT_EQ(killed.status, 0) << "the script timed out: a hang";
+    EXPECT_LT(seconds, 60.0) << "no hang";
+    EXPECT_NE(test::slurp(dir / "status"), "0\n");
+    EXPECT_THAT(test::slurp(dir / "err"), ::testing::ContainsRegex("process rank [0-9] .*exited on signal 9"));
+    ASSERT_TRUE(std::filesystem::exists(out / ".onnxpool-journal")) << "the run is resumable";
+  };
+  // Continued by two ranks.
+  kill_a_rank(dir / "killed", 2);
+  const auto resumed = run_shell(mpirun(2) + " " + run + q(dir / "killed") + " --resume", 120);
   EXPECT_EQ(resumed.status, 4) << resumed.err;
-  test::expect_like_clean_run(out, dir / "clean", 301);
+  test::expect_like_clean_run(dir / "killed", dir / "clean", 301);
+  // Another rank killed (mpirun's first child, rank 0 as Open MPI starts them: the journal's keeper),
+  // continued by one process.
+  kill_a_rank(dir / "killed-0", 1);
+  const auto alone = run_cli(run + q(dir / "killed-0") + " --resume");
+  EXPECT_EQ(alone.status, 4) << alone.err;
+  test::expect_like_clean_run(dir / "killed-0", dir / "clean", 301);
 }
 
 // Rank 0 reads an item every 40 ms, ranks 1 and 2 every 10 ms: 25 + 100 + 100 items/s. The ideal split
