@@ -179,30 +179,36 @@ std::string StackedNpySink::varying_output(const ModelInfo& model) {
   return {};
 }
 
+void StackedNpySink::take_layout(File& file, const Tensor& one) const {
+  file.type = one.element_type();
+  file.stacked = stacked_shape(one.shape(), item_count_);
+  file.item_bytes = one.byte_size();
+}
+
+void StackedNpySink::lay_out(File& file) const {
+  const auto header = npy_header(file.type, file.stacked);
+  file.data_offset = header.size();
+  if (::ftruncate(file.fd.get(), static_cast<off_t>(file.data_offset + file.item_bytes * item_count_)) != 0) {
+    throw Error(os_error(file.partial, "cannot size"));
+  }
+  write_all_at(file.fd.get(), file.partial, header, 0);
+}
+
 void StackedNpySink::open_files(const TensorSet& first) {
   for (const auto& output : first) {
     File file;
     file.path = final_path(dir_, output.name);
     file.partial = partial_path(dir_, output.name);
-    file.type = output.tensor.element_type();
-    file.stacked = stacked_shape(output.tensor.shape(), item_count_);
-    file.item_bytes = output.tensor.byte_size();
+    take_layout(file, output.tensor);
     if (file.type == ElementType::String) {
       file.spool = StringSpool::create(spool_path(dir_, output.name), item_count_, file.stacked);
       files_.push_back(std::move(file));
       continue;
     }
-    const auto header = npy_header(file.type, file.stacked);
-    file.data_offset = header.size();
     file.fd = detail::FileDescriptor(::open(file.partial.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
     if (!file.fd.is_open()) throw Error(os_error(file.partial, "cannot create"));
     files_.push_back(std::move(file));
-    const File& made = files_.back();
-    // The whole file's size up front: the rows of items not written (failed) read as zeros.
-    if (::ftruncate(made.fd.get(), static_cast<off_t>(made.data_offset + made.item_bytes * item_count_)) != 0) {
-      throw Error(os_error(made.partial, "cannot size"));
-    }
-    write_all_at(made.fd.get(), made.partial, header, 0);
+    lay_out(files_.back());
   }
 }
 
@@ -335,15 +341,8 @@ bool StackedNpySink::open_shared(const TensorSet* first) {
                                 output_names_[k]));
       }
       // The first writer lays the file out, whole, under the lock: the others find it complete.
-      file.type = tensor.element_type();
-      file.stacked = stacked_shape(tensor.shape(), item_count_);
-      file.item_bytes = tensor.byte_size();
-      const auto header = npy_header(file.type, file.stacked);
-      file.data_offset = header.size();
-      if (::ftruncate(file.fd.get(), static_cast<off_t>(file.data_offset + file.item_bytes * item_count_)) != 0) {
-        throw Error(os_error(file.partial, "cannot size"));
-      }
-      write_all_at(file.fd.get(), file.partial, header, 0);
+      take_layout(file, tensor);
+      lay_out(file);
     }
     opened.push_back(std::move(file));
   }

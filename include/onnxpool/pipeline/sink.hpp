@@ -163,6 +163,12 @@ class StackedNpySink final : public Sink {
   // The layout of the stacked .npy open in `file` (its type, shape, offsets), checked against this
   // run's item count. Throws Error naming the file.
   void read_layout(File& file) const;
+  // `file`'s layout for items whose output is like `one` (one item's): its type, the stacked shape and
+  // the bytes per item.
+  void take_layout(File& file, const Tensor& one) const;
+  // Writes that layout into `file`'s open descriptor: the header, and the whole file's size up front (the
+  // rows of items not written, failed ones, read as zeros). Throws Error naming the file.
+  void lay_out(File& file) const;
 
   std::filesystem::path dir_;
   std::size_t item_count_;
