@@ -95,6 +95,13 @@ const ValueInfo& ModelInfo::input(const std::string& name) const {
                           fmt::join(names, ", ")));
 }
 
+std::vector<std::string> ModelInfo::output_names() const {
+  std::vector<std::string> names;
+  names.reserve(outputs.size());
+  for (const auto& value : outputs) names.push_back(value.name);
+  return names;
+}
+
 std::set<std::string> ModelInfo::input_dim_names() const {
   std::set<std::string> names;
   for (const auto& value : inputs) {

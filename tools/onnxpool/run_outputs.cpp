@@ -72,8 +72,6 @@ RunOutputs::RunOutputs(Options options, const ModelInfo& model, const Source& so
                        const std::function<std::string(bool stacked)>& identity)
     : options_(std::move(options)), model_(model), source_(source) {
   if (!options_.resume) prepare_output_dir(options_.dir, options_.overwrite);
-  std::vector<ElementType> types;
-  for (const auto& declared : model_.outputs) types.push_back(declared.type);
   // Stacked unless asked otherwise or impossible: bfloat16 (numpy has no such dtype), or an output whose
   // shape the inputs do not set (it may vary between items).
   const std::string varying = StackedNpySink::varying_output(model_);
@@ -116,7 +114,7 @@ RunOutputs::RunOutputs(Options options, const ModelInfo& model, const Source& so
                                     .outputs = {},
                                     .failed = 0,
                                     .extras = extras.dump()});
-    for (const auto& declared : model_.outputs) manifest_->outputs.push_back(declared.name);
+    manifest_->outputs = model_.output_names();
     first_item_ = manifest_->range.begin;
   }
   if (options_.resume) {
@@ -136,11 +134,7 @@ Sink& RunOutputs::open() {
   std::vector<Sink*> files;
   if (stacked_) {
     stacked_sink_.emplace(dir, items, /*resumable=*/true);
-    if (options_.resume) {
-      std::vector<std::string> names;
-      for (const auto& declared : model_.outputs) names.push_back(declared.name);
-      stacked_sink_->resume(names, resumed_.done, resumed_.done_count() > resumed_.failures.size());
-    }
+    if (options_.resume) stacked_sink_->resume(model_.output_names(), resumed_.done, earlier_results());
     files.push_back(&*stacked_sink_);
   } else {
     // A shard's items are named as in the whole run: a one-item shard of a larger run gets a folder.
@@ -188,19 +182,16 @@ std::unique_ptr<Sink> RunOutputs::rank_sink(const std::filesystem::path& dir, co
     return sink;
   }
   auto sink = std::make_unique<StackedNpySink>(dir, items, /*resumable=*/true);
-  std::vector<std::string> names;
-  for (const auto& declared : model.outputs) names.push_back(declared.name);
-  sink->share(names);
+  sink->share(model.output_names());
   return sink;
 }
 
 RunJournal& RunOutputs::open_shared() {
   const auto& dir = options_.dir;
   if (!journal_) journal_.emplace(RunJournal::start(dir / RunJournal::kFileName, source_.size(), identity_));
-  // Rows are continued only where an earlier run wrote some (its journal names a result); otherwise the
-  // files are laid out anew by the first rank to write.
-  const bool continued = options_.resume && resumed_.done_count() > resumed_.failures.size();
-  if (stacked_ && !continued) {
+  // Rows are continued only where an earlier run wrote some; otherwise the files are laid out anew by the
+  // first rank to write.
+  if (stacked_ && !earlier_results()) {
     for (const auto& declared : model_.outputs) {
       std::error_code ec;
       std::filesystem::remove(StackedNpySink::partial_path(dir, declared.name), ec);
@@ -213,11 +204,7 @@ RunJournal& RunOutputs::open_shared() {
 bool RunOutputs::finish_shared(const RunHandOut& hand_out) {
   if (!hand_out.finished()) return false;
   const auto& dir = options_.dir;
-  if (stacked_) {
-    std::vector<std::string> names;
-    for (const auto& declared : model_.outputs) names.push_back(declared.name);
-    StackedNpySink::make_final(dir, names);
-  }
+  if (stacked_) StackedNpySink::make_final(dir, model_.output_names());
   // The whole run's failures, in index order, as a single run appends them.
   FailureLog log(failure_log());
   for (const auto& failure : hand_out.failures()) log.fail(failure);

@@ -81,6 +81,11 @@ class RunOutputs {
   [[nodiscard]] std::filesystem::path failure_log() const { return options_.dir / "failures.jsonl"; }
 
  private:
+  // A resumed run whose journal names results (not only failures): the stacked files hold rows.
+  [[nodiscard]] bool earlier_results() const {
+    return options_.resume && resumed_.done_count() > resumed_.failures.size();
+  }
+
   Options options_;
   const ModelInfo& model_;
   const Source& source_;

@@ -61,6 +61,8 @@ struct ModelInfo {
   [[nodiscard]] bool batchable() const;
   // The names of the inputs' symbolic dims (the dims a run binds: --dim NAME=VALUE), sorted.
   [[nodiscard]] std::set<std::string> input_dim_names() const;
+  // The outputs' names, in the model's order.
+  [[nodiscard]] std::vector<std::string> output_names() const;
 };
 
 // Reads the model's interface through ONNX Runtime and its opsets / graph facts from the ModelProto.
