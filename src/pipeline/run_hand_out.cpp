@@ -153,8 +153,4 @@ std::vector<bool> RunHandOut::failed_items() const {
   return flags;
 }
 
-std::vector<RankStats> RunHandOut::stats() const {
-  return coordinator_.stats();
-}
-
 }  // namespace onnxpool

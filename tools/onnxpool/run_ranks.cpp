@@ -77,6 +77,15 @@ Outcome attempt(const std::function<void()>& step) {
   }
 }
 
+// Rank 0's line for rank `rank`'s error (its report holds "host" and "line"), naming the rank when it is
+// another: "onnxpool: error: rank 2 (node7): <line><suffix>".
+void print_rank_error(std::size_t rank, const nlohmann::json& report, const std::string& suffix) {
+  std::fflush(stdout);
+  const std::string who =
+      rank == 0 ? std::string() : fmt::format("rank {} ({}): ", rank, report.at("host").get<std::string>());
+  fmt::print(stderr, "onnxpool: error: {}{}{}\n", who, report.at("line").get<std::string>(), suffix);
+}
+
 // Every rank's outcome of a step, on every rank: the status of the first rank that failed (0 when none),
 // whose line rank 0 prints, naming the rank when it is another. Collective: also the barrier between
 // steps (nothing of the next step starts on any rank before every rank finished this one).
@@ -87,12 +96,7 @@ int agree(MpiRanks& ranks, const Outcome& mine, const std::string& suffix = {}) 
     const auto outcome = nlohmann::json::parse(all[r]);
     const int code = outcome.at("code").get<int>();
     if (code == 0) continue;
-    if (ranks.rank() == 0) {
-      std::fflush(stdout);
-      const std::string who =
-          r == 0 ? std::string() : fmt::format("rank {} ({}): ", r, outcome.at("host").get<std::string>());
-      fmt::print(stderr, "onnxpool: error: {}{}{}\n", who, outcome.at("line").get<std::string>(), suffix);
-    }
+    if (ranks.rank() == 0) print_rank_error(r, outcome, suffix);
     return code;
   }
   return 0;
@@ -345,10 +349,7 @@ int run_across_ranks(const RunArgs& args, const CLI::App& cmd, const Launch& /*l
     const auto interrupted =
         std::find_if(each.begin(), each.end(), [](const nlohmann::json& r) { return r.at("interrupted"); });
     if (failing != each.end()) {
-      const auto r = failing->at("rank").get<std::size_t>();
-      const std::string who =
-          r == 0 ? std::string() : fmt::format("rank {} ({}): ", r, failing->at("host").get<std::string>());
-      fmt::print(stderr, "onnxpool: error: {}{}{}\n", who, failing->at("line").get<std::string>(), keep);
+      print_rank_error(failing->at("rank").get<std::size_t>(), *failing, keep);
       code = failing->at("code").get<int>();
     } else if (finished.code != 0) {
       fmt::print(stderr, "onnxpool: error: {}{}\n", finished.line, keep);

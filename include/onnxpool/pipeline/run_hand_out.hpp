@@ -53,7 +53,6 @@ class RunHandOut {
   // Every failure of the run, earlier runs' included, in index order.
   [[nodiscard]] std::vector<ItemFailure> failures() const;
   [[nodiscard]] std::vector<bool> failed_items() const;  // one flag per item
-  [[nodiscard]] std::vector<RankStats> stats() const;
 
  private:
   void maybe_commit();  // under the lock

@@ -92,6 +92,35 @@ ItemFailure failure_from(const nlohmann::json& j) {
           .cause = j.at("cause").get<std::string>()};
 }
 
+// Every rank's `mine` (of any length), on every rank of `comm`, in rank order: the lengths first, then
+// the values. Collective; waits gently.
+template <class T>
+std::vector<std::vector<T>> gather_all(const std::vector<T>& mine, MPI_Datatype type, MPI_Comm comm) {
+  int size = 0;
+  MPI_Comm_size(comm, &size);
+  const int count = static_cast<int>(mine.size());
+  std::vector<int> counts(static_cast<std::size_t>(size));
+  MPI_Request request = MPI_REQUEST_NULL;
+  check(MPI_Iallgather(&count, 1, MPI_INT, counts.data(), 1, MPI_INT, comm, &request), "allgather");
+  wait_gently(request, "allgather");
+  std::vector<int> offsets(counts.size());
+  int total = 0;
+  for (std::size_t r = 0; r < counts.size(); ++r) {
+    offsets[r] = total;
+    total += counts[r];
+  }
+  std::vector<T> all(static_cast<std::size_t>(total));
+  check(MPI_Iallgatherv(mine.data(), count, type, all.data(), counts.data(), offsets.data(), type, comm, &request),
+        "allgatherv");
+  wait_gently(request, "allgatherv");
+  std::vector<std::vector<T>> each(counts.size());
+  for (std::size_t r = 0; r < counts.size(); ++r) {
+    const auto begin = all.begin() + offsets[r];
+    each[r].assign(begin, begin + counts[r]);
+  }
+  return each;
+}
+
 std::vector<int> affinity_cpus() {
   cpu_set_t set;
   CPU_ZERO(&set);
@@ -166,28 +195,7 @@ const std::string& MpiRanks::host() const {
 std::vector<int> MpiRanks::split_node_cpus() {
   std::vector<int> mine = affinity_cpus();
   // Every node rank's mask, as its CPU list, to find those that share mine.
-  std::vector<std::vector<int>> masks(static_cast<std::size_t>(state_->node_size));
-  {
-    const int count = static_cast<int>(mine.size());
-    std::vector<int> counts(masks.size());
-    MPI_Request request = MPI_REQUEST_NULL;
-    check(MPI_Iallgather(&count, 1, MPI_INT, counts.data(), 1, MPI_INT, state_->node, &request), "allgather");
-    wait_gently(request, "allgather");
-    std::vector<int> offsets(masks.size());
-    int total = 0;
-    for (std::size_t r = 0; r < masks.size(); ++r) {
-      offsets[r] = total;
-      total += counts[r];
-    }
-    std::vector<int> all(static_cast<std::size_t>(total));
-    check(MPI_Iallgatherv(mine.data(), count, MPI_INT, all.data(), counts.data(), offsets.data(), MPI_INT, state_->node,
-                          &request),
-          "allgatherv");
-    wait_gently(request, "allgatherv");
-    for (std::size_t r = 0; r < masks.size(); ++r) {
-      masks[r].assign(all.begin() + offsets[r], all.begin() + offsets[r] + counts[r]);
-    }
-  }
+  const std::vector<std::vector<int>> masks = gather_all(mine, MPI_INT, state_->node);
   std::size_t position = 0;
   std::size_t sharing = 0;
   for (std::size_t r = 0; r < masks.size(); ++r) {
@@ -212,26 +220,10 @@ std::vector<int> MpiRanks::split_node_cpus() {
 }
 
 std::vector<std::string> MpiRanks::all_gather(const std::string& text) {
-  const int length = static_cast<int>(text.size());
-  std::vector<int> lengths(size());
-  MPI_Request request = MPI_REQUEST_NULL;
-  check(MPI_Iallgather(&length, 1, MPI_INT, lengths.data(), 1, MPI_INT, MPI_COMM_WORLD, &request), "allgather");
-  wait_gently(request, "allgather");
-  std::vector<int> offsets(size());
-  int total = 0;
-  for (std::size_t r = 0; r < size(); ++r) {
-    offsets[r] = total;
-    total += lengths[r];
-  }
-  std::string all(static_cast<std::size_t>(total), '\0');
-  check(MPI_Iallgatherv(text.data(), length, MPI_CHAR, all.data(), lengths.data(), offsets.data(), MPI_CHAR,
-                        MPI_COMM_WORLD, &request),
-        "allgatherv");
-  wait_gently(request, "allgatherv");
-  std::vector<std::string> texts(size());
-  for (std::size_t r = 0; r < size(); ++r) {
-    texts[r] = all.substr(static_cast<std::size_t>(offsets[r]), static_cast<std::size_t>(lengths[r]));
-  }
+  const auto all = gather_all(std::vector<char>(text.begin(), text.end()), MPI_CHAR, MPI_COMM_WORLD);
+  std::vector<std::string> texts;
+  texts.reserve(all.size());
+  for (const auto& chars : all) texts.emplace_back(chars.begin(), chars.end());
   return texts;
 }
 
