@@ -176,7 +176,8 @@ Command add_run(CLI::App& app) {
     if (const auto launch = detect_launch()) return run_across_ranks(*args, *cmd, *launch, signals);
     Runtime runtime(ort_log_level(*cmd));
     const ModelInfo model = inspect_model(runtime, args->model);
-    PoolConfig config = pool_config(args->pool);
+    TunedConfig tuned;  // what --config FILE holds, for -v
+    PoolConfig config = pool_config(args->pool, &tuned);
     auto source = delayed(make_source(model, args->inputs), args->item_delay_ms);
     const std::optional<RunShard> shard = take_shard(args->shard, source);
     // No more workers than the items can keep busy; then what the machine cannot serve is refused here,
@@ -215,7 +216,8 @@ Command add_run(CLI::App& app) {
     if (!args->quiet) sinks.push_back(&progress_sink);
     Pool pool(runtime, args->model, config);
     // -v: what the pool is and why (the flags, --config, or the automatic choice).
-    if (verbosity(*cmd) > 0) fmt::print(stderr, "onnxpool: {}\n", pool_choice(pool, config, pool_origin(args->pool)));
+    if (verbosity(*cmd) > 0)
+      fmt::print(stderr, "onnxpool: {}\n", pool_choice(pool, config, pool_origin(args->pool, tuned)));
     // The comparison, the first failure and the progress see the whole run's item indices (a shard's
     // item i is its first item + i there), as the outputs show them.
     SinkFan shown(sinks);

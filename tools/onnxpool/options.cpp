@@ -259,11 +259,12 @@ bool given(const CLI::Option* option) {
 
 }  // namespace
 
-PoolConfig pool_config(const PoolFlags& flags) {
+PoolConfig pool_config(const PoolFlags& flags, TunedConfig* read) {
   PoolConfig config = flags.config;
   config.policy = parse_policy(flags.policy);
   if (!flags.config_file.empty()) {
     const TunedConfig tuned = with_flag("--config", [&] { return load_tuned_config(flags.config_file); });
+    if (read != nullptr) *read = tuned;
     // A flag given on the command line wins; a device list says the workers itself.
     if (!given(flags.workers_option) && flags.devices.empty()) config.workers = tuned.workers;
     if (!given(flags.threads_option) && flags.devices.empty()) config.threads = tuned.threads;
@@ -283,7 +284,7 @@ PoolConfig pool_config(const PoolFlags& flags) {
   return config;
 }
 
-std::string pool_origin(const PoolFlags& flags) {
+std::string pool_origin(const PoolFlags& flags, const TunedConfig& tuned) {
   std::vector<std::string> named;
   if (given(flags.workers_option)) named.push_back(fmt::format("--workers {}", flags.config.workers));
   if (given(flags.threads_option)) named.push_back(fmt::format("--threads {}", flags.config.threads));
@@ -291,13 +292,8 @@ std::string pool_origin(const PoolFlags& flags) {
   if (!flags.devices.empty()) named.push_back("--devices " + flags.devices);
   std::string origin = named.empty() ? std::string() : fmt::format("as given ({})", fmt::join(named, " "));
   if (!flags.config_file.empty()) {
-    std::string measured;
-    try {
-      const TunedConfig tuned = load_tuned_config(flags.config_file);
-      measured = fmt::format(" (measured {:.2f} items/s on {} CPUs{})", tuned.items_per_s, tuned.cpus,
-                             tuned.by.empty() ? "" : " by " + tuned.by);
-    } catch (const Error&) {
-    }
+    const std::string measured = fmt::format(" (measured {:.2f} items/s on {} CPUs{})", tuned.items_per_s, tuned.cpus,
+                                             tuned.by.empty() ? "" : " by " + tuned.by);
     origin += (origin.empty() ? "" : ", the rest ") + fmt::format("from --config {}{}", flags.config_file, measured);
   }
   return origin.empty() ? "automatic" : origin;

@@ -13,6 +13,7 @@
 #include "onnxpool/pipeline/inputs.hpp"
 #include "onnxpool/pipeline/source.hpp"
 #include "onnxpool/pool/pool_config.hpp"
+#include "onnxpool/pool/tuned_config.hpp"
 #include "onnxpool/runtime/model.hpp"
 
 namespace onnxpool::cli {
@@ -78,9 +79,10 @@ struct PoolFlags {
 void add_pool_options(CLI::App& cmd, PoolFlags& flags);
 // The configuration the flags say: with --config FILE, the file's workers, threads, batch and policy
 // where no flag gives them (a note on stderr when FILE was tuned on a machine of another CPU count).
-PoolConfig pool_config(const PoolFlags& flags);
+// `tuned`, when given, receives the file read (untouched without --config).
+PoolConfig pool_config(const PoolFlags& flags, TunedConfig* tuned = nullptr);
 // Where the pool's shape comes from, for `run -v`: "as given (--workers 2)", "from --config FILE
-// (measured ...)", or "automatic".
-std::string pool_origin(const PoolFlags& flags);
+// (measured ...)", or "automatic". `tuned`: what pool_config() read from --config.
+std::string pool_origin(const PoolFlags& flags, const TunedConfig& tuned);
 
 }  // namespace onnxpool::cli
