@@ -15,6 +15,7 @@
 #include <sstream>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "onnxpool/error.hpp"
@@ -56,6 +57,11 @@ bool fails(std::size_t index) {
   return index % 97 == 13;
 }
 
+// A failure of item `index`, as a rank reports it.
+ItemFailure failure_of(std::size_t index, std::string cause = "fake") {
+  return {.index = index, .name = {}, .worker = "cpu#0", .cause = std::move(cause)};
+}
+
 // One rank: takes chunks until there are none, "runs" each item (`pause` per item: its speed), reports
 // each chunk with its failures. Items it ran are counted in `ran` (each must be run once).
 void work(WorkFeed& feed, std::chrono::microseconds pause, std::vector<std::atomic<int>>& ran,
@@ -72,11 +78,28 @@ void work(WorkFeed& feed, std::chrono::microseconds pause, std::vector<std::atom
       std::this_thread::sleep_for(pause);
       ++ran[i];
       ++mine;
-      if (fails(i)) failures.push_back({.index = i, .name = {}, .worker = "cpu#0", .cause = "fake"});
+      if (fails(i)) failures.push_back(failure_of(i));
     }
     feed.complete(chunk, std::move(failures));
   }
   if (items != nullptr) *items = mine;
+}
+
+// One thread per rank, rank r working at pauses[r] per item, until every rank is done. Returns the items
+// each ran.
+std::vector<std::size_t> run_ranks(RunHandOut& hand_out, const std::vector<std::chrono::microseconds>& pauses,
+                                   std::vector<std::atomic<int>>& ran) {
+  std::vector<std::size_t> items(pauses.size());
+  {
+    std::vector<std::jthread> ranks;
+    for (std::size_t r = 0; r < pauses.size(); ++r) {
+      ranks.emplace_back([&, r] {
+        const auto feed = hand_out.feed(r);
+        work(*feed, pauses[r], ran, &items[r]);
+      });
+    }
+  }
+  return items;
 }
 
 TEST(RunHandOut, RanksOfDifferentSpeedsRunEveryItemOnceAndTheJournalSaysSo) {
@@ -86,18 +109,8 @@ TEST(RunHandOut, RanksOfDifferentSpeedsRunEveryItemOnceAndTheJournalSaysSo) {
   auto journal = RunJournal::start(path, kItems, kIdentity);
   RunHandOut hand_out(kItems, 3, nullptr, &journal, {.chunk = 64, .max_failures = 0, .commit_seconds = 0.0});
   std::vector<std::atomic<int>> ran(kItems);
-  std::vector<std::size_t> items(3);
-  {
-    std::vector<std::jthread> ranks;
-    const std::chrono::microseconds pauses[] = {std::chrono::microseconds(200), std::chrono::microseconds(200),
-                                                std::chrono::microseconds(2000)};
-    for (std::size_t r = 0; r < 3; ++r) {
-      ranks.emplace_back([&, r] {
-        const auto feed = hand_out.feed(r);
-        work(*feed, pauses[r], ran, &items[r]);
-      });
-    }
-  }
+  const auto items = run_ranks(
+      hand_out, {std::chrono::microseconds(200), std::chrono::microseconds(200), std::chrono::microseconds(2000)}, ran);
   hand_out.commit();
   for (std::size_t i = 0; i < kItems; ++i) ASSERT_EQ(ran[i].load(), 1) << "item " << i;
   EXPECT_TRUE(hand_out.finished());
@@ -171,15 +184,7 @@ TEST(RunHandOut, ARankThatLeavesHasItsChunkRunByTheOthersAndAResumeRunsOnlyWhatI
   RunHandOut hand_out(kItems, 3, &earlier, &journal, {.chunk = 32, .max_failures = 0, .commit_seconds = 0.0});
   EXPECT_EQ(hand_out.completed(), 400U);
   std::vector<std::atomic<int>> ran(kItems);
-  {
-    std::vector<std::jthread> ranks;
-    for (std::size_t r = 0; r < 3; ++r) {
-      ranks.emplace_back([&, r] {
-        const auto feed = hand_out.feed(r);
-        work(*feed, std::chrono::microseconds(10), ran);
-      });
-    }
-  }
+  static_cast<void>(run_ranks(hand_out, std::vector<std::chrono::microseconds>(3, std::chrono::microseconds(10)), ran));
   hand_out.commit();
   for (std::size_t i = 0; i < kItems; ++i) EXPECT_EQ(ran[i].load(), i < 400 ? 0 : 1) << "item " << i;
   EXPECT_TRUE(hand_out.finished());
@@ -197,7 +202,7 @@ TEST(RunHandOut, MaxFailuresStopsTheHandOutForEveryRank) {
   RunHandOut hand_out(1000, 2, nullptr, nullptr, {.chunk = 10, .max_failures = 3, .commit_seconds = 0.0});
   const Chunk first = hand_out.next(0);
   std::vector<ItemFailure> three;
-  for (std::size_t i = first.begin; i < first.begin + 3; ++i) three.push_back({.index = i, .cause = "fake"});
+  for (std::size_t i = first.begin; i < first.begin + 3; ++i) three.push_back(failure_of(i));
   hand_out.complete(0, first, three);
   EXPECT_TRUE(hand_out.next(0).empty());
   EXPECT_TRUE(hand_out.next(1).empty());
@@ -211,7 +216,7 @@ TEST(RunHandOut, AReportThatDoesNotFitItsChunkIsAnErrorNamingIt) {
   EXPECT_THROW(
       {
         try {
-          hand_out.complete(1, chunk, {{.index = chunk.end + 5, .cause = "fake"}});
+          hand_out.complete(1, chunk, {failure_of(chunk.end + 5)});
         } catch (const Error& e) {
           EXPECT_THAT(e.what(), HasSubstr("rank 1 reported a failure of item"));
           throw;
@@ -219,9 +224,8 @@ TEST(RunHandOut, AReportThatDoesNotFitItsChunkIsAnErrorNamingIt) {
       },
       Error);
   EXPECT_THROW(hand_out.complete(0, chunk, {}), Error);  // not rank 0's chunk
-  EXPECT_THROW(
-      hand_out.complete(1, chunk, {{.index = chunk.begin, .cause = "a"}, {.index = chunk.begin, .cause = "b"}}),
-      Error);  // the same item twice
+  EXPECT_THROW(hand_out.complete(1, chunk, {failure_of(chunk.begin, "a"), failure_of(chunk.begin, "b")}),
+               Error);  // the same item twice
   hand_out.complete(1, chunk, {});
   EXPECT_EQ(hand_out.completed(), chunk.size());
 }
