@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Issue 10's yardstick: at every N of the tutorial's default sweep, the pool (as configured: by default
-# W workers given with --workers, as the issue's table) against the best of sequence, parallel and
-# batched, from RUNS runs, each measuring the strategies side by side in one process; per N the median
+# Issue 10's yardstick: at every N of the tutorial's default sweep (W, the tutorial's sessions, given with
+# --sessions), the pool as `run` makes it (automatic, unless POOL_FLAGS says otherwise) against the best of
+# sequence, parallel and batched, from RUNS runs, each measuring the strategies side by side in one process; per N the median
 # over runs of pool / best other, and the smallest of those medians over N (target >= 0.95).
 # Writes bench/results/adaptive/sweep_ratios.txt and keeps each run's JSON beside it.
 #   bench/adaptive/sweep_ratios.sh                  RUNS=5 WORKERS="2 4" MODELS="mobilenetv2 resnet18 gpt2_tiny"
@@ -21,7 +21,7 @@ for model in $models; do
   for w in $workers_list; do
     for run in $(seq 1 "$runs"); do
       echo "== $model W=$w run $run/$runs" >&2
-      "$cli" bench "build/models/$model.onnx" --workers "$w" --strategies sequence,parallel,pool,batched -q \
+      "$cli" bench "build/models/$model.onnx" --sessions "$w" --strategies sequence,parallel,pool,batched -q \
         "${extra[@]}" ${POOL_FLAGS:-} --json "$out/runs/$model-w$w-$run.json" >/dev/null
     done
   done

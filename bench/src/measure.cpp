@@ -1,6 +1,8 @@
 #include "onnxpool/bench/measure.hpp"
 
 #include <chrono>
+#include <ctime>
+#include <thread>
 
 #include "onnxpool/error.hpp"
 
@@ -28,6 +30,29 @@ std::vector<double> measure(const Pass& pass, const Repetitions& repetitions) {
     if (pass.record) pass.record();
   }
   return seconds;
+}
+
+}  // namespace onnxpool::bench
+
+namespace onnxpool::bench {
+
+double wait_for_quiet(double limit) {
+  const auto cpu_seconds = [] {
+    timespec t{};
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+    return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_nsec) * 1e-9;
+  };
+  constexpr double window = 5e-3;
+  constexpr double quiet_share = 0.2;  // of one core: a thread spinning uses all of one
+  const auto start = std::chrono::steady_clock::now();
+  for (;;) {
+    const double before = cpu_seconds();
+    const auto window_start = std::chrono::steady_clock::now();
+    std::this_thread::sleep_for(std::chrono::duration<double>(window));
+    const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - window_start).count();
+    const double waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    if (cpu_seconds() - before < quiet_share * wall || waited >= limit) return waited;
+  }
 }
 
 }  // namespace onnxpool::bench

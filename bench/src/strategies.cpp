@@ -168,8 +168,13 @@ std::string plans_summary(const std::vector<WorkerPlan>& plans, const PoolConfig
     return fmt::format("{} sessions at ORT default threading, {} split", plans.size(), policy_name(config.policy));
   }
   const WorkerPlan& first = plans.front();
-  return fmt::format("{} workers x {} thread{}, {}, batch {}, spinning {}, {}", plans.size(), first.threads,
-                     first.threads == 1 ? "" : "s", policy_name(config.policy), config.batch,
+  // The adaptive pool's wide worker (the last, wider than the others) is named apart.
+  const bool wide = plans.size() > 1 && plans.back().width > first.width && first.width > 0;
+  const std::size_t narrow = plans.size() - (wide ? 1 : 0);
+  const std::string wide_text =
+      wide ? fmt::format(" + 1 x {} threads for lone items (cores shared by width)", plans.back().threads) : "";
+  return fmt::format("{} workers x {} thread{}{}, {}, batch {}, spinning {}, {}", narrow, first.threads,
+                     first.threads == 1 ? "" : "s", wide_text, policy_name(config.policy), config.batch,
                      first.spinning ? "on" : "off", first.cores.empty() ? "not pinned" : "pinned");
 }
 

@@ -104,6 +104,7 @@ SweepResult run_sweep(Runtime& runtime, const std::filesystem::path& model, cons
       Strategy& strategy = *contender.strategy;
       // repN runs, the first a discarded warm-up (none when repN is 1).
       const std::size_t warmup = options.repeat > 1 ? 1 : 0;
+      wait_for_quiet();  // the previous strategy's spinning threads would otherwise share the cores
       const auto times =
           measure({.prepare = [&](bool) { strategy.prepare(items); }, .run = [&](bool) { strategy.run(); }},
                   {.warmup = warmup, .timed = options.repeat - warmup, .stop = options.stop});

@@ -138,6 +138,7 @@ std::vector<WorkerPlan> plan_workers(const PoolConfig& config, const CpuTopology
   const int cpu_cores = cores > cuda_workers ? cores - cuda_workers : cores;
   const int default_threads = std::max(1, cpu_cores / std::max(1, cpu_workers));
   const bool spinning = config.spinning.value_or(specs.size() == 1);
+  const bool wide = adds_wide_worker(config, cpu_workers, default_threads, cpu_cores);
 
   std::vector<WorkerPlan> plans;
   int cpu_index = 0;
@@ -155,6 +156,7 @@ std::vector<WorkerPlan> plan_workers(const PoolConfig& config, const CpuTopology
       plan.threads = config.ort_defaults ? 0 : (spec.threads > 0 ? spec.threads : default_threads);
       plan.device.threads = plan.threads;
       plan.spinning = spinning;
+      if (wide) plan.width = static_cast<std::size_t>(plan.threads);
       if (config.pin && !config.ort_defaults) {
         // Consecutive, disjoint groups while the cores last; then they wrap and share.
         for (int t = 0; t < plan.threads; ++t) plan.cores.push_back(cpu.logical[next_core++ % cpu.logical.size()]);
@@ -167,7 +169,31 @@ std::vector<WorkerPlan> plan_workers(const PoolConfig& config, const CpuTopology
     }
     plans.push_back(std::move(plan));
   }
+  if (wide) {
+    // Beside the narrow workers: one as wide as their cores, for items too few to keep them all busy.
+    // Its threads spin inside a run (as a single session's do: ONNX Runtime's operators hand work to
+    // them thousands of times a run) and stop when it returns, leaving the cores to the narrow ones.
+    WorkerPlan plan = plans.front();
+    plan.name = fmt::format("cpu#{}", cpu_index);
+    plan.threads = cpu_cores;
+    plan.device.threads = cpu_cores;
+    plan.spinning = true;
+    plan.stop_spinning_after_run = true;
+    plan.width = static_cast<std::size_t>(cpu_cores);
+    plans.push_back(std::move(plan));
+  }
   return plans;
+}
+
+bool adds_wide_worker(const PoolConfig& config, int cpu_workers, int threads, int cores) {
+  return config.adaptive && config.devices.empty() && config.workers == 0 && config.threads == 0 && config.batch == 1 &&
+         config.policy == Policy::Dynamic && !config.pin && !config.ort_defaults && cpu_workers > 1 && threads < cores;
+}
+
+std::size_t core_budget(const std::vector<WorkerPlan>& plans) {
+  std::size_t budget = 0;
+  for (const auto& plan : plans) budget = std::max(budget, plan.width);
+  return budget;
 }
 
 struct PoolItem {
@@ -269,10 +295,11 @@ Pool::Pool(Runtime& runtime, const std::filesystem::path& model, const PoolConfi
     Worker* w = workers_[i].get();
     slots.push_back({.name = w->name(),
                      .max_batch = plan_[i].batch,
+                     .width = plan_[i].width,
                      .on_start = [w] { w->bind_current_thread(); },
                      .run = [w](std::vector<PoolItem>& batch) { return run_on(*w, batch); }});
   }
-  scheduler_ = std::make_unique<Scheduler<PoolItem, TensorSet>>(std::move(slots), config.policy);
+  scheduler_ = std::make_unique<Scheduler<PoolItem, TensorSet>>(std::move(slots), config.policy, core_budget(plan_));
 }
 
 Pool::~Pool() = default;

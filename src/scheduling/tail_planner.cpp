@@ -9,8 +9,10 @@
 
 namespace onnxpool::detail {
 
-TailPlanner::TailPlanner(std::vector<std::size_t> max_batches)
-    : max_batches_(std::move(max_batches)), paces_(max_batches_.size()) {}
+TailPlanner::TailPlanner(std::vector<std::size_t> max_batches, std::vector<std::size_t> peers)
+    : max_batches_(std::move(max_batches)), peers_(std::move(peers)), paces_(max_batches_.size()) {
+  if (!peers_.empty() && peers_.size() != max_batches_.size()) peers_.clear();
+}
 
 void TailPlanner::learn(std::size_t worker, double seconds, std::size_t items) {
   if (items == 0) return;
@@ -59,7 +61,8 @@ double TailPlanner::free_in(const Pace& pace, Clock::time_point now) {
 }
 
 bool TailPlanner::counted(std::size_t other, std::size_t worker) const {
-  return other != worker && !paces_[other].start_failed && paces_[other].seconds_per_item > 0.0;
+  const bool peer = peers_.empty() || peers_[other] == peers_[worker];
+  return other != worker && peer && !paces_[other].start_failed && paces_[other].seconds_per_item > 0.0;
 }
 
 auto TailPlanner::decide(std::size_t worker, Clock::time_point now, std::size_t queued) const -> Decision {

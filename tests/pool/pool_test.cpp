@@ -5,8 +5,10 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <string>
 #include <tuple>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -75,6 +77,32 @@ TEST_P(PoolOnMobileNet, OutputsEqualOneSessionsInInputOrder) {
 INSTANTIATE_TEST_SUITE_P(WorkersAndPolicies, PoolOnMobileNet,
                          ::testing::Combine(::testing::Values(1, 2, 3),
                                             ::testing::Values(Policy::Static, Policy::Dynamic)));
+
+// The automatic pool (narrow workers and one as wide as the cores): items one at a time run on the wide
+// worker, a burst on the narrow ones (the wide one may take the last); outputs equal one session's.
+TEST(Pool, AutomaticPoolRunsLoneItemsWideAndABurstNarrow) {
+  Runtime runtime;
+  Pool pool(runtime, model_path("mobilenetv2.onnx"), PoolConfig{});
+  if (core_budget(pool.plan()) == 0) GTEST_SKIP() << "one core: the automatic pool has a single worker";
+  const std::size_t wide = pool.size() - 1;
+  const auto items = random_items(runtime, "mobilenetv2.onnx", 12);
+  const auto expected = reference(runtime, "mobilenetv2.onnx", items);
+
+  std::vector<TensorSet> lone;
+  for (std::size_t i = 0; i < 4; ++i) lone.push_back(pool.submit(items[i]).get());
+  expect_bitwise_equal(std::vector<TensorSet>(expected.begin(), expected.begin() + 4), lone);
+  auto stats = pool.stats();
+  EXPECT_EQ(stats[wide].items, 4U) << "every lone item on " << stats[wide].name;
+
+  pool.reset_stats();
+  const std::vector<TensorSet> burst(items.begin() + 4, items.end());
+  expect_bitwise_equal(std::vector<TensorSet>(expected.begin() + 4, expected.end()), pool.run_all(burst));
+  stats = pool.stats();
+  EXPECT_LE(stats[wide].items, 1U) << "the wide worker takes at most the last of a burst";
+  std::size_t total = 0;
+  for (const auto& s : stats) total += s.items;
+  EXPECT_EQ(total, burst.size());
+}
 
 TEST(Pool, StaticPolicySplitsRoundRobin) {
   Runtime runtime;
@@ -212,6 +240,40 @@ TEST(Worker, BadModelNamesTheWorker) {
   }
 }
 
+// The wide worker is added only to a pool left wholly automatic; any knob set makes the pool as given.
+TEST(PlanWorkers, TheWideWorkerComesOnlyWithAnAutomaticPoolOfSeveralNarrowWorkers) {
+  CpuTopology cpu;
+  cpu.logical = {0, 1};
+  cpu.physical_cores = 2;
+  const auto plans_with = [&](auto&& change) {
+    PoolConfig config;
+    change(config);
+    return plan_workers(config, cpu);
+  };
+  EXPECT_EQ(plans_with([](PoolConfig&) {}).size(), 3U);
+  EXPECT_EQ(core_budget(plans_with([](PoolConfig&) {})), 2U);
+  const std::vector<std::pair<std::string, std::function<void(PoolConfig&)>>> knobs = {
+      {"adaptive off", [](PoolConfig& c) { c.adaptive = false; }},
+      {"workers given", [](PoolConfig& c) { c.workers = 2; }},
+      {"threads given", [](PoolConfig& c) { c.threads = 1; }},
+      {"batch 2", [](PoolConfig& c) { c.batch = 2; }},
+      {"static policy", [](PoolConfig& c) { c.policy = Policy::Static; }},
+      {"pinned", [](PoolConfig& c) { c.pin = true; }},
+      {"a device list", [](PoolConfig& c) { c.devices = parse_devices("cpu*2"); }},
+      {"the tutorial's sessions", [](PoolConfig& c) { c.ort_defaults = true; }},
+      {"one item: one worker of every core", [](PoolConfig& c) { c.items = 1; }},
+  };
+  for (const auto& [name, change] : knobs) {
+    const auto plans = plans_with(change);
+    EXPECT_LE(plans.size(), 2U) << name;
+    EXPECT_EQ(core_budget(plans), 0U) << name;
+    for (const auto& plan : plans) EXPECT_FALSE(plan.stop_spinning_after_run) << name;
+  }
+  cpu.logical = {0};
+  cpu.physical_cores = 1;
+  EXPECT_EQ(plans_with([](PoolConfig&) {}).size(), 1U) << "one core: one worker, nothing wider to add";
+}
+
 TEST(PlanWorkers, DefaultsFillTheCoresAndPinningIsDisjoint) {
   CpuTopology cpu;
   cpu.logical = {0, 1, 2, 3, 4, 5, 6, 7};
@@ -232,7 +294,18 @@ TEST(PlanWorkers, DefaultsFillTheCoresAndPinningIsDisjoint) {
 
   PoolConfig automatic;
   plans = plan_workers(automatic, cpu);
-  EXPECT_EQ(plans.size(), 8U / static_cast<std::size_t>(automatic_threads_per_worker(8)));
+  const auto narrow = 8U / static_cast<std::size_t>(automatic_threads_per_worker(8));
+  ASSERT_EQ(plans.size(), narrow + 1) << "the narrow workers and one as wide as the cores";
+  for (std::size_t w = 0; w < narrow; ++w) {
+    EXPECT_EQ(plans[w].width, static_cast<std::size_t>(plans[w].threads));
+    EXPECT_FALSE(plans[w].stop_spinning_after_run);
+  }
+  EXPECT_EQ(plans.back().name, fmt::format("cpu#{}", narrow));
+  EXPECT_EQ(plans.back().threads, 8);
+  EXPECT_EQ(plans.back().width, 8U);
+  EXPECT_TRUE(plans.back().spinning) << "a single session's spinning inside a run...";
+  EXPECT_TRUE(plans.back().stop_spinning_after_run) << "...and none after it";
+  EXPECT_EQ(core_budget(plans), 8U);
 
   PoolConfig single;
   single.workers = 1;
@@ -275,6 +348,7 @@ TEST(PlanWorkers, NoMoreWorkersThanTheItemsCanKeepBusy) {
   auto plans = plan_workers(config, cpu);
   ASSERT_EQ(plans.size(), 1U) << "automatic, one item: one session";
   EXPECT_EQ(plans[0].threads, 8) << "with all the cores";
+  EXPECT_EQ(plans[0].width, 0U) << "alone: no budget to share";
   config.workers = 6;
   config.items = 3;
   EXPECT_EQ(plan_workers(config, cpu).size(), 3U);

@@ -41,8 +41,10 @@ TEST(CgroupCpuQuota, APoolSizesItselfToTheQuota) {
   cpu.quota_cpus = 2;
   EXPECT_EQ(cpu.usable_count(), 2);
   const auto plans = plan_workers(PoolConfig{}, cpu);
-  ASSERT_EQ(plans.size(), 2U) << "one single-thread worker per usable CPU";
+  ASSERT_EQ(plans.size(), 3U) << "one single-thread worker per usable CPU, and one as wide as them";
   EXPECT_EQ(plans[0].threads, 1);
+  EXPECT_EQ(plans[1].threads, 1);
+  EXPECT_EQ(plans[2].threads, 2);
   cpu.quota_cpus = 64;
   EXPECT_EQ(cpu.usable_count(), 8) << "a quota above the affinity mask changes nothing";
 }

@@ -30,6 +30,7 @@ struct BenchArgs {
   std::string model;
   InputArgs inputs;
   PoolFlags pool;
+  int sessions = 0;  // --sessions: the tutorial's W alone, the pool left as configured (automatic)
   std::string strategies;
   std::size_t max_n = 21;
   std::size_t step_n = 2;
@@ -158,7 +159,8 @@ int run_grid_mode(const BenchArgs& args, Runtime& runtime, const ModelInfo& info
 }
 
 int run_sweep_mode(const BenchArgs& args, Runtime& runtime, const ModelInfo& info, int workers) {
-  const PoolConfig pool = bench_pool_config(args, workers);
+  // The pool as `run` makes it from the same flags: --workers W, or automatic (adaptive) without it.
+  const PoolConfig pool = bench_pool_config(args, args.pool.config.workers);
   bench::SweepOptions options{
       .workers = workers,
       .max_n = args.max_n,
@@ -210,7 +212,8 @@ Command add_bench(CLI::App& app) {
       "  parallel           the tutorial's: W sessions at ORT default threading, W threads, static split imgs[i::W]\n"
       "  sequence_ortvalue  sequence with inputs pre-made as OrtValues and outputs pre-allocated\n"
       "  parallel_ortvalue  parallel likewise\n"
-      "  pool               onnxpool: W workers x T threads (W x T = cores), spinning off, dynamic queue, --batch B\n"
+      "  pool               onnxpool's pool as run makes it: automatic (narrow workers, one per core, and one as\n"
+      "                     wide as the cores for lone items), or --workers W x --threads T, --batch B, --config\n"
       "  batched            1 default session, the N items stacked into one run (skipped without a batch dim)\n"
       "With --devices (e.g. cpu,cuda:0 or cuda:0,cuda:1), the tutorial's GPU experiment (default with a CUDA device):\n"
       "  seq_cpu            sequence under the tutorial's GPU-section name\n"
@@ -218,8 +221,9 @@ Command add_bench(CLI::App& app) {
       "  parallel           one default session per device entry, static split imgs[i::W]\n"
       "  pool               one worker per device entry (cuda:0@32 batches), dynamic queue\n"
       "  Items per worker are printed and in --json; outputs are checked to rtol=atol=1e-3 unless given.\n"
-      "W (--workers) defaults to the tutorial's min(4, cores-1), at least 2. N runs over [1] + range(W, maxN*W,\n"
-      "stepN*W); each strategy runs repN times per N, the first discarded. Outputs must equal sequence's.\n"
+      "W (--sessions, else --workers) defaults to the tutorial's min(4, cores-1), at least 2. N runs over\n"
+      "[1] + range(W, maxN*W, stepN*W); each strategy runs repN times per N, the first discarded. Outputs must equal "
+      "sequence's.\n"
       "Examples:\n"
       "  onnxpool bench mobilenetv2.onnx --csv out.csv --json out.json --plot out\n"
       "  onnxpool bench resnet18.onnx --strategies sequence,pool,batched --workers 4\n"
@@ -272,6 +276,11 @@ Command add_bench(CLI::App& app) {
   cmd->add_flag("--no-share-weights", args->no_share_weights,
                 "Each worker keeps its own copy of the weights (to measure what sharing saves)");
   cmd->add_flag("-q,--quiet", args->quiet, "No progress report");
+  cmd->add_option("--sessions", args->sessions,
+                  "The tutorial's W alone (parallel's sessions, the sweep's step), leaving the pool as configured: "
+                  "automatic without --workers")
+      ->type_name("W")
+      ->check(CLI::PositiveNumber);
   add_input_options(*cmd, args->inputs);
   add_pool_options(*cmd, args->pool);
 
@@ -289,6 +298,7 @@ Command add_bench(CLI::App& app) {
       // W: --workers, or one per entry of --devices (the tutorial's parallel over the devices), or the
       // tutorial's default. (A sum beyond any pool's is refused with the devices' names by check_machine.)
       int workers = args->pool.config.workers > 0 ? args->pool.config.workers : bench::default_workers(cores);
+      if (args->sessions > 0) workers = args->sessions;
       if (!args->pool.devices.empty()) {
         long long sum = 0;
         for (const auto& device : parse_devices(args->pool.devices)) sum += device.count;

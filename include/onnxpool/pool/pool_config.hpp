@@ -62,6 +62,12 @@ struct PoolConfig {
   // (`workers`, or automatic) makes no more of them than the items can keep busy (ceil(items / batch));
   // with fewer workers, each gets more of the cores. A device list is taken as written.
   std::size_t items = 0;
+  // When the workers are automatic (no devices, workers or threads given), batch 1, dynamic policy, not
+  // pinned, and several narrow workers share the cores: one more worker as wide as the cores (its
+  // threads spinning only inside a run), sharing the weights, and the scheduler's budget of cores
+  // (width_planner.hpp) so that a lone item runs on all cores and a deep queue on the narrow workers,
+  // never both at once. Off: the narrow workers alone.
+  bool adaptive = true;
   // Accept more threads than kMaxThreadsPerCore per core (an expert's benchmark of oversubscription).
   bool oversubscribe = false;
 

@@ -19,9 +19,14 @@ struct WorkerPlan {
   // Session settings. `ort_defaults` leaves every threading option at ONNX Runtime's defaults (one
   // intra-op thread per physical core, pinned, spinning): the tutorial's sessions, kept faithfully.
   bool ort_defaults = false;
-  int threads = 1;                      // intra-op threads (unless ort_defaults)
-  std::vector<int> cores{};             // pin the worker's thread and its intra-op threads here; empty: no pinning
-  bool spinning = false;                // idle intra-op threads spin (burn a core) waiting for work
+  int threads = 1;           // intra-op threads (unless ort_defaults)
+  std::vector<int> cores{};  // pin the worker's thread and its intra-op threads here; empty: no pinning
+  bool spinning = false;     // idle intra-op threads spin (burn a core) waiting for work
+  // Spinning only inside a run: the intra-op threads stop spinning when the run returns (ONNX Runtime's
+  // session.force_spinning_stop), so a wide worker's threads leave the cores to the narrow ones at once.
+  bool stop_spinning_after_run = false;
+  // Cores it keeps busy while it runs, out of the pool's budget (see PoolConfig::adaptive); 0: outside it.
+  std::size_t width = 0;
   bool share_prepacked_weights = true;  // through the Runtime's container
   GraphOptimizationLevel optimization = GraphOptimizationLevel::ORT_ENABLE_ALL;
   // Bind inputs and outputs with Ort::IoBinding: always on for CUDA workers, CPU workers may opt in.

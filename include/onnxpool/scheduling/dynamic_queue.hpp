@@ -12,6 +12,7 @@
 
 #include "onnxpool/scheduling/queue_policy.hpp"
 #include "onnxpool/scheduling/tail_planner.hpp"
+#include "onnxpool/scheduling/width_planner.hpp"
 
 namespace onnxpool::detail {
 
@@ -20,13 +21,21 @@ class DynamicQueue final : public QueuePolicy<Task> {
   using Base = QueuePolicy<Task>;
 
  public:
-  // One worker per entry: the most tasks it takes at once.
-  explicit DynamicQueue(std::vector<std::size_t> max_batches)
-      : Base(max_batches.size()), planner_(std::move(max_batches)) {}
+  // One worker per entry: the most tasks it takes at once; and, when `cores` > 0, its width (cores it keeps
+  // busy while running, 0: outside the budget) with the budget the widths share.
+  explicit DynamicQueue(std::vector<std::size_t> max_batches, std::vector<std::size_t> widths = {},
+                        std::size_t cores = 0)
+      : Base(max_batches.size()),
+        planner_(std::move(max_batches), cores > 0 ? widths : std::vector<std::size_t>{}),
+        widths_(cores > 0 ? std::move(widths) : std::vector<std::size_t>(this->worker_count(), 0), cores) {}
 
  private:
   void enqueue(Task&& task, std::size_t /*position*/) override { queue_.push_back(std::move(task)); }
-  [[nodiscard]] std::size_t worker_to_wake(std::size_t /*position*/) const override {
+  [[nodiscard]] std::size_t worker_to_wake(std::size_t /*position*/) override {
+    if (widths_.active()) {
+      wake_by_width(queue_.size());
+      return this->worker_count();
+    }
     return planner_.best_waiting(this->worker_count());
   }
   std::size_t take(typename Base::Lock& lock, std::size_t worker, const typename Base::LastBatch& last,
@@ -41,12 +50,24 @@ class DynamicQueue final : public QueuePolicy<Task> {
       }
       // The one clock read of a take: the decision's time is also the batch's start.
       const auto now = TailPlanner::Clock::now();
+      const WidthPlanner::Verdict fits = widths_.decide(worker, planner_, now, queue_.size());
+      if (!fits.take) {
+        // Not this width now: whoever should look is woken, and this one looks again when cores are due.
+        wake_by_width(queue_.size());
+        wait_marked(worker, [&](std::condition_variable& cv) { cv.wait_until(lock, fits.recheck); });
+        continue;
+      }
       const TailPlanner::Decision decision = planner_.decide(worker, now, queue_.size());
       if (decision.take > 0) {
         planner_.begin_batch(worker, now, decision.take);
         Base::move_front(queue_, decision.take, tasks);
+        if (queue_.empty()) return this->worker_count();
+        if (widths_.active()) {
+          wake_by_width(queue_.size());
+          return this->worker_count();
+        }
         // Items left: make sure a waiting worker looks at them.
-        return queue_.empty() ? this->worker_count() : planner_.best_waiting(worker);
+        return planner_.best_waiting(worker);
       }
       // Left to a faster worker: make sure it is awake, and look again when the situation may have
       // changed (a busy worker is due to finish).
@@ -60,6 +81,11 @@ class DynamicQueue final : public QueuePolicy<Task> {
   }
   void start_failed(std::size_t worker) override { planner_.mark_start_failed(worker); }
 
+  // Wakes, under the lock, the waiting workers the WidthPlanner says should look at `queued` items.
+  void wake_by_width(std::size_t queued) {
+    widths_.for_each_to_wake(planner_, queued, [&](std::size_t w) { this->worker_cv(w).notify_one(); });
+  }
+
   // Sleeps on the worker's condition variable, marked waiting meanwhile so that others know whom to wake.
   template <class Sleep>
   void wait_marked(std::size_t worker, Sleep&& sleep) {
@@ -70,6 +96,7 @@ class DynamicQueue final : public QueuePolicy<Task> {
 
   std::deque<Task> queue_;
   TailPlanner planner_;
+  WidthPlanner widths_;
 };
 
 }  // namespace onnxpool::detail

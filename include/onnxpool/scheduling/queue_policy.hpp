@@ -105,8 +105,9 @@ class QueuePolicy {
 
   // The hooks; the caller holds the mutex (`lock` where the hook may wait on it).
   virtual void enqueue(Task&& task, std::size_t position) = 0;
-  // The worker to wake for the task just queued at `position`; worker_count() for none.
-  [[nodiscard]] virtual std::size_t worker_to_wake(std::size_t position) const = 0;
+  // The worker to wake for the task just queued at `position`, after the lock is released; worker_count()
+  // for none. (A policy that must wake several wakes the others itself, under the lock.)
+  [[nodiscard]] virtual std::size_t worker_to_wake(std::size_t position) = 0;
   // Waits (on worker_cv(worker), through `lock`) until the worker should take tasks, moves them into
   // `tasks` and returns the worker to wake for what it left queued (worker_count() for none); returns
   // with `tasks` empty only when stopping.

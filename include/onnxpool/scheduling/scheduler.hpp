@@ -14,6 +14,9 @@
 //    free worker declines the queue's items when the others would finish all of them sooner without it
 //    (a CPU worker does not take the last item a GPU would have done in a fraction of the time, which
 //    would make the whole run wait for the CPU).
+//    Given a budget of cores, workers of different widths share it (width_planner.hpp): one runs only
+//    while its width fits in the cores left free, and the queue's depth picks the width (a lone item on
+//    a worker as wide as the machine, a deep queue on the narrow ones).
 //
 // Failures stay with their item (batch_runner.hpp): a batch that throws (or returns the wrong number of
 // results) is retried item by item on the same worker, and a failed item's future throws ItemError
@@ -54,9 +57,10 @@ namespace onnxpool {
 namespace detail {
 // The one place the Policy value is looked at: it picks the queue policy object.
 template <class Task>
-std::unique_ptr<QueuePolicy<Task>> make_queue_policy(Policy policy, std::vector<std::size_t> max_batches) {
+std::unique_ptr<QueuePolicy<Task>> make_queue_policy(Policy policy, std::vector<std::size_t> max_batches,
+                                                     std::vector<std::size_t> widths, std::size_t cores) {
   if (policy == Policy::Static) return std::make_unique<StaticQueues<Task>>(std::move(max_batches));
-  return std::make_unique<DynamicQueue<Task>>(std::move(max_batches));
+  return std::make_unique<DynamicQueue<Task>>(std::move(max_batches), std::move(widths), cores);
 }
 }  // namespace detail
 
@@ -65,9 +69,10 @@ class Scheduler {
  public:
   using Slot = WorkerSlot<Item, Result>;
 
-  // Starts one thread per worker. Throws Error if `workers` is empty, a slot has no run function or a
-  // max_batch of 0.
-  Scheduler(std::vector<Slot> workers, Policy policy);
+  // Starts one thread per worker. `cores`, when > 0, is the budget the slots' widths share (dynamic
+  // policy; the static one ignores it). Throws Error if `workers` is empty, a slot has no run function,
+  // a max_batch of 0 or a width over the budget.
+  Scheduler(std::vector<Slot> workers, Policy policy, std::size_t cores = 0);
   // Stops taking items; the items not yet started fail with Error("cancelled: the scheduler was shut
   // down"), the batches in flight finish, the threads are joined. Every future is left set.
   ~Scheduler() { shut_down(); }
@@ -111,10 +116,11 @@ class Scheduler {
 // ---------------------------------------------------------------------------------------------------
 
 template <class Item, class Result>
-Scheduler<Item, Result>::Scheduler(std::vector<Slot> workers, Policy policy)
+Scheduler<Item, Result>::Scheduler(std::vector<Slot> workers, Policy policy, std::size_t cores)
     : workers_(std::move(workers)),
       policy_(policy),
-      queues_(detail::make_queue_policy<Task>(policy, slot_fields(workers_, &Slot::max_batch))),
+      queues_(detail::make_queue_policy<Task>(policy, slot_fields(workers_, &Slot::max_batch),
+                                              slot_fields(workers_, &Slot::width), cores)),
       stats_(slot_fields(workers_, &Slot::name)) {
   detail::require_valid_slots(workers_);
   threads_.reserve(workers_.size());

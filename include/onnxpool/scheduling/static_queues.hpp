@@ -25,7 +25,7 @@ class StaticQueues final : public QueuePolicy<Task> {
   void enqueue(Task&& task, std::size_t position) override {
     queues_[position % queues_.size()].push_back(std::move(task));
   }
-  [[nodiscard]] std::size_t worker_to_wake(std::size_t position) const override { return position % queues_.size(); }
+  [[nodiscard]] std::size_t worker_to_wake(std::size_t position) override { return position % queues_.size(); }
   std::size_t take(typename Base::Lock& lock, std::size_t worker, const typename Base::LastBatch& /*last*/,
                    std::vector<Task>& tasks) override {
     std::deque<Task>& queue = queues_[worker];

@@ -45,11 +45,17 @@ class TailPlanner {
     std::size_t first = 0;
   };
 
-  // One worker per entry: the most items it runs at once.
-  explicit TailPlanner(std::vector<std::size_t> max_batches);
+  // One worker per entry: the most items it runs at once. `peers`, when given (one per worker), limits
+  // whom a decision counts on to the workers of the same value: a pool whose workers differ in width
+  // (width_planner.hpp) weighs only workers of its own width here, the widths being the WidthPlanner's.
+  explicit TailPlanner(std::vector<std::size_t> max_batches, std::vector<std::size_t> peers = {});
 
   [[nodiscard]] std::size_t worker_count() const noexcept { return max_batches_.size(); }
   [[nodiscard]] const Pace& pace(std::size_t worker) const { return paces_[worker]; }
+  [[nodiscard]] std::size_t max_batch(std::size_t worker) const { return max_batches_[worker]; }
+  // Seconds until the worker is free; one past its expected finish is assumed to need as long again as
+  // it has run so far.
+  [[nodiscard]] static double free_in(const Pace& pace, Clock::time_point now);
 
   // `worker` ran `items` items in `seconds`: updates its seconds per item (see the .cpp for the rule).
   void learn(std::size_t worker, double seconds, std::size_t items);
@@ -72,13 +78,11 @@ class TailPlanner {
   [[nodiscard]] std::size_t best_waiting(std::size_t except) const;
 
  private:
-  // Seconds until the worker is free; one past its expected finish is assumed to need as long again as
-  // it has run so far.
-  [[nodiscard]] static double free_in(const Pace& pace, Clock::time_point now);
-  // Measured, started fine and not `worker` itself: the others whose pace a decision can rely on.
+  // Measured, started fine, a peer and not `worker` itself: the others whose pace a decision can rely on.
   [[nodiscard]] bool counted(std::size_t other, std::size_t worker) const;
 
   std::vector<std::size_t> max_batches_;
+  std::vector<std::size_t> peers_;  // empty: everyone is everyone's peer
   std::vector<Pace> paces_;
 };
 

@@ -12,6 +12,9 @@ template <class Item, class Result>
 struct WorkerSlot {
   std::string name;                // e.g. "cpu#1"; appears in error messages
   std::size_t max_batch = 1;       // at most this many items handed to `run` at once
+  // Cores it keeps busy while it runs, out of the scheduler's budget (dynamic policy with a budget: see
+  // width_planner.hpp); 0: outside the budget, never held back by it.
+  std::size_t width = 0;
   std::function<void()> on_start;  // optional; runs once on the worker's own thread before any item
   // Runs a batch (1..max_batch items, in submission order) and returns exactly one Result per item, in
   // the same order. The batch is passed by reference and must be left intact (not moved from): if `run`

@@ -43,4 +43,11 @@ class Interrupted : public Error {
 // timed (timed 0 without a duration), Interrupted when stopped.
 std::vector<double> measure(const Pass& pass, const Repetitions& repetitions);
 
+// Waits until this process's threads are quiet (they used under a fifth of one core over the last 5 ms)
+// or `limit` seconds have passed; returns the seconds waited. Why: a session at ONNX Runtime's default
+// threading keeps its intra-op threads spinning for tens of milliseconds after each run, so a strategy
+// measured right after another would share the cores with the other's spinning threads, a cost the
+// strategy itself never causes. The sweep and the grid call it before each measurement.
+double wait_for_quiet(double limit = 1.0);
+
 }  // namespace onnxpool::bench
