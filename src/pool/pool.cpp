@@ -296,6 +296,9 @@ Pool::Pool(Runtime& runtime, const std::filesystem::path& model, const PoolConfi
     slots.push_back({.name = w->name(),
                      .max_batch = plan_[i].batch,
                      .width = plan_[i].width,
+                     // The adaptive pool's workers (unpinned CPU sessions) also run items on the thread of
+                     // a run_all/run caller, which would otherwise sleep while a worker's thread is woken.
+                     .caller_may_run = plan_[i].width > 0 && plan_[i].cores.empty(),
                      .on_start = [w] { w->bind_current_thread(); },
                      .run = [w](std::vector<PoolItem>& batch) { return run_on(*w, batch); }});
   }

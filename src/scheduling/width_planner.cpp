@@ -84,21 +84,23 @@ auto WidthPlanner::decide(std::size_t worker, const TailPlanner& paces, Clock::t
     soonest = soonest < 0.0 ? free : std::min(soonest, free);
     last = std::max(last, free);
   }
-  // A declining worker looks again when a busy one is due (1 ms when none is), at least 50 us on; a
-  // busy worker's end (and every push) also wakes whoever should look.
+  // A declining worker looks again `seconds` on, at least 50 us.
   const auto wait = [&](std::size_t better, double seconds) {
     return Verdict{.take = false, .better = better, .recheck = after(now, std::max(50e-6, seconds))};
   };
-  const double due = soonest < 0.0 ? 1e-3 : soonest;
+  // Not this worker's turn: whoever's turn it is gets woken by the push or the end that makes it so
+  // (DynamicQueue wakes by width), so the recheck is only a safety net, late enough not to wake it for
+  // nothing while the others run (on 2 cores a woken thread takes a core from a running one).
+  const double safety = std::max(10e-3, 4.0 * (soonest < 0.0 ? 0.0 : soonest));
   const std::size_t mine = widths_[worker];
   const std::size_t width = pick(paces, queued);
-  if (mine > free_cores(paces) || width == 0) return wait(none, due);
+  if (mine > free_cores(paces) || width == 0) return wait(none, safety);
   if (mine != width) {
     std::size_t better = none;
     for (std::size_t w = 0; w < widths_.size() && better == none; ++w) {
       if (budgeted(paces, w) && !paces.pace(w).busy && widths_[w] == width) better = w;
     }
-    return wait(better, due);
+    return wait(better, safety);
   }
 
   // Too few items to fill the machine: would the cores held now, once back, run them sooner on the
@@ -124,6 +126,7 @@ auto WidthPlanner::decide(std::size_t worker, const TailPlanner& paces, Clock::t
   const double with = rest == 0 || peers.empty() ? own_done + own.seconds_per_item * static_cast<double>(rest)
                                                  : std::max(own_done, paces.makespan(std::move(peers), rest).seconds);
   const double wide_done = last + paces.pace(wide).seconds_per_item * static_cast<double>(queued);
+  // Looked at again when the busy ones are due: if they are late, this worker may be better off taking it.
   if (wide_done < with) return wait(wide, last);
   return verdict;
 }

@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "onnxpool/pool/pool.hpp"
 #include "support/cli_util.hpp"
 #include "support/model_paths.hpp"
 
@@ -62,6 +63,19 @@ TEST(CliConfig, RunVerboseSaysTheAutomaticChoiceAndWhy) {
   ASSERT_EQ(one.status, 0) << one.err;
   EXPECT_THAT(one.err, HasSubstr("onnxpool: pool: 1 worker ("));
   EXPECT_THAT(one.err, HasSubstr("dynamic policy: automatic for "));
+  const auto automatic = run_cli("-v run " + q(model_path("add_mul.onnx")) + " --random 20 -q");
+  ASSERT_EQ(automatic.status, 0) << automatic.err;
+  if (CpuTopology::detect().usable_count() > 1) {
+    const int cores = CpuTopology::detect().usable_count();
+    const int narrow = cores / automatic_threads_per_worker(cores);
+    EXPECT_THAT(automatic.err,
+                HasSubstr(fmt::format("onnxpool: pool: {} workers ({} x {} thread{} for a deep queue; 1 x {} threads "
+                                      "for lone items, never beside them), batch 1, dynamic policy: automatic for {} "
+                                      "cores: ",
+                                      narrow + 1, narrow, automatic_threads_per_worker(cores),
+                                      automatic_threads_per_worker(cores) == 1 ? "" : "s", cores, cores)));
+    EXPECT_THAT(automatic.err, HasSubstr("the queue's depth picks the width"));
+  }
   const auto quiet = run_cli("run " + q(model_path("add_mul.onnx")) + " --random 1 -q");
   EXPECT_EQ(quiet.err, "") << "said only with -v";
 }

@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cstddef>
@@ -35,19 +36,29 @@ class FakeMachine {
  public:
   explicit FakeMachine(std::chrono::milliseconds base) : base_(base) {}
 
-  // Two single-core workers and one as wide as the machine, as the automatic pool of 2 cores.
-  std::vector<WorkerSlot<int, int>> slots() {
+  // Two single-core workers and one as wide as the machine, as the automatic pool of 2 cores;
+  // `guests`: a run_all() caller may run as any of them (as the Pool's adaptive workers).
+  std::vector<WorkerSlot<int, int>> slots(bool guests = false) {
     std::vector<WorkerSlot<int, int>> slots;
     for (const std::size_t width : {std::size_t{1}, std::size_t{1}, kCores}) {
       const std::size_t w = slots.size();
       slots.push_back({.name = "fake#" + std::to_string(w),
                        .max_batch = 1,
                        .width = width,
+                       .caller_may_run = guests,
                        .on_start = {},
                        .run = [this, w, width](std::vector<int>& batch) { return run(w, width, batch); }});
     }
     return slots;
   }
+
+  // The thread that ran item `item`.
+  std::thread::id thread_of(int item) {
+    const std::lock_guard lock(mutex_);
+    return threads_.at(static_cast<std::size_t>(item));
+  }
+  // The most batches that ever ran at once on one worker (its own thread and a guest): must stay 1.
+  [[nodiscard]] int most_at_once_on_a_worker() const { return most_at_once_.load(); }
 
   // Which worker ran item `item` (items are their own indices).
   std::size_t ran(int item) {
@@ -62,6 +73,10 @@ class FakeMachine {
 
  private:
   std::vector<int> run(std::size_t worker, std::size_t width, std::vector<int>& batch) {
+    const int at_once = ++on_worker_[worker];
+    int seen_at_once = most_at_once_.load();
+    while (at_once > seen_at_once && !most_at_once_.compare_exchange_weak(seen_at_once, at_once)) {
+    }
     const std::size_t busy = busy_ += width;
     std::size_t seen = most_busy_.load();
     while (busy > seen && !most_busy_.compare_exchange_weak(seen, busy)) {
@@ -69,11 +84,17 @@ class FakeMachine {
     // An item takes base / width, twice that when the cores are oversubscribed.
     std::this_thread::sleep_for(base_ / width * (busy > kCores ? 2 : 1));
     busy_ -= width;
+    --on_worker_[worker];
     {
       const std::lock_guard lock(mutex_);
       for (const int item : batch) {
-        if (ran_by_.size() <= static_cast<std::size_t>(item)) ran_by_.resize(static_cast<std::size_t>(item) + 1, 99);
-        ran_by_[static_cast<std::size_t>(item)] = worker;
+        const auto index = static_cast<std::size_t>(item);
+        if (ran_by_.size() <= index) {
+          ran_by_.resize(index + 1, 99);
+          threads_.resize(index + 1);
+        }
+        ran_by_[index] = worker;
+        threads_[index] = std::this_thread::get_id();
       }
     }
     std::vector<int> results;
@@ -84,8 +105,11 @@ class FakeMachine {
   std::chrono::milliseconds base_;
   std::atomic<std::size_t> busy_{0};
   std::atomic<std::size_t> most_busy_{0};
+  std::array<std::atomic<int>, 3> on_worker_{};
+  std::atomic<int> most_at_once_{0};
   std::mutex mutex_;
   std::vector<std::size_t> ran_by_;
+  std::vector<std::thread::id> threads_;
 };
 
 std::vector<int> items_from(int first, int count) {
@@ -167,6 +191,54 @@ TEST(SchedulerWidth, WithoutABudgetEveryWorkerTakesAndTheCoresAreOversubscribed)
   EXPECT_EQ(scheduler.run_all(items), times_ten(items));
   EXPECT_GE(machine.items_on(kWide), 5U);
   EXPECT_GT(machine.most_busy_cores(), kCores);
+}
+
+// Guests: a run_all() caller runs the items the policy gives it on its own thread, as an idle worker's
+// guest; submit() never does (its caller does not wait).
+TEST(SchedulerWidth, ALoneItemOfRunAllRunsOnTheCallersThreadAsTheWideWorker) {
+  FakeMachine machine(2ms);
+  Scheduler<int, int> scheduler(machine.slots(/*guests=*/true), Policy::Dynamic, kCores);
+  for (int item = 0; item < 6; ++item) {
+    EXPECT_EQ(scheduler.run_all({item}), std::vector<int>{item * 10});
+    EXPECT_EQ(machine.ran(item), kWide) << "item " << item;
+    EXPECT_EQ(machine.thread_of(item), std::this_thread::get_id()) << "item " << item;
+  }
+  EXPECT_EQ(scheduler.stats()[kWide].items, 6U) << "a guest's items count as the worker's";
+  EXPECT_EQ(scheduler.submit(6).get(), 60);
+  EXPECT_NE(machine.thread_of(6), std::this_thread::get_id()) << "submit() hands the item to a worker";
+}
+
+TEST(SchedulerWidth, WithoutCallerMayRunTheCallerOnlyWaits) {
+  FakeMachine machine(2ms);
+  Scheduler<int, int> scheduler(machine.slots(/*guests=*/false), Policy::Dynamic, kCores);
+  EXPECT_EQ(scheduler.run_all({0, 1, 2}), (std::vector<int>{0, 10, 20}));
+  for (int item = 0; item < 3; ++item) EXPECT_NE(machine.thread_of(item), std::this_thread::get_id());
+}
+
+TEST(SchedulerWidth, ABurstIsSharedBetweenTheCallerAndTheWorkersAndNoWorkerRunsTwiceAtOnce) {
+  FakeMachine machine(1ms);
+  Scheduler<int, int> scheduler(machine.slots(/*guests=*/true), Policy::Dynamic, kCores);
+  // Three callers at once, each run_all of its own items, beside a stream of submits.
+  std::vector<std::thread> callers;
+  std::atomic<int> wrong{0};
+  for (int c = 0; c < 3; ++c) {
+    callers.emplace_back([&, c] {
+      for (int round = 0; round < 4; ++round) {
+        const auto items = items_from(1000 * c + 100 * round, 8);
+        if (scheduler.run_all(items) != times_ten(items)) ++wrong;
+      }
+    });
+  }
+  std::vector<std::future<int>> submitted;
+  for (int item = 5000; item < 5030; ++item) submitted.push_back(scheduler.submit(item));
+  for (auto& caller : callers) caller.join();
+  for (std::size_t i = 0; i < submitted.size(); ++i) EXPECT_EQ(submitted[i].get(), static_cast<int>(5000 + i) * 10);
+  EXPECT_EQ(wrong.load(), 0);
+  EXPECT_EQ(machine.most_at_once_on_a_worker(), 1) << "a guest and a worker's own thread ran one worker at once";
+  EXPECT_LE(machine.most_busy_cores(), kCores);
+  std::size_t total = 0;
+  for (const auto& stats : scheduler.stats()) total += stats.items;
+  EXPECT_EQ(total, 3U * 4U * 8U + 30U);
 }
 
 }  // namespace

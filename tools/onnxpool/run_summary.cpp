@@ -55,10 +55,17 @@ Times times_of(const StreamSummary& done, const std::vector<WorkerStats>& stats)
 
 std::string pool_choice(const Pool& pool, const PoolConfig& config, const std::string& origin) {
   const auto& plan = pool.plan();
+  const std::size_t budget = core_budget(plan);
   std::vector<std::string> roles;
-  for (const auto& p : plan) {
-    const std::string role = worker_role(p);
-    if (roles.empty() || roles.back().find(role) == std::string::npos) roles.push_back(role);
+  if (budget > 0) {
+    // The adaptive pool: narrow workers for a deep queue and one as wide as the cores (the last).
+    roles.push_back(fmt::format("{} x {} for a deep queue", plan.size() - 1, worker_role(plan.front())));
+    roles.push_back(fmt::format("1 x {} for lone items, never beside them", worker_role(plan.back())));
+  } else {
+    for (const auto& p : plan) {
+      const std::string role = worker_role(p);
+      if (roles.empty() || roles.back().find(role) == std::string::npos) roles.push_back(role);
+    }
   }
   std::string why = origin;
   if (origin == "automatic") {
@@ -67,6 +74,12 @@ std::string pool_choice(const Pool& pool, const PoolConfig& config, const std::s
         "automatic for {} core{}: throughput first, one single-thread worker per core up to 8 cores, "
         "wider ones beyond",
         cores, cores == 1 ? "" : "s");
+    if (budget > 0) {
+      why += fmt::format(
+          "; the queue's depth picks the width: items too few to fill the {} cores run on all of them, as a "
+          "single session's would",
+          budget);
+    }
     if (config.items > 0 && config.items < static_cast<std::size_t>(cores)) {
       why += fmt::format("; {} item{}: no more workers than items, each with more cores", config.items,
                          config.items == 1 ? "" : "s");

@@ -4,6 +4,7 @@
 // its TailPlanner, consulted under the policy's lock, says when the others would finish the queue
 // sooner without it. A declining worker wakes the one it leaves the items to and looks again at the
 // planner's recheck time, in case the estimates were wrong.
+#include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <deque>
@@ -23,11 +24,14 @@ class DynamicQueue final : public QueuePolicy<Task> {
  public:
   // One worker per entry: the most tasks it takes at once; and, when `cores` > 0, its width (cores it keeps
   // busy while running, 0: outside the budget) with the budget the widths share.
+  // `hosts`, when given (one per worker): whether a caller may run as that worker's guest.
   explicit DynamicQueue(std::vector<std::size_t> max_batches, std::vector<std::size_t> widths = {},
-                        std::size_t cores = 0)
+                        std::size_t cores = 0, std::vector<bool> hosts = {})
       : Base(max_batches.size()),
         planner_(std::move(max_batches), cores > 0 ? widths : std::vector<std::size_t>{}),
-        widths_(cores > 0 ? std::move(widths) : std::vector<std::size_t>(this->worker_count(), 0), cores) {}
+        widths_(cores > 0 ? std::move(widths) : std::vector<std::size_t>(this->worker_count(), 0), cores),
+        hosts_(hosts.size() == this->worker_count() ? std::move(hosts) : std::vector<bool>(this->worker_count())),
+        guest_(this->worker_count(), false) {}
 
  private:
   void enqueue(Task&& task, std::size_t /*position*/) override { queue_.push_back(std::move(task)); }
@@ -44,7 +48,9 @@ class DynamicQueue final : public QueuePolicy<Task> {
     for (;;) {
       // Stopping: the items still queued are cancelled by whoever called stop().
       if (this->stopping()) return this->worker_count();
-      if (queue_.empty()) {
+      if (queue_.empty() || guest_[worker]) {
+        // Nothing queued, or a caller is running a batch as this worker's guest: its end wakes whoever
+        // should look.
         wait_marked(worker, [&](std::condition_variable& cv) { cv.wait(lock); });
         continue;
       }
@@ -75,6 +81,41 @@ class DynamicQueue final : public QueuePolicy<Task> {
       wait_marked(worker, [&](std::condition_variable& cv) { cv.wait_until(lock, decision.recheck); });
     }
   }
+  std::size_t take_as_guest(std::vector<Task>& tasks) override {
+    if (queue_.empty()) return this->worker_count();
+    const auto now = TailPlanner::Clock::now();
+    for (std::size_t w = 0; w < this->worker_count(); ++w) {
+      const TailPlanner::Pace& pace = planner_.pace(w);
+      if (!hosts_[w] || guest_[w] || pace.busy || pace.start_failed) continue;
+      if (!widths_.decide(w, planner_, now, queue_.size()).take) continue;
+      const TailPlanner::Decision decision = planner_.decide(w, now, queue_.size());
+      if (decision.take == 0) continue;
+      planner_.begin_batch(w, now, decision.take);
+      guest_[w] = true;
+      Base::move_front(queue_, decision.take, tasks);
+      return w;
+    }
+    return this->worker_count();
+  }
+  void end_guest(std::size_t worker, const typename Base::LastBatch& last) override {
+    planner_.end_batch(worker, last.seconds, last.items);
+    guest_[worker] = false;
+  }
+  std::size_t wake_for_queued() override {
+    if (queue_.empty()) return this->worker_count();
+    if (widths_.active()) {
+      wake_by_width(queue_.size());
+      return this->worker_count();
+    }
+    return planner_.best_waiting(this->worker_count());
+  }
+  bool woke_after_push_all() override {
+    // With widths, only those the WidthPlanner names (a woken worker that may not run takes a core from
+    // one that does); without, every worker looks, as before.
+    if (!widths_.active() && !queue_.empty()) return true;
+    wake_by_width(queue_.size());
+    return false;
+  }
   void drain(std::vector<Task>& out) override {
     for (Task& task : queue_) out.push_back(std::move(task));
     queue_.clear();
@@ -97,6 +138,8 @@ class DynamicQueue final : public QueuePolicy<Task> {
   std::deque<Task> queue_;
   TailPlanner planner_;
   WidthPlanner widths_;
+  std::vector<bool> hosts_;  // a caller may be this worker's guest
+  std::vector<bool> guest_;  // a caller is running a batch as this worker's guest
 };
 
 }  // namespace onnxpool::detail

@@ -57,15 +57,41 @@ class QueuePolicy {
   // Queues `count` tasks, made by `make(0..count-1)` at positions 0..count-1, in one critical section so
   // that they sit together in the queues (full batches) and no concurrent push interleaves with them;
   // then wakes every worker to look. After stop() it returns false without calling `make`.
+  // With `guest` given, the caller first takes a batch as a guest of an idle worker, in the same critical
+  // section (see take_as_guest): `*guest` is that worker (worker_count(): none), its tasks in
+  // `guest_tasks`; the workers are woken only when tasks are left.
   template <class Make>
-  bool push_all(std::size_t count, Make&& make) {
+  bool push_all(std::size_t count, Make&& make, std::vector<Task>* guest_tasks = nullptr,
+                std::size_t* guest = nullptr) {
+    bool wake_all = true;
     {
       const std::lock_guard lock(mutex_);
       if (stopping_) return false;
       for (std::size_t i = 0; i < count; ++i) enqueue(make(i), i);
+      if (guest != nullptr) *guest = take_as_guest(*guest_tasks);
+      wake_all = woke_after_push_all();
     }
-    for (std::condition_variable& wake : wake_) wake.notify_one();  // a worker is each one's only waiter
+    if (wake_all) {
+      for (std::condition_variable& wake : wake_) wake.notify_one();  // a worker is each one's only waiter
+    }
     return true;
+  }
+
+  // The caller's guest batch on `worker` ended (`last`: learnt as that worker's); takes another batch as a
+  // guest (into `tasks`, cleared first) when the policy allows it and returns its worker, else
+  // worker_count(). Wakes whoever should look at what is queued.
+  std::size_t guest_again(std::size_t worker, const LastBatch& last, std::vector<Task>& tasks) {
+    tasks.clear();
+    std::size_t next = worker_count();
+    std::size_t wake = worker_count();
+    {
+      const std::lock_guard lock(mutex_);
+      end_guest(worker, last);
+      if (!stopping_) next = take_as_guest(tasks);
+      wake = wake_for_queued();  // what the guest left
+    }
+    if (wake < worker_count()) wake_[wake].notify_one();
+    return next;
   }
 
   // Blocks until `worker` has tasks to run (moved into `tasks`, 1..its max_batch of them, in queue
@@ -114,6 +140,17 @@ class QueuePolicy {
   virtual std::size_t take(Lock& lock, std::size_t worker, const LastBatch& last, std::vector<Task>& tasks) = 0;
   virtual void drain(std::vector<Task>& out) = 0;
   virtual void start_failed(std::size_t /*worker*/) {}
+  // Guests: without blocking, the tasks the calling thread may run as a guest of an idle worker that
+  // allows it (WorkerSlot::caller_may_run), as that worker would take them; returns the worker, or
+  // worker_count() when none (the default: policies without guests).
+  virtual std::size_t take_as_guest(std::vector<Task>& /*tasks*/) { return worker_count(); }
+  // The guest's batch on `worker` ended.
+  virtual void end_guest(std::size_t /*worker*/, const LastBatch& /*last*/) {}
+  // Wakes (under the lock) or returns (to wake after it) whoever should look at the tasks queued.
+  virtual std::size_t wake_for_queued() { return worker_count(); }
+  // After push_all's tasks are queued (and a guest took its batch): wakes, under the lock, the workers
+  // that should look and returns false, or returns true for push_all to wake every worker.
+  virtual bool woke_after_push_all() { return true; }
 
   [[nodiscard]] bool stopping() const noexcept { return stopping_; }
   std::condition_variable& worker_cv(std::size_t worker) { return wake_[worker]; }

@@ -10,11 +10,15 @@ namespace onnxpool {
 
 template <class Item, class Result>
 struct WorkerSlot {
-  std::string name;                // e.g. "cpu#1"; appears in error messages
-  std::size_t max_batch = 1;       // at most this many items handed to `run` at once
+  std::string name;           // e.g. "cpu#1"; appears in error messages
+  std::size_t max_batch = 1;  // at most this many items handed to `run` at once
   // Cores it keeps busy while it runs, out of the scheduler's budget (dynamic policy with a budget: see
   // width_planner.hpp); 0: outside the budget, never held back by it.
   std::size_t width = 0;
+  // `run` may also be called on the thread of a run_all() caller, as this worker's guest while its own
+  // thread is idle (never both at once), without on_start: for workers whose run does not depend on the
+  // thread (not pinned). The caller then runs items itself instead of waiting for them.
+  bool caller_may_run = false;
   std::function<void()> on_start;  // optional; runs once on the worker's own thread before any item
   // Runs a batch (1..max_batch items, in submission order) and returns exactly one Result per item, in
   // the same order. The batch is passed by reference and must be left intact (not moved from): if `run`
