@@ -4,10 +4,11 @@
 //
 //   onnxpool_trickle_bench MODEL [--items K] [--gap-ms G] [--runs R] [--dim NAME=VALUE ...]
 //
-// R runs; in each, the two contenders alternate in blocks of K items (session first in odd runs, pool
-// first in even ones), with G ms of sleep before every item. Printed: each run's p50 latency of both and
-// their ratio, then the medians over runs; the target is pool / session <= 1.05. It also prints, as a
-// control, which of the pool's workers ran the items (a trickle should run on the wide one).
+// R runs; in each, the contenders (the session, the pool's run() of one item, its submit().get()) take
+// turns in blocks of K items, in an order that rotates from run to run, with G ms of sleep before every
+// item. Printed: each run's p50 latencies, then the medians over runs and the median ratios to the
+// session; the target is <= 1.05. It also prints, as a control, which of the pool's workers ran the
+// items (a trickle should run on the wide one).
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -15,10 +16,13 @@
 #include <cstdlib>
 #include <exception>
 #include <filesystem>
+#include <functional>
+#include <span>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "onnxpool/bench/measure.hpp"
 #include "onnxpool/error.hpp"
 #include "onnxpool/pipeline/inputs.hpp"
 #include "onnxpool/pool/pool.hpp"
@@ -100,38 +104,47 @@ int main(int argc, char** argv) {
     onnxpool::Worker session(runtime, options.model,
                              onnxpool::WorkerPlan{.name = "session", .device = {}, .ort_defaults = true});
     onnxpool::Pool pool(runtime, options.model, onnxpool::PoolConfig{});
-    const auto run_session = [&](const TensorSet& item) { static_cast<void>(session.run(item)); };
-    const auto run_pool = [&](const TensorSet& item) { static_cast<void>(pool.submit(item).get()); };
-    // Warm-up: both run every item once, unmeasured (arenas, caches, the pool's paces).
+    // A request handler's two ways to the pool: run() of its one item (the caller runs it when a worker
+    // is free: no thread hand-off) and submit().get() (handed to a worker's thread and back).
+    struct Contender {
+      std::string name;
+      std::function<void(const TensorSet&)> run;
+      std::vector<double> p50s;
+    };
+    std::vector<Contender> contenders;
+    contenders.push_back({"session", [&](const TensorSet& item) { static_cast<void>(session.run(item)); }, {}});
+    contenders.push_back(
+        {"pool.run", [&](const TensorSet& item) { static_cast<void>(pool.run(std::span(&item, 1))); }, {}});
+    contenders.push_back(
+        {"pool.submit", [&](const TensorSet& item) { static_cast<void>(pool.submit(item).get()); }, {}});
+    // Warm-up: each runs every item once, unmeasured (arenas, caches, the pool's paces).
     for (const TensorSet& item : items) {
-      run_session(item);
-      run_pool(item);
+      for (auto& c : contenders) c.run(item);
     }
     pool.reset_stats();
 
-    fmt::print("# onnxpool_trickle_bench {}: {} items per block, {:.1f} ms apart, {} runs\n",
+    fmt::print("# onnxpool_trickle_bench {}: {} items per block, {:.1f} ms apart, {} runs (p50 latency, ms)\n",
                options.model.filename().string(), options.items, options.gap_ms, options.runs);
-    fmt::print("{:>4} {:>14} {:>14} {:>8}\n", "run", "session p50 ms", "pool p50 ms", "ratio");
-    std::vector<double> sessions;
-    std::vector<double> pools;
-    std::vector<double> ratios;
+    fmt::print("{:>4} {:>12} {:>12} {:>12}\n", "run", "session", "pool.run", "pool.submit");
     for (std::size_t r = 0; r < options.runs; ++r) {
-      double s = 0.0;
-      double p = 0.0;
-      if (r % 2 == 0) {
-        s = trickle_p50(items, options.gap_ms, run_session);
-        p = trickle_p50(items, options.gap_ms, run_pool);
-      } else {
-        p = trickle_p50(items, options.gap_ms, run_pool);
-        s = trickle_p50(items, options.gap_ms, run_session);
+      // The order rotates from run to run, so that none always follows the same one.
+      for (std::size_t k = 0; k < contenders.size(); ++k) {
+        Contender& c = contenders[(k + r) % contenders.size()];
+        onnxpool::bench::wait_for_quiet();  // the previous contender's spinning threads would share the cores
+        c.p50s.push_back(trickle_p50(items, options.gap_ms, c.run));
       }
-      sessions.push_back(s);
-      pools.push_back(p);
-      ratios.push_back(p / s);
-      fmt::print("{:>4} {:>14.3f} {:>14.3f} {:>8.3f}\n", r + 1, s, p, p / s);
+      fmt::print("{:>4} {:>12.3f} {:>12.3f} {:>12.3f}\n", r + 1, contenders[0].p50s.back(), contenders[1].p50s.back(),
+                 contenders[2].p50s.back());
     }
-    fmt::print("median: session {:.3f} ms, pool {:.3f} ms, pool / session {:.3f} (target <= 1.05)\n", median(sessions),
-               median(pools), median(ratios));
+    const auto ratio = [&](std::size_t c) {
+      std::vector<double> ratios;
+      for (std::size_t r = 0; r < options.runs; ++r) ratios.push_back(contenders[c].p50s[r] / contenders[0].p50s[r]);
+      return median(std::move(ratios));
+    };
+    fmt::print(
+        "median p50: session {:.3f} ms, pool.run {:.3f} ms ({:.3f}x), pool.submit {:.3f} ms ({:.3f}x); "
+        "target <= 1.05x\n",
+        median(contenders[0].p50s), median(contenders[1].p50s), ratio(1), median(contenders[2].p50s), ratio(2));
     std::string where;
     for (const auto& stats : pool.stats()) where += fmt::format(" {} {}", stats.name, stats.items);
     fmt::print("pool items per worker:{} ({} workers: {})\n", where, pool.size(),

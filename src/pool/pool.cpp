@@ -170,15 +170,19 @@ std::vector<WorkerPlan> plan_workers(const PoolConfig& config, const CpuTopology
     plans.push_back(std::move(plan));
   }
   if (wide) {
-    // Beside the narrow workers: one as wide as their cores, for items too few to keep them all busy.
-    // Its threads spin inside a run (as a single session's do: ONNX Runtime's operators hand work to
-    // them thousands of times a run) and stop when it returns, leaving the cores to the narrow ones.
+    // Beside the narrow workers: one as wide as their cores, for items too few to keep them all busy:
+    // a single default session's threading, spinning included (ONNX Runtime's threads spin some 40 ms
+    // of a core after a run before they block). Measured on 2 cores (docs/ROADMAP.md, issue 10): threads
+    // that block sooner are woken at every operator of the next item, and items arriving 20 ms apart
+    // lose what a single session gains from spinning through the gaps. MobileNetV2 with threads that
+    // stop when the run returns (session.force_spinning_stop): 9.0 ms an item against 5.0; spinning
+    // 1 ms: 12.0 ms; 5 ms: 5.2 (but GPT-2-tiny 1.35x a session's latency); the default: 0.99x and 1.09x.
+    // The price: a burst that follows a lone item within those 40 ms shares a core with the spin.
     WorkerPlan plan = plans.front();
     plan.name = fmt::format("cpu#{}", cpu_index);
     plan.threads = cpu_cores;
     plan.device.threads = cpu_cores;
     plan.spinning = true;
-    plan.stop_spinning_after_run = true;
     plan.width = static_cast<std::size_t>(cpu_cores);
     plans.push_back(std::move(plan));
   }

@@ -46,7 +46,6 @@ Ort::SessionOptions session_options(const WorkerPlan& plan) {
   so.SetExecutionMode(ExecutionMode::ORT_SEQUENTIAL);
   so.AddConfigEntry("session.intra_op.allow_spinning", plan.spinning ? "1" : "0");
   so.AddConfigEntry("session.inter_op.allow_spinning", "0");
-  if (plan.stop_spinning_after_run) so.AddConfigEntry("session.force_spinning_stop", "1");
   // The memory pattern pre-plans one block per session for all intermediate tensors at once, sized
   // up to the arena's next power of two: ~15 MB per MobileNetV2 worker. Without it tensors come from
   // the arena as they live and die: W=4 workers' peak RSS fell from 1.58x to 1.39x one worker's, at

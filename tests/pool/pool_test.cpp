@@ -267,7 +267,6 @@ TEST(PlanWorkers, TheWideWorkerComesOnlyWithAnAutomaticPoolOfSeveralNarrowWorker
     const auto plans = plans_with(change);
     EXPECT_LE(plans.size(), 2U) << name;
     EXPECT_EQ(core_budget(plans), 0U) << name;
-    for (const auto& plan : plans) EXPECT_FALSE(plan.stop_spinning_after_run) << name;
   }
   cpu.logical = {0};
   cpu.physical_cores = 1;
@@ -298,13 +297,12 @@ TEST(PlanWorkers, DefaultsFillTheCoresAndPinningIsDisjoint) {
   ASSERT_EQ(plans.size(), narrow + 1) << "the narrow workers and one as wide as the cores";
   for (std::size_t w = 0; w < narrow; ++w) {
     EXPECT_EQ(plans[w].width, static_cast<std::size_t>(plans[w].threads));
-    EXPECT_FALSE(plans[w].stop_spinning_after_run);
+    EXPECT_FALSE(plans[w].spinning);
   }
   EXPECT_EQ(plans.back().name, fmt::format("cpu#{}", narrow));
   EXPECT_EQ(plans.back().threads, 8);
   EXPECT_EQ(plans.back().width, 8U);
-  EXPECT_TRUE(plans.back().spinning) << "a single session's spinning inside a run...";
-  EXPECT_TRUE(plans.back().stop_spinning_after_run) << "...and none after it";
+  EXPECT_TRUE(plans.back().spinning) << "a single session's spinning";
   EXPECT_EQ(core_budget(plans), 8U);
 
   PoolConfig single;

@@ -22,9 +22,6 @@ struct WorkerPlan {
   int threads = 1;           // intra-op threads (unless ort_defaults)
   std::vector<int> cores{};  // pin the worker's thread and its intra-op threads here; empty: no pinning
   bool spinning = false;     // idle intra-op threads spin (burn a core) waiting for work
-  // Spinning only inside a run: the intra-op threads stop spinning when the run returns (ONNX Runtime's
-  // session.force_spinning_stop), so a wide worker's threads leave the cores to the narrow ones at once.
-  bool stop_spinning_after_run = false;
   // Cores it keeps busy while it runs, out of the pool's budget (see PoolConfig::adaptive); 0: outside it.
   std::size_t width = 0;
   bool share_prepacked_weights = true;  // through the Runtime's container
