@@ -8,7 +8,10 @@
 # 4. the dispatch-overhead micro-benchmark (Google Benchmark, 5 repetitions, medians)
 # 5. the targets' ratios, each from 5 runs in which the strategies are measured side by side (interleaved
 #    per N in one process), medians of the per-run ratios
-# then bench/summarize.py writes bench/results/SUMMARY.md. Takes about 6 minutes on 2 cores.
+# 6. issue 10's yardstick (bench/adaptive/sweep_ratios.sh: the automatic pool against the best other
+#    strategy at every N of the default sweep, W=2 and 4) and trickle latency (bench/adaptive/trickle.sh),
+#    each with its own RUNS; skipped with ADAPTIVE=0 (they take about 40 minutes on 2 cores)
+# then bench/summarize.py writes bench/results/SUMMARY.md. Takes about 6 minutes on 2 cores without 6.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
@@ -18,7 +21,7 @@ CLI=$BUILD/bin/onnxpool
 MODELS=$BUILD/models
 
 cmake -S . -B "$BUILD" -G Ninja -DONNXPOOL_BUILD_BENCHMARKS=ON >/dev/null
-ninja -C "$BUILD" -j2 onnxpool_cli onnxpool_dispatch_bench models >/dev/null
+ninja -C "$BUILD" -j2 onnxpool_cli onnxpool_dispatch_bench onnxpool_trickle_bench models >/dev/null
 mkdir -p "$OUT" "$OUT/runs"
 rm -f "$OUT"/runs/*.json
 
@@ -54,17 +57,22 @@ echo "== 4. dispatch overhead" >&2
 echo "== 5. ratios, $RUNS runs each" >&2
 for i in $(seq 1 "$RUNS"); do
   for model in mobilenetv2 resnet18; do
-    # W=2 (this machine's default), N = 1, 2, 16
-    "$CLI" bench "$MODELS/$model.onnx" -q --workers 2 --max-n 9 --step 7 --repeat 4 \
+    # W=2 (this machine's default), N = 1, 2, 16; the pool automatic, as `run` makes it
+    "$CLI" bench "$MODELS/$model.onnx" -q --sessions 2 --max-n 9 --step 7 --repeat 4 \
       --strategies sequence,parallel,pool,batched --json "$OUT/runs/${model}_w2_$i.json" > /dev/null
-    # the same with the pool pinned (to choose the --pin default)
+    # 2 pinned workers against sequence (to choose the --pin default)
     "$CLI" bench "$MODELS/$model.onnx" -q --workers 2 --max-n 9 --step 7 --repeat 4 --pin \
       --strategies sequence,pool --json "$OUT/runs/${model}_w2pin_$i.json" > /dev/null
-    # W=4, the tutorial's parallel against the pool: N = 1, 4, 16
-    "$CLI" bench "$MODELS/$model.onnx" -q --workers 4 --max-n 5 --step 3 --repeat 4 \
+    # W=4, the tutorial's parallel against the automatic pool: N = 1, 4, 16
+    "$CLI" bench "$MODELS/$model.onnx" -q --sessions 4 --max-n 5 --step 3 --repeat 4 \
       --strategies sequence,parallel,pool --json "$OUT/runs/${model}_w4_$i.json" > /dev/null
   done
 done
+if [ "${ADAPTIVE:-1}" != 0 ]; then
+  echo "== 6. adaptive pool: sweep ratios and trickle latency" >&2
+  bench/adaptive/sweep_ratios.sh > /dev/null
+  bench/adaptive/trickle.sh > /dev/null
+fi
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)" >> "$OUT/machine.txt"
 
 /usr/bin/python3 bench/summarize.py "$OUT"

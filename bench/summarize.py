@@ -134,4 +134,11 @@ lines += ["## Reading the targets (with the numbers above)", "",
           "(`--batch 8`) gives the bare loop's rate with one worker and more with two (table above).",
           "- **Ratios are medians of 5 runs measured side by side on a 2-core VM**: check the load in "
           "machine.txt; a busy second core pulls every parallel strategy down to sequence.", ""]
+# Issue 10: the automatic (adaptive) pool at every N, and the latency of a trickle of single items.
+for name, title in [("sweep_ratios.txt", "the automatic pool / the best other strategy at every N of the default sweep"),
+                    ("trickle.txt", "p50 latency of single items arriving with gaps, against one default session")]:
+    path = out / "adaptive" / name
+    if path.exists():
+        lines += [f"## Adaptive pool: {title} (`bench/adaptive/{name.replace('.txt', '.sh')}`)", "",
+                  "```", path.read_text().rstrip(), "```", ""]
 (out / "SUMMARY.md").write_text("\n".join(lines) + "\n")

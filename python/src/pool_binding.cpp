@@ -141,7 +141,16 @@ py::dict PyPool::run(const py::dict& inputs) {
   {
     const InFlight counted(in_flight_, 1);
     const py::gil_scoped_release release;
-    outputs = pool.submit(std::move(item)).get();
+    // Through run_all, not submit: a lone item then runs on this thread when a worker is free (no
+    // hand-off to a worker's thread and back: the latency of a single session, GIL released).
+    std::vector<TensorSet> one;
+    one.push_back(std::move(item));
+    try {
+      outputs = std::move(pool.run_all(std::move(one)).front());
+    } catch (const RunError& e) {
+      if (e.failures().size() != 1) throw;
+      throw e.failures().front();  // one item: its ItemError, as submit().get() would raise
+    }
   }
   return dict_of(std::move(outputs));
 }

@@ -300,9 +300,12 @@ Pool::Pool(Runtime& runtime, const std::filesystem::path& model, const PoolConfi
     slots.push_back({.name = w->name(),
                      .max_batch = plan_[i].batch,
                      .width = plan_[i].width,
-                     // The adaptive pool's workers (unpinned CPU sessions) also run items on the thread of
-                     // a run_all/run caller, which would otherwise sleep while a worker's thread is woken.
-                     .caller_may_run = plan_[i].width > 0 && plan_[i].cores.empty(),
+                     // The adaptive pool's wide worker also runs items on the thread of a run_all/run
+                     // caller, which would otherwise sleep while the worker's thread is woken: a lone item
+                     // (or a job of a few milliseconds) then runs with no hand-off. Not the narrow ones:
+                     // a caller in their rounds made a 0.3 ms model's passes of 6-38 items 1.5x slower
+                     // (measured; docs/ROADMAP.md, issue 10).
+                     .caller_may_run = plan_[i].width > 0 && plan_[i].width == core_budget(plan_),
                      .on_start = [w] { w->bind_current_thread(); },
                      .run = [w](std::vector<PoolItem>& batch) { return run_on(*w, batch); }});
   }

@@ -50,14 +50,22 @@ std::size_t WidthPlanner::free_cores(const TailPlanner& paces) const {
   return held >= cores_ ? 0 : cores_ - held;
 }
 
-std::size_t WidthPlanner::pick(const TailPlanner& paces, std::size_t queued) const {
+std::size_t WidthPlanner::pick(const TailPlanner& paces, std::size_t queued, bool guest) const {
   if (queued == 0) return 0;
   const std::size_t free = free_cores(paces);
   std::size_t narrowest = 0;
+  std::size_t widest = 0;
+  double widest_pace = 0.0;
   for (std::size_t w = 0; w < widths_.size(); ++w) {
     if (!budgeted(paces, w) || paces.pace(w).busy || widths_[w] > free) continue;
     if (narrowest == 0 || widths_[w] < narrowest) narrowest = widths_[w];
+    if (widths_[w] > widest) {
+      widest = widths_[w];
+      widest_pace = paces.pace(w).seconds_per_item;
+    }
   }
+  // A caller whose whole job is queued and small keeps it: on the widest worker, on its own thread.
+  if (guest && widest_pace > 0.0 && static_cast<double>(queued) * widest_pace <= kGuestGrain) return widest;
   if (narrowest == 0 || queued * narrowest >= free) return narrowest;
   // Fewer items than the narrowest workers would need to fill the free cores: each item gets its share.
   const std::size_t share = free / queued;
@@ -69,8 +77,8 @@ std::size_t WidthPlanner::pick(const TailPlanner& paces, std::size_t queued) con
   return best;
 }
 
-auto WidthPlanner::decide(std::size_t worker, const TailPlanner& paces, Clock::time_point now, std::size_t queued) const
-    -> Verdict {
+auto WidthPlanner::decide(std::size_t worker, const TailPlanner& paces, Clock::time_point now, std::size_t queued,
+                          bool guest) const -> Verdict {
   const std::size_t none = widths_.size();
   Verdict verdict{.take = true, .better = worker, .recheck = now};
   if (!budgeted(paces, worker)) return verdict;
@@ -93,7 +101,7 @@ auto WidthPlanner::decide(std::size_t worker, const TailPlanner& paces, Clock::t
   // nothing while the others run (on 2 cores a woken thread takes a core from a running one).
   const double safety = std::max(10e-3, 4.0 * (soonest < 0.0 ? 0.0 : soonest));
   const std::size_t mine = widths_[worker];
-  const std::size_t width = pick(paces, queued);
+  const std::size_t width = pick(paces, queued, guest);
   if (mine > free_cores(paces) || width == 0) return wait(none, safety);
   if (mine != width) {
     std::size_t better = none;

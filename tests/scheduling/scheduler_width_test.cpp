@@ -34,7 +34,7 @@ constexpr std::size_t kWide = 2;  // the wide worker's index: after the two narr
 // A machine of kCores cores, and what ran where on it.
 class FakeMachine {
  public:
-  explicit FakeMachine(std::chrono::milliseconds base) : base_(base) {}
+  explicit FakeMachine(std::chrono::microseconds base) : base_(base) {}
 
   // Two single-core workers and one as wide as the machine, as the automatic pool of 2 cores;
   // `guests`: a run_all() caller may run as any of them (as the Pool's adaptive workers).
@@ -102,7 +102,7 @@ class FakeMachine {
     return results;
   }
 
-  std::chrono::milliseconds base_;
+  std::chrono::microseconds base_;  // an item's time on one core
   std::atomic<std::size_t> busy_{0};
   std::atomic<std::size_t> most_busy_{0};
   std::array<std::atomic<int>, 3> on_worker_{};
@@ -206,6 +206,28 @@ TEST(SchedulerWidth, ALoneItemOfRunAllRunsOnTheCallersThreadAsTheWideWorker) {
   EXPECT_EQ(scheduler.stats()[kWide].items, 6U) << "a guest's items count as the worker's";
   EXPECT_EQ(scheduler.submit(6).get(), 60);
   EXPECT_NE(machine.thread_of(6), std::this_thread::get_id()) << "submit() hands the item to a worker";
+}
+
+TEST(SchedulerWidth, ACallerKeepsAJobOfAFewMillisecondsOnTheWideWorkerAndLeavesALongerOne) {
+  // Narrow 1 ms an item, wide 0.5 ms; only the wide worker may host the caller, as in the Pool.
+  FakeMachine machine(1ms);
+  auto slots = machine.slots();
+  slots[kWide].caller_may_run = true;
+  Scheduler<int, int> scheduler(std::move(slots), Policy::Dynamic, kCores);
+  EXPECT_EQ(scheduler.run_all({0}), std::vector<int>{0});  // measures the wide worker
+  // 2 items x 0.5 ms is within WidthPlanner::kGuestGrain (2 ms): the caller runs both, wide.
+  EXPECT_EQ(scheduler.run_all({1, 2}), (std::vector<int>{10, 20}));
+  for (int item = 0; item < 3; ++item) {
+    EXPECT_EQ(machine.ran(item), kWide) << "item " << item;
+    EXPECT_EQ(machine.thread_of(item), std::this_thread::get_id()) << "item " << item;
+  }
+  // 40 items x 0.5 ms is not: the narrow workers' threads take them (the caller may take the last).
+  const auto items = items_from(3, 40);
+  EXPECT_EQ(scheduler.run_all(items), times_ten(items));
+  std::size_t wide = 0;
+  for (int item = 3; item < 43; ++item) wide += machine.ran(item) == kWide ? 1 : 0;
+  EXPECT_LE(wide, 2U);
+  EXPECT_LE(machine.most_busy_cores(), kCores);
 }
 
 TEST(SchedulerWidth, WithoutCallerMayRunTheCallerOnlyWaits) {

@@ -71,6 +71,7 @@ struct PickCase {
   std::size_t cores = 2;
   std::size_t queued = 1;
   std::size_t width = 0;  // expected pick; 0: none fits
+  bool guest = false;     // asked for a run_all() caller
 };
 
 std::vector<PickCase> pick_cases() {
@@ -91,6 +92,32 @@ std::vector<PickCase> pick_cases() {
        .workers = {narrow, narrow, {.width = 2, .start_failed = true}},
        .queued = 1,
        .width = 1},
+      // A caller keeps a job the wide worker finishes within kGuestGrain (2 ms): 0.5 ms a item, 4 items.
+      {.name = "ACallerKeepsAJobOfTwoMillisecondsWide",
+       .workers = {{.width = 1, .seconds_per_item = 1e-3},
+                   {.width = 1, .seconds_per_item = 1e-3},
+                   {.width = 2, .seconds_per_item = 0.5e-3}},
+       .queued = 4,
+       .width = 2,
+       .guest = true},
+      {.name = "ACallerLeavesALongerJobToTheNarrow",
+       .workers = {{.width = 1, .seconds_per_item = 1e-3},
+                   {.width = 1, .seconds_per_item = 1e-3},
+                   {.width = 2, .seconds_per_item = 0.5e-3}},
+       .queued = 5,
+       .width = 1,
+       .guest = true},
+      {.name = "AWorkerThreadLeavesTheSmallJobToTheNarrow",
+       .workers = {{.width = 1, .seconds_per_item = 1e-3},
+                   {.width = 1, .seconds_per_item = 1e-3},
+                   {.width = 2, .seconds_per_item = 0.5e-3}},
+       .queued = 4,
+       .width = 1},
+      {.name = "ACallerWithTheWideUnmeasuredGoesNarrow",
+       .workers = {narrow, narrow, wide},
+       .queued = 2,
+       .width = 1,
+       .guest = true},
       {.name = "FourCoresOneItemRunsOnAll", .workers = four_cores, .cores = 4, .queued = 1, .width = 4},
       {.name = "FourCoresTwoItemsRunOnTwoEach", .workers = four_cores, .cores = 4, .queued = 2, .width = 2},
       {.name = "FourCoresThreeItemsRunNarrow", .workers = four_cores, .cores = 4, .queued = 3, .width = 1},
@@ -110,7 +137,7 @@ INSTANTIATE_TEST_SUITE_P(Table, Pick, testing::ValuesIn(pick_cases()),
 TEST_P(Pick, GivesEachQueuedItemItsShareOfTheFreeCores) {
   const PickCase& row = GetParam();
   const Pool pool = pool_for(row.workers, row.cores);
-  EXPECT_EQ(pool.widths.pick(pool.paces, row.queued), row.width);
+  EXPECT_EQ(pool.widths.pick(pool.paces, row.queued, row.guest), row.width);
 }
 
 struct DecideCase {

@@ -44,7 +44,9 @@ class DynamicQueue final : public QueuePolicy<Task> {
   }
   std::size_t take(typename Base::Lock& lock, std::size_t worker, const typename Base::LastBatch& last,
                    std::vector<Task>& tasks) override {
-    planner_.end_batch(worker, last.seconds, last.items);
+    // A caller may hold this worker as its guest already (before this thread's first take): the
+    // batch in the planner is the guest's, which end_guest ends, not this thread's.
+    if (!guest_[worker]) planner_.end_batch(worker, last.seconds, last.items);
     for (;;) {
       // Stopping: the items still queued are cancelled by whoever called stop().
       if (this->stopping()) return this->worker_count();
@@ -87,7 +89,7 @@ class DynamicQueue final : public QueuePolicy<Task> {
     for (std::size_t w = 0; w < this->worker_count(); ++w) {
       const TailPlanner::Pace& pace = planner_.pace(w);
       if (!hosts_[w] || guest_[w] || pace.busy || pace.start_failed) continue;
-      if (!widths_.decide(w, planner_, now, queue_.size()).take) continue;
+      if (!widths_.decide(w, planner_, now, queue_.size(), /*guest=*/true).take) continue;
       const TailPlanner::Decision decision = planner_.decide(w, now, queue_.size());
       if (decision.take == 0) continue;
       planner_.begin_batch(w, now, decision.take);

@@ -9,7 +9,11 @@
 //    a free machine runs on a worker as wide as the machine: a single session's latency);
 //  - near the end, a narrow worker free while its peers finish leaves the last items to a wider worker
 //    when waiting for the cores and running them wide finishes sooner (3 items on 2 cores: two narrow,
-//    then the third on both cores, not on one while the other idles).
+//    then the third on both cores, not on one while the other idles);
+//  - a run_all() caller (a guest, see scheduler.hpp) whose queued items the widest worker would finish
+//    within kGuestGrain runs them all there itself, one after another: waking other threads for so
+//    little work costs about what it gains (on this project's 2-core VM a pass of a few 0.3 ms items
+//    over two narrow workers took 0.5-1 ms more than their runs; docs/ROADMAP.md, issue 10).
 // Why not ONNX Runtime's global thread pools (one set of threads shared by every session): measured on
 // 2 cores, concurrent runs on them were slower than single-thread workers, and a lone run no faster
 // (docs/ROADMAP.md, issue 10).
@@ -28,6 +32,8 @@ namespace onnxpool::detail {
 class WidthPlanner {
  public:
   using Clock = TailPlanner::Clock;
+  // Seconds of work (queued items times the widest worker's pace) a guest keeps for itself.
+  static constexpr double kGuestGrain = 2e-3;
 
   // One width per worker (cores it keeps busy while running; 0: outside the budget) and the budget.
   // With a budget of 0 the planner is inactive and every worker takes as the TailPlanner says. Throws
@@ -40,8 +46,8 @@ class WidthPlanner {
   // The budget's cores not held by busy workers.
   [[nodiscard]] std::size_t free_cores(const TailPlanner& paces) const;
   // The width the next of `queued` (> 0) items should run at, among the free workers (not busy) of the
-  // budget that fit in the free cores; 0 when none fits.
-  [[nodiscard]] std::size_t pick(const TailPlanner& paces, std::size_t queued) const;
+  // budget that fit in the free cores; 0 when none fits. `guest`: asked for a run_all() caller.
+  [[nodiscard]] std::size_t pick(const TailPlanner& paces, std::size_t queued, bool guest = false) const;
 
   // Whether the free `worker` may take from `queued` (> 0) items at `now`: `take` false leaves them to
   // `better` (worker_count() when it is none in particular: a busy worker's end will decide) and looks
@@ -51,8 +57,8 @@ class WidthPlanner {
     std::size_t better = 0;
     Clock::time_point recheck{};
   };
-  [[nodiscard]] Verdict decide(std::size_t worker, const TailPlanner& paces, Clock::time_point now,
-                               std::size_t queued) const;
+  [[nodiscard]] Verdict decide(std::size_t worker, const TailPlanner& paces, Clock::time_point now, std::size_t queued,
+                               bool guest = false) const;
 
   // Calls wake(worker) for each waiting worker that should look at `queued` items now: as many of the
   // picked width as the queue and the free cores can use. Allocates nothing (called on every push).
