@@ -165,10 +165,11 @@ TEST(SchedulerWidth, ATrickleRunsWideThenABurstNarrowThenATrickleWideAgain) {
 }
 
 TEST(SchedulerWidth, TheLastOfThreeItemsWaitsForBothCoresAndRunsWide) {
-  // Narrow 40 ms an item, wide 20 ms. Once both have been measured, 3 items run as two narrow ones, then
-  // the third wide: the first narrow worker to end sees its peer due within a few ms, and 20 ms wide
-  // beats 40 ms narrow by 20 ms, the margin for the two narrow ends to drift apart.
-  FakeMachine machine(40ms);
+  // Narrow 100 ms an item, wide 50 ms. Once both have been measured, 3 items run as two narrow ones,
+  // then the third wide: the first narrow worker to end sees its peer due within a few ms, and 50 ms
+  // wide beats 100 ms narrow by 50 ms, the margin for the two narrow ends to drift apart on a loaded
+  // machine (ThreadSanitizer, ctest -j2).
+  FakeMachine machine(100ms);
   Scheduler<int, int> scheduler(machine.slots(), Policy::Dynamic, kCores);
   EXPECT_EQ(scheduler.submit(0).get(), 0);                           // the wide worker, measured
   EXPECT_EQ(scheduler.run_all({1, 2}), (std::vector<int>{10, 20}));  // both narrow ones, measured
@@ -209,23 +210,25 @@ TEST(SchedulerWidth, ALoneItemOfRunAllRunsOnTheCallersThreadAsTheWideWorker) {
 }
 
 TEST(SchedulerWidth, ACallerKeepsAJobOfAFewMillisecondsOnTheWideWorkerAndLeavesALongerOne) {
-  // Narrow 1 ms an item, wide 0.5 ms; only the wide worker may host the caller, as in the Pool.
-  FakeMachine machine(1ms);
+  // Narrow 0.2 ms an item, wide 0.1 ms (a sleep of 0.1 ms takes 0.15-0.5 ms); only the wide worker may
+  // host the caller, as in the Pool.
+  FakeMachine machine(200us);
   auto slots = machine.slots();
   slots[kWide].caller_may_run = true;
   Scheduler<int, int> scheduler(std::move(slots), Policy::Dynamic, kCores);
-  EXPECT_EQ(scheduler.run_all({0}), std::vector<int>{0});  // measures the wide worker
-  // 2 items x 0.5 ms is within WidthPlanner::kGuestGrain (2 ms): the caller runs both, wide.
-  EXPECT_EQ(scheduler.run_all({1, 2}), (std::vector<int>{10, 20}));
-  for (int item = 0; item < 3; ++item) {
+  // Lone items measure the wide worker; several, so that one preempted run does not set its pace.
+  for (int item = 0; item < 5; ++item) EXPECT_EQ(scheduler.run_all({item}), std::vector<int>{item * 10});
+  // 2 items of well under 1 ms are within WidthPlanner::kGuestGrain (2 ms): the caller runs both, wide.
+  EXPECT_EQ(scheduler.run_all({5, 6}), (std::vector<int>{50, 60}));
+  for (int item = 0; item < 7; ++item) {
     EXPECT_EQ(machine.ran(item), kWide) << "item " << item;
     EXPECT_EQ(machine.thread_of(item), std::this_thread::get_id()) << "item " << item;
   }
-  // 40 items x 0.5 ms is not: the narrow workers' threads take them (the caller may take the last).
-  const auto items = items_from(3, 40);
+  // 100 items are not: the narrow workers' threads take them (the wide one may take the last).
+  const auto items = items_from(7, 100);
   EXPECT_EQ(scheduler.run_all(items), times_ten(items));
   std::size_t wide = 0;
-  for (int item = 3; item < 43; ++item) wide += machine.ran(item) == kWide ? 1 : 0;
+  for (int item = 7; item < 107; ++item) wide += machine.ran(item) == kWide ? 1 : 0;
   EXPECT_LE(wide, 2U);
   EXPECT_LE(machine.most_busy_cores(), kCores);
 }
