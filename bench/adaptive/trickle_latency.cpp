@@ -11,7 +11,6 @@
 // items (a trickle should run on the wide one).
 #include <fmt/format.h>
 
-#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <exception>
@@ -23,6 +22,7 @@
 #include <vector>
 
 #include "onnxpool/bench/measure.hpp"
+#include "onnxpool/bench/stats.hpp"
 #include "onnxpool/error.hpp"
 #include "onnxpool/pipeline/inputs.hpp"
 #include "onnxpool/pool/pool.hpp"
@@ -71,10 +71,8 @@ Options parse(int argc, char** argv) {
   return options;
 }
 
-double median(std::vector<double> values) {
-  std::sort(values.begin(), values.end());
-  const std::size_t n = values.size();
-  return n % 2 == 1 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2.0;
+double median(const std::vector<double>& values) {
+  return onnxpool::bench::percentile(values, 50.0);
 }
 
 // One block of the trickle: sleep the gap, then time `run(item)`; returns the block's p50 in ms.
@@ -88,7 +86,7 @@ double trickle_p50(const std::vector<TensorSet>& items, double gap_ms, Run&& run
     run(item);
     latencies.push_back(std::chrono::duration<double, std::milli>(Clock::now() - start).count());
   }
-  return median(std::move(latencies));
+  return median(latencies);
 }
 
 }  // namespace
@@ -139,7 +137,7 @@ int main(int argc, char** argv) {
     const auto ratio = [&](std::size_t c) {
       std::vector<double> ratios;
       for (std::size_t r = 0; r < options.runs; ++r) ratios.push_back(contenders[c].p50s[r] / contenders[0].p50s[r]);
-      return median(std::move(ratios));
+      return median(ratios);
     };
     fmt::print(
         "median p50: session {:.3f} ms, pool.run {:.3f} ms ({:.3f}x), pool.submit {:.3f} ms ({:.3f}x); "

@@ -168,8 +168,8 @@ std::string plans_summary(const std::vector<WorkerPlan>& plans, const PoolConfig
     return fmt::format("{} sessions at ORT default threading, {} split", plans.size(), policy_name(config.policy));
   }
   const WorkerPlan& first = plans.front();
-  // The adaptive pool's wide worker (the last, wider than the others) is named apart.
-  const bool wide = plans.size() > 1 && plans.back().width > first.width && first.width > 0;
+  // The adaptive pool's wide worker (the last; core_budget says there is one) is named apart.
+  const bool wide = core_budget(plans) > 0;
   const std::size_t narrow = plans.size() - (wide ? 1 : 0);
   const std::string wide_text =
       wide ? fmt::format(" + 1 x {} threads for lone items (cores shared by width)", plans.back().threads) : "";

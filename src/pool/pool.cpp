@@ -61,6 +61,13 @@ long long counted_workers(const PoolConfig& config, int cores) {
   return workers;
 }
 
+// Whether plan_workers adds the adaptive wide worker (PoolConfig::adaptive) beside `cpu_workers` narrow
+// ones of `threads` threads each on `cores` cores.
+bool adds_wide_worker(const PoolConfig& config, int cpu_workers, int threads, int cores) {
+  return config.adaptive && config.devices.empty() && config.workers == 0 && config.threads == 0 && config.batch == 1 &&
+         config.policy == Policy::Dynamic && !config.pin && !config.ort_defaults && cpu_workers > 1 && threads < cores;
+}
+
 }  // namespace
 
 void PoolConfig::check_machine(const CpuTopology& cpu) const {
@@ -189,11 +196,6 @@ std::vector<WorkerPlan> plan_workers(const PoolConfig& config, const CpuTopology
   return plans;
 }
 
-bool adds_wide_worker(const PoolConfig& config, int cpu_workers, int threads, int cores) {
-  return config.adaptive && config.devices.empty() && config.workers == 0 && config.threads == 0 && config.batch == 1 &&
-         config.policy == Policy::Dynamic && !config.pin && !config.ort_defaults && cpu_workers > 1 && threads < cores;
-}
-
 std::size_t core_budget(const std::vector<WorkerPlan>& plans) {
   std::size_t budget = 0;
   for (const auto& plan : plans) budget = std::max(budget, plan.width);
@@ -294,6 +296,7 @@ void check_timing_span(std::size_t items, std::span<double> service_seconds) {
 
 Pool::Pool(Runtime& runtime, const std::filesystem::path& model, const PoolConfig& config, const std::string& label)
     : plan_(checked_plan(runtime, model, config, label)), workers_(make_workers(runtime, model, config, plan_)) {
+  const std::size_t budget = core_budget(plan_);
   std::vector<WorkerSlot<PoolItem, TensorSet>> slots;
   for (std::size_t i = 0; i < workers_.size(); ++i) {
     Worker* w = workers_[i].get();
@@ -305,11 +308,11 @@ Pool::Pool(Runtime& runtime, const std::filesystem::path& model, const PoolConfi
                      // (or a job of a few milliseconds) then runs with no hand-off. Not the narrow ones:
                      // a caller in their rounds made a 0.3 ms model's passes of 6-38 items 1.5x slower
                      // (measured; docs/ROADMAP.md, issue 10).
-                     .caller_may_run = plan_[i].width > 0 && plan_[i].width == core_budget(plan_),
+                     .caller_may_run = plan_[i].width > 0 && plan_[i].width == budget,
                      .on_start = [w] { w->bind_current_thread(); },
                      .run = [w](std::vector<PoolItem>& batch) { return run_on(*w, batch); }});
   }
-  scheduler_ = std::make_unique<Scheduler<PoolItem, TensorSet>>(std::move(slots), config.policy, core_budget(plan_));
+  scheduler_ = std::make_unique<Scheduler<PoolItem, TensorSet>>(std::move(slots), config.policy, budget);
 }
 
 Pool::~Pool() = default;

@@ -19,11 +19,11 @@ TailPlanner::Clock::time_point after(TailPlanner::Clock::time_point now, double 
 // quarter past its expected end is taken to end by then; later than that, the TailPlanner's rule: as long
 // again as it has run (a warm-up, a stall).
 double due_in(const TailPlanner::Pace& pace, TailPlanner::Clock::time_point now) {
-  if (!pace.busy) return 0.0;
-  const double elapsed = std::chrono::duration<double>(now - pace.started).count();
-  if (elapsed < pace.expected) return pace.expected - elapsed;
-  if (elapsed < 1.25 * pace.expected) return 1.25 * pace.expected - elapsed;
-  return elapsed;
+  if (pace.busy) {
+    const double elapsed = std::chrono::duration<double>(now - pace.started).count();
+    if (elapsed >= pace.expected && elapsed < 1.25 * pace.expected) return 1.25 * pace.expected - elapsed;
+  }
+  return TailPlanner::free_in(pace, now);
 }
 
 }  // namespace

@@ -37,9 +37,6 @@ int automatic_threads_per_worker(int cores);
 // The one place a configuration becomes workers: one plan per worker, in order (pure: used by the pool,
 // by `run` to print, and by tests). Throws Error for what config.validate() refuses.
 std::vector<WorkerPlan> plan_workers(const PoolConfig& config, const CpuTopology& cpu);
-// Whether plan_workers adds the adaptive wide worker (PoolConfig::adaptive) beside `cpu_workers` narrow
-// ones of `threads` threads each on `cores` cores.
-bool adds_wide_worker(const PoolConfig& config, int cpu_workers, int threads, int cores);
 // The cores the plans' widths share: the widest plan's width (0: no budget, every worker runs freely).
 std::size_t core_budget(const std::vector<WorkerPlan>& plans);
 

@@ -36,11 +36,7 @@ class DynamicQueue final : public QueuePolicy<Task> {
  private:
   void enqueue(Task&& task, std::size_t /*position*/) override { queue_.push_back(std::move(task)); }
   [[nodiscard]] std::size_t worker_to_wake(std::size_t /*position*/) override {
-    if (widths_.active()) {
-      wake_by_width(queue_.size());
-      return this->worker_count();
-    }
-    return planner_.best_waiting(this->worker_count());
+    return wake_for_queued_except(this->worker_count());
   }
   std::size_t take(typename Base::Lock& lock, std::size_t worker, const typename Base::LastBatch& last,
                    std::vector<Task>& tasks) override {
@@ -69,13 +65,8 @@ class DynamicQueue final : public QueuePolicy<Task> {
       if (decision.take > 0) {
         planner_.begin_batch(worker, now, decision.take);
         Base::move_front(queue_, decision.take, tasks);
-        if (queue_.empty()) return this->worker_count();
-        if (widths_.active()) {
-          wake_by_width(queue_.size());
-          return this->worker_count();
-        }
         // Items left: make sure a waiting worker looks at them.
-        return planner_.best_waiting(worker);
+        return wake_for_queued_except(worker);
       }
       // Left to a faster worker: make sure it is awake, and look again when the situation may have
       // changed (a busy worker is due to finish).
@@ -103,14 +94,7 @@ class DynamicQueue final : public QueuePolicy<Task> {
     planner_.end_batch(worker, last.seconds, last.items);
     guest_[worker] = false;
   }
-  std::size_t wake_for_queued() override {
-    if (queue_.empty()) return this->worker_count();
-    if (widths_.active()) {
-      wake_by_width(queue_.size());
-      return this->worker_count();
-    }
-    return planner_.best_waiting(this->worker_count());
-  }
+  std::size_t wake_for_queued() override { return wake_for_queued_except(this->worker_count()); }
   bool woke_after_push_all() override {
     // With widths, only those the WidthPlanner names (a woken worker that may not run takes a core from
     // one that does); without, every worker looks, as before.
@@ -123,6 +107,18 @@ class DynamicQueue final : public QueuePolicy<Task> {
     queue_.clear();
   }
   void start_failed(std::size_t worker) override { planner_.mark_start_failed(worker); }
+
+  // Whoever should look at what is queued, other than `except`: with widths, those the WidthPlanner
+  // names, woken here under the lock (worker_count() returned); without, the best waiting worker, for
+  // the caller to wake after the lock.
+  std::size_t wake_for_queued_except(std::size_t except) {
+    if (queue_.empty()) return this->worker_count();
+    if (widths_.active()) {
+      wake_by_width(queue_.size());
+      return this->worker_count();
+    }
+    return planner_.best_waiting(except);
+  }
 
   // Wakes, under the lock, the waiting workers the WidthPlanner says should look at `queued` items.
   void wake_by_width(std::size_t queued) {

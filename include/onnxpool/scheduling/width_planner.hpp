@@ -41,7 +41,6 @@ class WidthPlanner {
   WidthPlanner(std::vector<std::size_t> widths, std::size_t cores);
 
   [[nodiscard]] bool active() const noexcept { return cores_ > 0; }
-  [[nodiscard]] std::size_t width(std::size_t worker) const { return widths_[worker]; }
 
   // The budget's cores not held by busy workers.
   [[nodiscard]] std::size_t free_cores(const TailPlanner& paces) const;
