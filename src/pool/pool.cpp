@@ -191,6 +191,12 @@ std::vector<WorkerPlan> plan_workers(const PoolConfig& config, const CpuTopology
     plan.device.threads = cpu_cores;
     plan.spinning = true;
     plan.width = static_cast<std::size_t>(cpu_cores);
+    // Also as a default session: its intra-op threads pinned one per core (the thread that runs it,
+    // a worker's or the caller's, left free) and the memory pattern on. Unpinned, the second thread of
+    // a GPT-2-tiny run shared a core with the first in some processes (3,900 items/s in some, 2,600
+    // in others); without the memory pattern each item took 7% longer (docs/ROADMAP.md, issue 10).
+    plan.intra_op_cores = cpu.spread.empty() ? cpu.logical : cpu.spread;
+    plan.memory_pattern = true;
     plans.push_back(std::move(plan));
   }
   return plans;

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <fstream>
 #include <iterator>
+#include <map>
 #include <set>
 #include <utility>
 
@@ -83,17 +84,31 @@ CpuTopology CpuTopology::detect() {
     }
   }
   if (topology.logical.empty()) topology.logical.push_back(0);
-  std::set<std::pair<int, int>> cores;
+  std::vector<std::pair<int, int>> core_of;
   for (int cpu : topology.logical) {
     const std::string base = fmt::format("/sys/devices/system/cpu/cpu{}/topology/", cpu);
-    cores.emplace(read_int_file(base + "physical_package_id", 0), read_int_file(base + "core_id", cpu));
+    core_of.emplace_back(read_int_file(base + "physical_package_id", 0), read_int_file(base + "core_id", cpu));
   }
-  topology.physical_cores = static_cast<int>(cores.size());
+  topology.physical_cores = static_cast<int>(std::set(core_of.begin(), core_of.end()).size());
+  topology.spread = spread_over_cores(topology.logical, core_of);
   topology.model_name = read_model_name();
   std::ifstream cgroup("/proc/self/cgroup");
   const std::string membership((std::istreambuf_iterator<char>(cgroup)), std::istreambuf_iterator<char>());
   topology.quota_cpus = cgroup_cpu_quota("/sys/fs/cgroup", membership);
   return topology;
+}
+
+std::vector<int> spread_over_cores(const std::vector<int>& logical, const std::vector<std::pair<int, int>>& core_of) {
+  if (core_of.size() != logical.size()) throw Error("spread_over_cores needs one core for each logical CPU");
+  // Round r takes the r-th logical CPU of every core that has one, in the order the cores first appear.
+  std::map<std::pair<int, int>, int> seen;  // core -> logical CPUs of it met so far
+  std::vector<std::pair<int, int>> keyed;   // (round, position in logical)
+  for (std::size_t i = 0; i < logical.size(); ++i) keyed.emplace_back(seen[core_of[i]]++, static_cast<int>(i));
+  std::stable_sort(keyed.begin(), keyed.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::vector<int> order;
+  order.reserve(logical.size());
+  for (const auto& [round, i] : keyed) order.push_back(logical[static_cast<std::size_t>(i)]);
+  return order;
 }
 
 std::vector<std::vector<int>> partition_cores(const std::vector<int>& cores, int workers, int threads) {

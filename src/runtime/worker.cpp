@@ -49,10 +49,13 @@ Ort::SessionOptions session_options(const WorkerPlan& plan) {
   // The memory pattern pre-plans one block per session for all intermediate tensors at once, sized
   // up to the arena's next power of two: ~15 MB per MobileNetV2 worker. Without it tensors come from
   // the arena as they live and die: W=4 workers' peak RSS fell from 1.58x to 1.39x one worker's, at
-  // the same throughput (bench/results).
-  so.DisableMemPattern();
-  if (!plan.cores.empty()) {
-    const auto affinities = ort_thread_affinities(plan.cores, plan.threads);
+  // the same throughput (bench/results). A worker that runs lone items keeps it: without it a
+  // GPT-2-tiny item took 0.253 ms against a default session's 0.236 (docs/ROADMAP.md, issue 10).
+  if (!plan.memory_pattern) so.DisableMemPattern();
+  // Pinned whole (the worker's thread too, see bind_current_thread), or only the intra-op threads.
+  const auto& pinned = plan.cores.empty() ? plan.intra_op_cores : plan.cores;
+  if (!pinned.empty()) {
+    const auto affinities = ort_thread_affinities(pinned, plan.threads);
     if (!affinities.empty()) so.AddConfigEntry("session.intra_op_thread_affinities", affinities.c_str());
   }
   return so;

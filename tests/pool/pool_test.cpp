@@ -298,12 +298,20 @@ TEST(PlanWorkers, DefaultsFillTheCoresAndPinningIsDisjoint) {
   for (std::size_t w = 0; w < narrow; ++w) {
     EXPECT_EQ(plans[w].width, static_cast<std::size_t>(plans[w].threads));
     EXPECT_FALSE(plans[w].spinning);
+    EXPECT_FALSE(plans[w].memory_pattern) << "narrow workers save the memory pattern's block";
+    EXPECT_TRUE(plans[w].intra_op_cores.empty());
   }
   EXPECT_EQ(plans.back().name, fmt::format("cpu#{}", narrow));
   EXPECT_EQ(plans.back().threads, 8);
   EXPECT_EQ(plans.back().width, 8U);
   EXPECT_TRUE(plans.back().spinning) << "a single session's spinning";
+  EXPECT_TRUE(plans.back().memory_pattern) << "and its memory pattern";
+  EXPECT_EQ(plans.back().intra_op_cores, cpu.logical) << "and its threads pinned one per core";
+  EXPECT_TRUE(plans.back().cores.empty()) << "the thread that runs it stays free";
   EXPECT_EQ(core_budget(plans), 8U);
+  cpu.spread = {0, 4, 1, 5, 2, 6, 3, 7};  // hyperthreads: siblings 4 apart
+  EXPECT_EQ(plan_workers(automatic, cpu).back().intra_op_cores, cpu.spread) << "each core before any sibling";
+  cpu.spread.clear();
 
   PoolConfig single;
   single.workers = 1;

@@ -2,6 +2,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "onnxpool/error.hpp"
 #include "onnxpool/runtime/cpu.hpp"
 #include "onnxpool/runtime/device.hpp"
@@ -76,6 +78,22 @@ TEST(Cpu, OrtAffinitiesAreOneBasedAndSkipTheCaller) {
   EXPECT_EQ(ort_thread_affinities({4, 5, 6}, 3), "6;7");
   EXPECT_EQ(ort_thread_affinities({0}, 1), "");
   EXPECT_EQ(ort_thread_affinities({0, 1}, 4), "2;1;2");
+}
+
+// ONNX Runtime's default order: each physical core once (its first logical CPU) before any sibling.
+TEST(Cpu, SpreadTakesEveryCoreOnceBeforeAnySibling) {
+  // Linux's usual numbering: cpu0-1 on cores 0-1, cpu2-3 their hyperthreads.
+  EXPECT_EQ(spread_over_cores({0, 1, 2, 3}, {{0, 0}, {0, 1}, {0, 0}, {0, 1}}), (std::vector<int>{0, 1, 2, 3}));
+  // Siblings numbered next to each other: every other CPU first.
+  EXPECT_EQ(spread_over_cores({0, 1, 2, 3}, {{0, 0}, {0, 0}, {0, 1}, {0, 1}}), (std::vector<int>{0, 2, 1, 3}));
+  // Two packages with the same core ids are different cores; an affinity mask with gaps keeps its CPUs.
+  EXPECT_EQ(spread_over_cores({2, 5, 7}, {{0, 3}, {1, 3}, {0, 3}}), (std::vector<int>{2, 5, 7}));
+  EXPECT_EQ(spread_over_cores({}, {}), (std::vector<int>{}));
+  EXPECT_THROW(static_cast<void>(spread_over_cores({0, 1}, {{0, 0}})), Error);
+  const auto cpu = CpuTopology::detect();
+  auto sorted = cpu.spread;
+  std::sort(sorted.begin(), sorted.end());
+  EXPECT_EQ(sorted, cpu.logical) << "detect()'s spread is its logical CPUs reordered";
 }
 
 TEST(Cpu, PinningTheCurrentThread) {

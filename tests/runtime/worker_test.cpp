@@ -8,9 +8,13 @@
 #include <gtest/gtest.h>
 #include <onnx/onnx_pb.h>
 
+#include <unistd.h>
+
 #include <fstream>
+#include <map>
 
 #include "onnxpool/pipeline/inputs.hpp"
+#include "onnxpool/runtime/cpu.hpp"
 #include "onnxpool/runtime/gpu.hpp"
 #include "onnxpool/runtime/runtime.hpp"
 #include "onnxpool/tensor/ort_value.hpp"
@@ -318,6 +322,54 @@ TEST(DeviceInputs, ASessionReadingHostMemoryKeepsTheValues) {
 
 INSTANTIATE_TEST_SUITE_P(PlainAndIoBinding, PreparedItems, ::testing::Bool(),
                          [](const auto& param_info) { return param_info.param ? "IoBinding" : "Plain"; });
+
+// The thread ids of this process (/proc/self/task) with each one's allowed CPUs ("Cpus_allowed_list").
+std::map<std::string, std::string> threads_and_cpus() {
+  std::map<std::string, std::string> found;
+  for (const auto& task : std::filesystem::directory_iterator("/proc/self/task")) {
+    std::ifstream status(task.path() / "status");
+    std::string line;
+    while (std::getline(status, line)) {
+      if (line.starts_with("Cpus_allowed_list:"))
+        found[task.path().filename()] = line.substr(line.find_first_of("0123456789"));
+    }
+  }
+  return found;
+}
+
+// The adaptive pool's wide worker runs as a default session does: its intra-op threads pinned one per
+// core, the thread that calls run() (a worker's or the user's) left free. Without intra_op_cores the
+// same worker's threads may run anywhere (the control).
+TEST(WorkerThreads, IntraOpCoresPinTheIntraOpThreadsAndLeaveTheCallerFree) {
+  const auto cpu = CpuTopology::detect();
+  if (cpu.logical_count() < 2) GTEST_SKIP() << "one CPU: nothing to pin apart";
+  Runtime runtime;
+  const auto model = model_path("mobilenetv2.onnx");
+  const auto items = random_items(runtime, model, 1);
+  const auto started_threads = [&](std::vector<int> intra_op_cores) {
+    const auto before = threads_and_cpus();
+    Worker worker(runtime, model,
+                  WorkerPlan{.name = "wide",
+                             .threads = 2,
+                             .intra_op_cores = std::move(intra_op_cores),
+                             .spinning = true,
+                             .memory_pattern = true});
+    static_cast<void>(worker.run(items.front()));
+    std::vector<std::string> started;  // the allowed CPUs of each thread the worker started
+    for (const auto& [id, cpus] : threads_and_cpus()) {
+      if (!before.contains(id)) started.push_back(cpus);
+    }
+    return started;
+  };
+  const std::string last = std::to_string(cpu.logical.back());
+  // Thread 0 is the caller; intra-op thread 1 goes to the second entry.
+  EXPECT_EQ(started_threads({cpu.logical.front(), cpu.logical.back()}), (std::vector<std::string>{last}));
+  const auto unpinned = started_threads({});
+  ASSERT_EQ(unpinned.size(), 1U);
+  EXPECT_NE(unpinned.front(), last) << "the control: an intra-op thread not pinned may run on every CPU";
+  const std::string mine = threads_and_cpus().at(std::to_string(gettid()));
+  EXPECT_NE(mine, last) << "the calling thread stays free";
+}
 
 }  // namespace
 }  // namespace onnxpool

@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace onnxpool {
@@ -10,7 +11,10 @@ namespace onnxpool {
 struct CpuTopology {
   std::vector<int> logical;  // logical CPUs this process may run on (sched_getaffinity), ascending
   int physical_cores = 0;    // distinct (package, core) pairs among them
-  std::string model_name;    // "Intel(R) Xeon(R) ..." from /proc/cpuinfo, when known
+  // The logical CPUs in the order ONNX Runtime's default session pins its threads: the first of each
+  // physical core, then their siblings (spread_over_cores). Empty when not detected: `logical` serves.
+  std::vector<int> spread;
+  std::string model_name;  // "Intel(R) Xeon(R) ..." from /proc/cpuinfo, when known
   // The CPU time its cgroup (v2) allows, in CPUs rounded up (cpu.max "400000 100000": 4), 0 when
   // unlimited: a container or a Ray/Spark executor given 4 CPUs of a 64-core node sees 64 in its
   // affinity mask and may use 4.
@@ -24,6 +28,11 @@ struct CpuTopology {
     return quota_cpus > 0 && quota_cpus < count ? quota_cpus : count;
   }
 };
+
+// `logical` (ascending) reordered so that each physical core comes once before any comes twice: the
+// first logical CPU of every core in order, then the second of each, and so on. `core_of[i]` is
+// logical[i]'s (package, core) pair. Threads pinned in this order share a core only when they must.
+std::vector<int> spread_over_cores(const std::vector<int>& logical, const std::vector<std::pair<int, int>>& core_of);
 
 // The cgroup v2 CPU quota of the process whose /proc/self/cgroup reads `proc_self_cgroup`, with the
 // cgroup file system mounted at `cgroup_root` (/sys/fs/cgroup): the smallest cpu.max quota of its
