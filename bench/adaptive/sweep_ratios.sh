@@ -5,6 +5,7 @@
 # over runs of pool / best other, and the smallest of those medians over N (target >= 0.95).
 # Writes bench/results/adaptive/sweep_ratios.txt and keeps each run's JSON beside it.
 #   bench/adaptive/sweep_ratios.sh                  RUNS=5 WORKERS="2 4" MODELS="mobilenetv2 resnet18 gpt2_tiny"
+#                                                   GPT2_REPEAT=21 (repN of the GPT-2-style model, see below)
 #   POOL_FLAGS="--config tuned.json" bench/adaptive/sweep_ratios.sh   (extra flags for the pool strategy)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -16,8 +17,10 @@ out=bench/results/adaptive
 mkdir -p "$out/runs"
 for model in $models; do
   extra=()
-  # The GPT-2-style model's symbolic dims, as the README's example binds them.
-  [ "$model" = gpt2_tiny ] && extra=(--dim batch=1 --dim seq=32)
+  # The GPT-2-style model's symbolic dims, as the README's example binds them; and 20 timed passes per N
+  # rather than the tutorial's 3: its passes at small N last under 2 ms, so that one preemption on this
+  # VM would otherwise decide a row (the same N moved between 933 and 3,600 items/s from run to run).
+  [ "$model" = gpt2_tiny ] && extra=(--dim batch=1 --dim seq=32 --repeat "${GPT2_REPEAT:-21}")
   for w in $workers_list; do
     for run in $(seq 1 "$runs"); do
       echo "== $model W=$w run $run/$runs" >&2

@@ -150,7 +150,8 @@ class SessionLoop final : public Strategy {
 
 // "2 workers x 1 thread, dynamic, batch 1, spinning off, not pinned"; with devices of several kinds
 // "cpu:2 + cuda:0@32, dynamic".
-std::string plans_summary(const std::vector<WorkerPlan>& plans, const PoolConfig& config) {
+std::string plans_summary(const std::vector<WorkerPlan>& plans, const PoolConfig& config,
+                          std::size_t learnt_batch_cap = 0) {
   const bool all_cpu =
       std::all_of(plans.begin(), plans.end(), [](const WorkerPlan& p) { return p.device.kind == DeviceKind::Cpu; });
   if (!all_cpu) {
@@ -173,8 +174,10 @@ std::string plans_summary(const std::vector<WorkerPlan>& plans, const PoolConfig
   const std::size_t narrow = plans.size() - (wide ? 1 : 0);
   const std::string wide_text =
       wide ? fmt::format(" + 1 x {} threads for lone items (cores shared by width)", plans.back().threads) : "";
+  const std::string batch =
+      learnt_batch_cap > 0 ? fmt::format("learnt 1-{}", learnt_batch_cap) : std::to_string(config.batch);
   return fmt::format("{} workers x {} thread{}{}, {}, batch {}, spinning {}, {}", narrow, first.threads,
-                     first.threads == 1 ? "" : "s", wide_text, policy_name(config.policy), config.batch,
+                     first.threads == 1 ? "" : "s", wide_text, policy_name(config.policy), batch,
                      first.spinning ? "on" : "off", first.cores.empty() ? "not pinned" : "pinned");
 }
 
@@ -186,7 +189,7 @@ class PoolRun final : public Strategy {
           ItemPath path)
       : name_(std::move(name)), pool_(runtime, model, config, name_) {
     run_.path = path;
-    summary_ = plans_summary(pool_.plan(), config) + values_note(path);
+    summary_ = plans_summary(pool_.plan(), config, pool_.learnt_batch_cap()) + values_note(path);
   }
 
   [[nodiscard]] std::string_view name() const override { return name_; }

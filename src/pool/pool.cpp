@@ -191,12 +191,18 @@ std::vector<WorkerPlan> plan_workers(const PoolConfig& config, const CpuTopology
     plan.device.threads = cpu_cores;
     plan.spinning = true;
     plan.width = static_cast<std::size_t>(cpu_cores);
-    // Also as a default session: its intra-op threads pinned one per core (the thread that runs it,
-    // a worker's or the caller's, left free) and the memory pattern on. Unpinned, the second thread of
-    // a GPT-2-tiny run shared a core with the first in some processes (3,900 items/s in some, 2,600
-    // in others); without the memory pattern each item took 7% longer (docs/ROADMAP.md, issue 10).
-    plan.intra_op_cores = cpu.spread.empty() ? cpu.logical : cpu.spread;
+    // Also as a default session: the memory pattern on, and its threads pinned one per core (ONNX
+    // Runtime pins a default session's pool threads so; this worker's own thread takes the first core).
+    // Without the memory pattern a GPT-2-tiny item took 0.253 ms against a default session's 0.236; with
+    // its threads free, the second shared the first one's core in some processes (a pass at N=1: 3,900
+    // items/s in some, 2,600 in others). Its intra-op threads give way (yielding_threads.hpp): spinning
+    // after the last of a few items, they took a narrow worker's core from the burst that followed (a
+    // job of 3 MobileNetV2 items: 23 ms a pass with them at the normal priority, 14 ms at nice 19). All
+    // measured on 2 cores (docs/ROADMAP.md, issue 10).
+    const auto& spread = cpu.spread.empty() ? cpu.logical : cpu.spread;
+    plan.cores.assign(spread.begin(), spread.begin() + std::min<std::ptrdiff_t>(cpu_cores, std::ssize(spread)));
     plan.memory_pattern = true;
+    plan.give_way = true;
     plans.push_back(std::move(plan));
   }
   return plans;
@@ -220,6 +226,29 @@ struct PoolItem {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+// The largest batch an adaptive pool's worker tries (it learns which size pays, batch_learner.hpp). On
+// this project's 2-core VM GPT-2-tiny's `bench --grid` peaked at 8 (2 workers x 1 thread: 6,930 items/s
+// against 6,020 one by one); larger batches would hold more items on one worker at a run's tail.
+constexpr std::size_t kLearntBatchCap = 8;
+
+// Whether the items' inputs agree past their first dim, so that they stack into one run.
+bool stack_together(const std::vector<PoolItem>& batch) {
+  const TensorSet& first = batch.front().inputs();
+  for (std::size_t i = 1; i < batch.size(); ++i) {
+    const TensorSet& other = batch[i].inputs();
+    if (other.size() != first.size()) return false;
+    for (const NamedTensor& input : first) {
+      const auto same =
+          std::find_if(other.begin(), other.end(), [&](const NamedTensor& t) { return t.name == input.name; });
+      if (same == other.end()) return false;
+      const Shape& a = input.tensor.shape();
+      const Shape& b = same->tensor.shape();
+      if (a.size() != b.size() || a.empty() || !std::equal(a.begin() + 1, a.end(), b.begin() + 1)) return false;
+    }
+  }
+  return true;
+}
 
 std::vector<WorkerPlan> checked_plan(Runtime& runtime, const std::filesystem::path& model, const PoolConfig& config,
                                      const std::string& label) {
@@ -284,7 +313,14 @@ std::vector<TensorSet> run_on(Worker& worker, std::vector<PoolItem>& batch) {
   inputs.reserve(batch.size());
   for (const PoolItem& item : batch) inputs.push_back(&item.inputs());
   const auto start = timed ? Clock::now() : Clock::time_point{};
-  auto results = worker.run(inputs);  // one item: a plain run, nothing stacked
+  std::vector<TensorSet> results;
+  if (batch.size() > 1 && !stack_together(batch)) {
+    // Shapes that differ past the first dim cannot stack: one by one at once, rather than a stacked run
+    // failing and the scheduler retrying each item.
+    for (const TensorSet* item : inputs) results.push_back(worker.run(*item));
+  } else {
+    results = worker.run(inputs);  // one item: a plain run, nothing stacked
+  }
   if (timed) {
     const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
     for (PoolItem& item : batch) *item.service_seconds = seconds;
@@ -306,8 +342,12 @@ Pool::Pool(Runtime& runtime, const std::filesystem::path& model, const PoolConfi
   std::vector<WorkerSlot<PoolItem, TensorSet>> slots;
   for (std::size_t i = 0; i < workers_.size(); ++i) {
     Worker* w = workers_[i].get();
+    // The adaptive pool's workers learn whether stacking items pays (batch_learner.hpp), up to
+    // kLearntBatchCap, when the model lets items stack; a pool given its batch keeps it.
+    const bool learns = budget > 0 && plan_[i].batch == 1 && plan_[i].width > 0 && w->stackable();
+    if (learns) learnt_batch_cap_ = kLearntBatchCap;
     slots.push_back({.name = w->name(),
-                     .max_batch = plan_[i].batch,
+                     .max_batch = learns ? kLearntBatchCap : plan_[i].batch,
                      .width = plan_[i].width,
                      // The adaptive pool's wide worker also runs items on the thread of a run_all/run
                      // caller, which would otherwise sleep while the worker's thread is woken: a lone item
@@ -315,6 +355,7 @@ Pool::Pool(Runtime& runtime, const std::filesystem::path& model, const PoolConfi
                      // a caller in their rounds made a 0.3 ms model's passes of 6-38 items 1.5x slower
                      // (measured; docs/ROADMAP.md, issue 10).
                      .caller_may_run = plan_[i].width > 0 && plan_[i].width == budget,
+                     .learn_batch = learns,
                      .on_start = [w] { w->bind_current_thread(); },
                      .run = [w](std::vector<PoolItem>& batch) { return run_on(*w, batch); }});
   }

@@ -16,6 +16,7 @@
 #include "onnxpool/tensor/ort_value.hpp"
 #include "runtime/device_inputs.hpp"
 #include "runtime/io_binding.hpp"
+#include "runtime/yielding_threads.hpp"
 
 namespace onnxpool {
 namespace {
@@ -52,10 +53,9 @@ Ort::SessionOptions session_options(const WorkerPlan& plan) {
   // the same throughput (bench/results). A worker that runs lone items keeps it: without it a
   // GPT-2-tiny item took 0.253 ms against a default session's 0.236 (docs/ROADMAP.md, issue 10).
   if (!plan.memory_pattern) so.DisableMemPattern();
-  // Pinned whole (the worker's thread too, see bind_current_thread), or only the intra-op threads.
-  const auto& pinned = plan.cores.empty() ? plan.intra_op_cores : plan.cores;
-  if (!pinned.empty()) {
-    const auto affinities = ort_thread_affinities(pinned, plan.threads);
+  if (plan.give_way) give_way_intra_op_threads(so);
+  if (!plan.cores.empty()) {
+    const auto affinities = ort_thread_affinities(plan.cores, plan.threads);
     if (!affinities.empty()) so.AddConfigEntry("session.intra_op_thread_affinities", affinities.c_str());
   }
   return so;
@@ -112,6 +112,16 @@ Worker::Worker(Runtime& runtime, const std::filesystem::path& model, WorkerPlan 
   for (std::size_t i = 0; i < session_.GetOutputCount(); ++i) {
     output_names_.emplace_back(session_.GetOutputNameAllocated(i, allocator).get());
   }
+  const auto symbolic_first = [](const Ort::TypeInfo& info) {
+    if (info.GetONNXType() != ONNX_TYPE_TENSOR) return false;
+    const auto shape = info.GetTensorTypeAndShapeInfo().GetShape();
+    return !shape.empty() && shape.front() < 0;
+  };
+  stackable_ = session_.GetInputCount() > 0;
+  for (std::size_t i = 0; i < session_.GetInputCount(); ++i)
+    stackable_ = stackable_ && symbolic_first(session_.GetInputTypeInfo(i));
+  for (std::size_t i = 0; i < session_.GetOutputCount(); ++i)
+    stackable_ = stackable_ && symbolic_first(session_.GetOutputTypeInfo(i));
   for (const auto& n : input_names_) input_name_ptrs_.push_back(n.c_str());
   for (const auto& n : output_names_) output_name_ptrs_.push_back(n.c_str());
   // A CUDA session always binds, so that its outputs land in pinned host memory from the session's own

@@ -70,11 +70,15 @@ TEST(CliConfig, RunVerboseSaysTheAutomaticChoiceAndWhy) {
     const int narrow = cores / automatic_threads_per_worker(cores);
     EXPECT_THAT(automatic.err,
                 HasSubstr(fmt::format("onnxpool: pool: {} workers ({} x {} thread{} for a deep queue; 1 x {} threads "
-                                      "for lone items, never beside them), batch 1, dynamic policy: automatic for {} "
-                                      "cores: ",
+                                      "on cores ",
                                       narrow + 1, narrow, automatic_threads_per_worker(cores),
-                                      automatic_threads_per_worker(cores) == 1 ? "" : "s", cores, cores)));
+                                      automatic_threads_per_worker(cores) == 1 ? "" : "s", cores)));
+    EXPECT_THAT(automatic.err, HasSubstr(fmt::format(" for lone items, never beside them), batch learnt, 1 to 8, "
+                                                     "dynamic policy: automatic for {} cores: ",
+                                                     cores)));
     EXPECT_THAT(automatic.err, HasSubstr("the queue's depth picks the width"));
+    EXPECT_THAT(automatic.err, HasSubstr("each worker stacks up to 8 queued items only where its own runs show "
+                                         "stacking faster"));
   }
   const auto quiet = run_cli("run " + q(model_path("add_mul.onnx")) + " --random 1 -q");
   EXPECT_EQ(quiet.err, "") << "said only with -v";

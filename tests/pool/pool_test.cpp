@@ -13,6 +13,7 @@
 #include <fmt/format.h>
 
 #include "onnxpool/pipeline/inputs.hpp"
+#include "onnxpool/runtime/model.hpp"
 #include "onnxpool/runtime/runtime.hpp"
 #include "onnxpool/runtime/worker.hpp"
 #include "support/model_paths.hpp"
@@ -150,6 +151,54 @@ TEST(Pool, BatchedMobileNetMatchesWithinFloatTolerance) {
     const auto c = compare(expected[i][0].tensor, actual[i][0].tensor, 1e-4, 1e-5);
     EXPECT_TRUE(c.equal) << "item " << i << ": " << c.problem;
   }
+}
+
+// The automatic pool's workers learn whether stacking pays where the model lets items stack, and the
+// results are a single session's, item by item and in order, whatever sizes they ran at.
+TEST(Pool, AnAutomaticPoolLearnsBatchSizesWhereTheModelStacks) {
+  Runtime runtime;
+  Pool stacking(runtime, model_path("add_mul.onnx"), PoolConfig{});
+  if (core_budget(stacking.plan()) == 0) GTEST_SKIP() << "one core: the automatic pool has a single worker";
+  EXPECT_EQ(stacking.learnt_batch_cap(), 8U);
+  const auto items = random_items(runtime, "add_mul.onnx", 96);
+  const auto expected = reference(runtime, "add_mul.onnx", items);
+  for (int pass = 0; pass < 3; ++pass) expect_bitwise_equal(expected, stacking.run_all(items));
+  std::size_t ran = 0;
+  for (const auto& s : stacking.stats()) {
+    ran += s.items;
+    EXPECT_EQ(s.failures, 0U) << s.name;
+  }
+  EXPECT_EQ(ran, 3 * items.size());
+
+  EXPECT_EQ(Pool(runtime, model_path("batchless.onnx"), PoolConfig{}).learnt_batch_cap(), 0U)
+      << "items of a model without a batch dim never stack";
+  PoolConfig given;
+  given.workers = 2;
+  EXPECT_EQ(Pool(runtime, model_path("add_mul.onnx"), given).learnt_batch_cap(), 0U) << "a pool as given keeps it";
+}
+
+// Items whose shapes differ past the batch dim cannot stack: a worker given several runs them one by
+// one at once, with no failed stacked run first (which the scheduler would retry item by item).
+TEST(Pool, ItemsOfDifferentShapesInOneBatchRunOneByOne) {
+  Runtime runtime;
+  std::vector<TensorSet> items;
+  const ModelInfo info = inspect_model(runtime, model_path("symbolic.onnx"));
+  for (int i = 0; i < 8; ++i) {
+    DimBindings bindings;
+    bindings.bind_dim("channels=3");
+    bindings.bind_dim("height=" + std::to_string(2 + i % 3));  // heights 2, 3, 4, 2, ...
+    items.push_back(random_inputs(info, bindings, static_cast<std::uint64_t>(i)));
+  }
+  const auto expected = reference(runtime, "symbolic.onnx", items);
+  PoolConfig options;
+  options.workers = 1;
+  options.threads = 1;
+  options.batch = 4;
+  Pool pool(runtime, model_path("symbolic.onnx"), options);
+  expect_bitwise_equal(expected, pool.run_all(items));
+  const auto stats = pool.stats();
+  EXPECT_EQ(stats[0].failures, 0U);
+  EXPECT_EQ(stats[0].runs, 2U) << "two batches of four, each run one by one in its worker's call";
 }
 
 TEST(Pool, BatchOnABatchlessModelIsAnError) {
@@ -299,19 +348,25 @@ TEST(PlanWorkers, DefaultsFillTheCoresAndPinningIsDisjoint) {
     EXPECT_EQ(plans[w].width, static_cast<std::size_t>(plans[w].threads));
     EXPECT_FALSE(plans[w].spinning);
     EXPECT_FALSE(plans[w].memory_pattern) << "narrow workers save the memory pattern's block";
-    EXPECT_TRUE(plans[w].intra_op_cores.empty());
+    EXPECT_TRUE(plans[w].cores.empty());
+    EXPECT_FALSE(plans[w].give_way);
   }
   EXPECT_EQ(plans.back().name, fmt::format("cpu#{}", narrow));
   EXPECT_EQ(plans.back().threads, 8);
   EXPECT_EQ(plans.back().width, 8U);
   EXPECT_TRUE(plans.back().spinning) << "a single session's spinning";
   EXPECT_TRUE(plans.back().memory_pattern) << "and its memory pattern";
-  EXPECT_EQ(plans.back().intra_op_cores, cpu.logical) << "and its threads pinned one per core";
-  EXPECT_TRUE(plans.back().cores.empty()) << "the thread that runs it stays free";
+  EXPECT_EQ(plans.back().cores, cpu.logical) << "and its threads pinned one per core";
+  EXPECT_TRUE(plans.back().give_way) << "its spinning threads give way to the narrow workers";
   EXPECT_EQ(core_budget(plans), 8U);
-  cpu.spread = {0, 4, 1, 5, 2, 6, 3, 7};  // hyperthreads: siblings 4 apart
-  EXPECT_EQ(plan_workers(automatic, cpu).back().intra_op_cores, cpu.spread) << "each core before any sibling";
+  cpu.spread = {0, 4, 1, 5, 2, 6, 3, 7, 8, 9};  // hyperthreads: siblings 4 apart; 8 of 10 usable
+  cpu.logical = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9};
+  cpu.quota_cpus = 8;
+  EXPECT_EQ(plan_workers(automatic, cpu).back().cores, (std::vector<int>{0, 4, 1, 5, 2, 6, 3, 7}))
+      << "each core before any sibling, as many as its threads";
   cpu.spread.clear();
+  cpu.logical = {0, 1, 2, 3, 4, 5, 6, 7};
+  cpu.quota_cpus = 0;
 
   PoolConfig single;
   single.workers = 1;

@@ -11,7 +11,9 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <iterator>
 #include <map>
+#include <sstream>
 
 #include "onnxpool/pipeline/inputs.hpp"
 #include "onnxpool/runtime/cpu.hpp"
@@ -323,52 +325,70 @@ TEST(DeviceInputs, ASessionReadingHostMemoryKeepsTheValues) {
 INSTANTIATE_TEST_SUITE_P(PlainAndIoBinding, PreparedItems, ::testing::Bool(),
                          [](const auto& param_info) { return param_info.param ? "IoBinding" : "Plain"; });
 
-// The thread ids of this process (/proc/self/task) with each one's allowed CPUs ("Cpus_allowed_list").
-std::map<std::string, std::string> threads_and_cpus() {
-  std::map<std::string, std::string> found;
+// This process's threads (/proc/self/task): each one's allowed CPUs ("Cpus_allowed_list") and nice value.
+struct ThreadState {
+  std::string cpus;
+  int nice = 0;
+};
+std::map<std::string, ThreadState> threads_now() {
+  std::map<std::string, ThreadState> found;
   for (const auto& task : std::filesystem::directory_iterator("/proc/self/task")) {
+    ThreadState state;
     std::ifstream status(task.path() / "status");
-    std::string line;
-    while (std::getline(status, line)) {
-      if (line.starts_with("Cpus_allowed_list:"))
-        found[task.path().filename()] = line.substr(line.find_first_of("0123456789"));
+    for (std::string line; std::getline(status, line);) {
+      if (line.starts_with("Cpus_allowed_list:")) state.cpus = line.substr(line.find_first_of("0123456789"));
     }
+    // /proc/PID/task/TID/stat: "tid (comm) state ..." with nice the 19th field; comm may hold spaces.
+    std::ifstream stat(task.path() / "stat");
+    const std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+    std::istringstream fields(text.substr(text.rfind(')') + 2));
+    std::string field;
+    for (int i = 3; i <= 19 && fields >> field; ++i) {
+      if (i == 19) state.nice = std::stoi(field);
+    }
+    found[task.path().filename()] = state;
   }
   return found;
 }
 
-// The adaptive pool's wide worker runs as a default session does: its intra-op threads pinned one per
-// core, the thread that calls run() (a worker's or the user's) left free. Without intra_op_cores the
-// same worker's threads may run anywhere (the control).
-TEST(WorkerThreads, IntraOpCoresPinTheIntraOpThreadsAndLeaveTheCallerFree) {
+// The adaptive pool's wide worker: pinned as a default session is (its intra-op thread on the second
+// core; the thread that calls run() pinned only by bind_current_thread, so a caller running it as a
+// guest stays free) and with intra-op threads that give way (nice 19). The control: the same worker
+// with neither.
+TEST(WorkerThreads, APinnedWorkersIntraOpThreadsGoToItsCoresAndGiveWay) {
   const auto cpu = CpuTopology::detect();
   if (cpu.logical_count() < 2) GTEST_SKIP() << "one CPU: nothing to pin apart";
   Runtime runtime;
   const auto model = model_path("mobilenetv2.onnx");
   const auto items = random_items(runtime, model, 1);
-  const auto started_threads = [&](std::vector<int> intra_op_cores) {
-    const auto before = threads_and_cpus();
+  const std::string mine_before = threads_now().at(std::to_string(gettid())).cpus;
+  const auto started_threads = [&](std::vector<int> cores, bool give_way) {
+    const auto before = threads_now();
     Worker worker(runtime, model,
                   WorkerPlan{.name = "wide",
                              .threads = 2,
-                             .intra_op_cores = std::move(intra_op_cores),
+                             .cores = std::move(cores),
                              .spinning = true,
-                             .memory_pattern = true});
+                             .memory_pattern = true,
+                             .give_way = give_way});
     static_cast<void>(worker.run(items.front()));
-    std::vector<std::string> started;  // the allowed CPUs of each thread the worker started
-    for (const auto& [id, cpus] : threads_and_cpus()) {
-      if (!before.contains(id)) started.push_back(cpus);
+    std::vector<ThreadState> started;
+    for (const auto& [id, state] : threads_now()) {
+      if (!before.contains(id)) started.push_back(state);
     }
     return started;
   };
   const std::string last = std::to_string(cpu.logical.back());
-  // Thread 0 is the caller; intra-op thread 1 goes to the second entry.
-  EXPECT_EQ(started_threads({cpu.logical.front(), cpu.logical.back()}), (std::vector<std::string>{last}));
-  const auto unpinned = started_threads({});
-  ASSERT_EQ(unpinned.size(), 1U);
-  EXPECT_NE(unpinned.front(), last) << "the control: an intra-op thread not pinned may run on every CPU";
-  const std::string mine = threads_and_cpus().at(std::to_string(gettid()));
-  EXPECT_NE(mine, last) << "the calling thread stays free";
+  const auto pinned = started_threads({cpu.logical.front(), cpu.logical.back()}, true);
+  ASSERT_EQ(pinned.size(), 1U) << "one intra-op thread beside the caller";
+  EXPECT_EQ(pinned.front().cpus, last);
+  EXPECT_EQ(pinned.front().nice, 19);
+  EXPECT_EQ(threads_now().at(std::to_string(gettid())).cpus, mine_before) << "run() leaves the caller's thread free";
+
+  const auto plain = started_threads({}, false);
+  ASSERT_EQ(plain.size(), 1U);
+  EXPECT_NE(plain.front().cpus, last) << "the control: an intra-op thread not pinned may run on every CPU";
+  EXPECT_EQ(plain.front().nice, 0);
 }
 
 }  // namespace

@@ -239,11 +239,14 @@ TEST(DynamicQueueThreaded, NextBlocksUntilAPushOrStop) {
 TEST(DynamicQueueThreaded, ASlowWorkerDeclinesAShortQueueThatTheFastOneEmpties) {
   DynamicQueue<TestTask> queue(std::vector<std::size_t>{1, 1});
   std::vector<TestTask> tasks;
-  // One item each, so that both are busy and report a batch at their next take: 20 s and 1 s an item
-  // (the paces only matter relative to each other; nothing sleeps that long).
-  ASSERT_TRUE(queue.push_all(2, make_task()));
+  // Two items each, one at a time, so that both are busy and report a batch at their next take: 20 s and
+  // 1 s an item (the paces only matter relative to each other; nothing sleeps that long). The first of a
+  // worker's runs is a warm-up that its second replaces: the slow one's pace is known from its second.
+  ASSERT_TRUE(queue.push_all(4, make_task()));
   ASSERT_TRUE(queue.next(0, LastBatch{}, tasks));
   ASSERT_TRUE(queue.next(1, LastBatch{}, tasks));
+  ASSERT_TRUE(queue.next(0, LastBatch{.items = 1, .seconds = 20.0}, tasks));
+  ASSERT_TRUE(queue.next(1, LastBatch{.items = 1, .seconds = 1.0}, tasks));
   constexpr std::size_t count = 6;
   ASSERT_TRUE(queue.push_all(count, make_task()));
 

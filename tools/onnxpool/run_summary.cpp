@@ -80,13 +80,19 @@ std::string pool_choice(const Pool& pool, const PoolConfig& config, const std::s
           "single session's would",
           budget);
     }
+    if (pool.learnt_batch_cap() > 0) {
+      why += fmt::format("; each worker stacks up to {} queued items only where its own runs show stacking faster",
+                         pool.learnt_batch_cap());
+    }
     if (config.items > 0 && config.items < static_cast<std::size_t>(cores)) {
       why += fmt::format("; {} item{}: no more workers than items, each with more cores", config.items,
                          config.items == 1 ? "" : "s");
     }
   }
+  const std::string batch = pool.learnt_batch_cap() > 0 ? fmt::format("learnt, 1 to {}", pool.learnt_batch_cap())
+                                                        : std::to_string(config.batch);
   return fmt::format("pool: {} worker{} ({}), batch {}, {} policy: {}", plan.size(), plan.size() == 1 ? "" : "s",
-                     fmt::join(roles, "; "), config.batch, policy_name(pool.policy()), why);
+                     fmt::join(roles, "; "), batch, policy_name(pool.policy()), why);
 }
 
 void print_run_summary(const RunReport& report, const StreamSummary& done, const Pool& pool) {

@@ -78,6 +78,9 @@ class Pool {
   void reset_stats();
   [[nodiscard]] std::size_t size() const { return plan_.size(); }
   [[nodiscard]] Policy policy() const;
+  // The largest batch the workers of an adaptive pool try, learning from their runs which size runs
+  // items fastest (scheduling/batch_learner.hpp); 0 when the workers' batches are fixed (the plan's).
+  [[nodiscard]] std::size_t learnt_batch_cap() const { return learnt_batch_cap_; }
   [[nodiscard]] const std::vector<std::string>& output_names() const;
 
  private:
@@ -85,6 +88,7 @@ class Pool {
 
   std::vector<WorkerPlan> plan_;
   std::vector<std::unique_ptr<Worker>> workers_;
+  std::size_t learnt_batch_cap_ = 0;
   std::unique_ptr<Scheduler<PoolItem, TensorSet>> scheduler_;  // after workers_: stops first
 };
 

@@ -72,6 +72,9 @@ class Worker {
   // The timed half: runs a prepared item into its outputs. Throws Error naming the worker.
   void run(PreparedItem& item);
 
+  // Whether items can be stacked into one run: every input and output has a symbolic first dim.
+  [[nodiscard]] bool stackable() const { return stackable_; }
+
   // Whether runs go through an Ort::IoBinding (CUDA workers, and CPU workers whose plan asks for it).
   [[nodiscard]] bool uses_io_binding() const { return binding_ != nullptr; }
 
@@ -89,6 +92,7 @@ class Worker {
   std::vector<std::string> output_names_;
   std::vector<const char*> input_name_ptrs_;
   std::vector<const char*> output_name_ptrs_;
+  bool stackable_ = false;
   std::unique_ptr<BoundRunner> binding_;         // null: plain Session::Run
   std::unique_ptr<DeviceInputs> device_inputs_;  // CUDA workers, from their first prepare()
   // Output element types and shapes per distinct input shapes, learnt by prepare()'s untimed runs.

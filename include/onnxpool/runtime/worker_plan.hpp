@@ -21,13 +21,14 @@ struct WorkerPlan {
   bool ort_defaults = false;
   int threads = 1;           // intra-op threads (unless ort_defaults)
   std::vector<int> cores{};  // pin the worker's thread and its intra-op threads here; empty: no pinning
-  // Without `cores`: pin intra-op thread t (t >= 1) to intra_op_cores[t] and leave the calling thread
-  // free, as ONNX Runtime's default session does (its threads on CpuTopology::spread). Empty: no pinning.
-  std::vector<int> intra_op_cores{};
-  bool spinning = false;  // idle intra-op threads spin (burn a core) waiting for work
+  bool spinning = false;     // idle intra-op threads spin (burn a core) waiting for work
   // ONNX Runtime's memory pattern: one block planned for all intermediate tensors at once. A default
   // session has it; the pool's narrow workers go without (see session_options in worker.cpp).
   bool memory_pattern = false;
+  // Its intra-op threads run at the lowest CPU priority, giving way to any other thread that needs their
+  // core (src/runtime/yielding_threads.hpp): the adaptive pool's wide worker, whose threads spin after a
+  // lone item while a burst may already run on the narrow workers.
+  bool give_way = false;
   // Cores it keeps busy while it runs, out of the pool's budget (see PoolConfig::adaptive); 0: outside it.
   std::size_t width = 0;
   bool share_prepacked_weights = true;  // through the Runtime's container

@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "onnxpool/scheduling/batch_learner.hpp"
 #include "onnxpool/scheduling/queue_policy.hpp"
 #include "onnxpool/scheduling/tail_planner.hpp"
 #include "onnxpool/scheduling/width_planner.hpp"
@@ -24,10 +25,12 @@ class DynamicQueue final : public QueuePolicy<Task> {
  public:
   // One worker per entry: the most tasks it takes at once; and, when `cores` > 0, its width (cores it keeps
   // busy while running, 0: outside the budget) with the budget the widths share.
-  // `hosts`, when given (one per worker): whether a caller may run as that worker's guest.
+  // `hosts`, when given (one per worker): whether a caller may run as that worker's guest. `learn`, when
+  // given: whether the worker learns its batch size under its max_batch (batch_learner.hpp).
   explicit DynamicQueue(std::vector<std::size_t> max_batches, std::vector<std::size_t> widths = {},
-                        std::size_t cores = 0, std::vector<bool> hosts = {})
+                        std::size_t cores = 0, std::vector<bool> hosts = {}, std::vector<bool> learn = {})
       : Base(max_batches.size()),
+        batches_(max_batches, std::move(learn)),
         planner_(std::move(max_batches), cores > 0 ? widths : std::vector<std::size_t>{}),
         widths_(cores > 0 ? std::move(widths) : std::vector<std::size_t>(this->worker_count(), 0), cores),
         hosts_(hosts.size() == this->worker_count() ? std::move(hosts) : std::vector<bool>(this->worker_count())),
@@ -42,7 +45,7 @@ class DynamicQueue final : public QueuePolicy<Task> {
                    std::vector<Task>& tasks) override {
     // A caller may hold this worker as its guest already (before this thread's first take): the
     // batch in the planner is the guest's, which end_guest ends, not this thread's.
-    if (!guest_[worker]) planner_.end_batch(worker, last.seconds, last.items);
+    if (!guest_[worker]) end_batch(worker, last);
     for (;;) {
       // Stopping: the items still queued are cancelled by whoever called stop().
       if (this->stopping()) return this->worker_count();
@@ -54,6 +57,7 @@ class DynamicQueue final : public QueuePolicy<Task> {
       }
       // The one clock read of a take: the decision's time is also the batch's start.
       const auto now = TailPlanner::Clock::now();
+      size_batch(worker);
       const WidthPlanner::Verdict fits = widths_.decide(worker, planner_, now, queue_.size());
       if (!fits.take) {
         // Not this width now: whoever should look is woken, and this one looks again when cores are due.
@@ -80,6 +84,7 @@ class DynamicQueue final : public QueuePolicy<Task> {
     for (std::size_t w = 0; w < this->worker_count(); ++w) {
       const TailPlanner::Pace& pace = planner_.pace(w);
       if (!hosts_[w] || guest_[w] || pace.busy || pace.start_failed) continue;
+      size_batch(w, /*guest=*/true);
       if (!widths_.decide(w, planner_, now, queue_.size(), /*guest=*/true).take) continue;
       const TailPlanner::Decision decision = planner_.decide(w, now, queue_.size());
       if (decision.take == 0) continue;
@@ -91,7 +96,7 @@ class DynamicQueue final : public QueuePolicy<Task> {
     return this->worker_count();
   }
   void end_guest(std::size_t worker, const typename Base::LastBatch& last) override {
-    planner_.end_batch(worker, last.seconds, last.items);
+    end_batch(worker, last);
     guest_[worker] = false;
   }
   std::size_t wake_for_queued() override { return wake_for_queued_except(this->worker_count()); }
@@ -120,6 +125,19 @@ class DynamicQueue final : public QueuePolicy<Task> {
     return planner_.best_waiting(except);
   }
 
+  // The worker's last batch is over: its pace and, for a worker that learns its batch size, that size's.
+  void end_batch(std::size_t worker, const typename Base::LastBatch& last) {
+    const TailPlanner::Pace& pace = planner_.pace(worker);
+    if (pace.busy && !pace.start_failed) batches_.learn(worker, last.items, last.seconds);
+    planner_.end_batch(worker, last.seconds, last.items);
+  }
+  // Before a decision for `worker`: the batch size it would take now, as the planners' max_batch. A
+  // guest takes only a job it keeps whole (the WidthPlanner's grain): one run for all, once stacking pays.
+  void size_batch(std::size_t worker, bool guest = false) {
+    if (!batches_.learning(worker)) return;
+    planner_.set_max_batch(worker, batches_.size(worker, queue_.size(), planner_.peer_count(worker), guest));
+  }
+
   // Wakes, under the lock, the waiting workers the WidthPlanner says should look at `queued` items.
   void wake_by_width(std::size_t queued) {
     widths_.for_each_to_wake(planner_, queued, [&](std::size_t w) { this->worker_cv(w).notify_one(); });
@@ -134,6 +152,7 @@ class DynamicQueue final : public QueuePolicy<Task> {
   }
 
   std::deque<Task> queue_;
+  BatchLearner batches_;
   TailPlanner planner_;
   WidthPlanner widths_;
   std::vector<bool> hosts_;  // a caller may be this worker's guest

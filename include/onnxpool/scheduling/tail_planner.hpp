@@ -20,6 +20,7 @@ class TailPlanner {
   // What the planner knows of a worker's speed and state.
   struct Pace {
     double seconds_per_item = 0.0;  // moving average over its runs; 0: not measured yet
+    std::size_t runs = 0;           // runs learnt from
     bool busy = false;              // inside a batch taken at `started`, expected to last `expected` s
     Clock::time_point started{};
     double expected = 0.0;
@@ -53,6 +54,10 @@ class TailPlanner {
   [[nodiscard]] std::size_t worker_count() const noexcept { return max_batches_.size(); }
   [[nodiscard]] const Pace& pace(std::size_t worker) const { return paces_[worker]; }
   [[nodiscard]] std::size_t max_batch(std::size_t worker) const { return max_batches_[worker]; }
+  // The most items the worker takes at once from now on (a learnt batch size: batch_learner.hpp).
+  void set_max_batch(std::size_t worker, std::size_t items) { max_batches_[worker] = items; }
+  // `worker` and its peers that started fine: the workers that share the queue with it.
+  [[nodiscard]] std::size_t peer_count(std::size_t worker) const;
   // Seconds until the worker is free; one past its expected finish is assumed to need as long again as
   // it has run so far.
   [[nodiscard]] static double free_in(const Pace& pace, Clock::time_point now);

@@ -11,7 +11,8 @@
 //    when waiting for the cores and running them wide finishes sooner (3 items on 2 cores: two narrow,
 //    then the third on both cores, not on one while the other idles);
 //  - a run_all() caller (a guest, see scheduler.hpp) whose queued items the widest worker would finish
-//    within kGuestGrain runs them all there itself, one after another: waking other threads for so
+//    within kGuestGrain runs them all there itself (in one stacked run where stacking has paid on that
+//    worker, batch_learner.hpp; else one after another): waking other threads for so
 //    little work costs about what it gains (on this project's 2-core VM a pass of a few 0.3 ms items
 //    over two narrow workers took 0.5-1 ms more than their runs; docs/ROADMAP.md, issue 10).
 // Why not ONNX Runtime's global thread pools (one set of threads shared by every session): measured on

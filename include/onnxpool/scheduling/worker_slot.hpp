@@ -17,8 +17,12 @@ struct WorkerSlot {
   std::size_t width = 0;
   // `run` may also be called on the thread of a run_all() caller, as this worker's guest while its own
   // thread is idle (never both at once), without on_start: for workers whose run does not depend on the
-  // thread (not pinned). The caller then runs items itself instead of waiting for them.
+  // thread (not pinned, or pinned only to place its threads apart, as the adaptive pool's wide worker).
+  // The caller then runs items itself instead of waiting for them.
   bool caller_may_run = false;
+  // Dynamic policy: max_batch is a cap under which the batch size is learnt from the worker's runs (the
+  // power of two that runs items fastest, batch_learner.hpp); false: batches of up to max_batch, fixed.
+  bool learn_batch = false;
   std::function<void()> on_start;  // optional; runs once on the worker's own thread before any item
   // Runs a batch (1..max_batch items, in submission order) and returns exactly one Result per item, in
   // the same order. The batch is passed by reference and must be left intact (not moved from): if `run`
