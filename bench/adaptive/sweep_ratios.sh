@@ -7,6 +7,7 @@
 #   bench/adaptive/sweep_ratios.sh                  RUNS=5 WORKERS="2 4" MODELS="mobilenetv2 resnet18 gpt2_tiny"
 #                                                   GPT2_REPEAT=21 (repN of the GPT-2-style model, see below)
 #   POOL_FLAGS="--config tuned.json" bench/adaptive/sweep_ratios.sh   (extra flags for the pool strategy)
+#   REUSE="resnet18" bench/adaptive/sweep_ratios.sh  (that model's kept runs, not run again)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 cli=build/bin/onnxpool
@@ -16,6 +17,8 @@ models=${MODELS:-"mobilenetv2 resnet18 gpt2_tiny"}
 out=bench/results/adaptive
 mkdir -p "$out/runs"
 for model in $models; do
+  # REUSE="resnet18 ..." summarizes those models from the runs kept in $out/runs without running them.
+  case " ${REUSE:-} " in *" $model "*) continue ;; esac
   extra=()
   # The GPT-2-style model's symbolic dims, as the README's example binds them; and 20 timed passes per N
   # rather than the tutorial's 3: its passes at small N last under 2 ms, so that one preemption on this

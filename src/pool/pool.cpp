@@ -197,8 +197,9 @@ std::vector<WorkerPlan> plan_workers(const PoolConfig& config, const CpuTopology
     // its threads free, the second shared the first one's core in some processes (a pass at N=1: 3,900
     // items/s in some, 2,600 in others). Its intra-op threads give way (yielding_threads.hpp): spinning
     // after the last of a few items, they took a narrow worker's core from the burst that followed (a
-    // job of 3 MobileNetV2 items: 23 ms a pass with them at the normal priority, 14 ms at nice 19). All
-    // measured on 2 cores (docs/ROADMAP.md, issue 10).
+    // job of 3 MobileNetV2 items: 23 ms a pass at the normal priority, 14 ms at a lower one; GPT-2-tiny
+    // passes of 10 items: 3.0-3.5 ms at nice 19, which a woken narrow worker still queued behind,
+    // 1.5 ms at the idle priority, as with no spinning at all). Measured on 2 cores (docs/ROADMAP.md).
     const auto& spread = cpu.spread.empty() ? cpu.logical : cpu.spread;
     plan.cores.assign(spread.begin(), spread.begin() + std::min<std::ptrdiff_t>(cpu_cores, std::ssize(spread)));
     plan.memory_pattern = true;

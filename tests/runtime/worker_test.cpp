@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 #include <onnx/onnx_pb.h>
 
+#include <sched.h>
 #include <unistd.h>
 
 #include <fstream>
@@ -325,10 +326,11 @@ TEST(DeviceInputs, ASessionReadingHostMemoryKeepsTheValues) {
 INSTANTIATE_TEST_SUITE_P(PlainAndIoBinding, PreparedItems, ::testing::Bool(),
                          [](const auto& param_info) { return param_info.param ? "IoBinding" : "Plain"; });
 
-// This process's threads (/proc/self/task): each one's allowed CPUs ("Cpus_allowed_list") and nice value.
+// This process's threads (/proc/self/task): each one's allowed CPUs ("Cpus_allowed_list") and
+// scheduling policy (SCHED_OTHER 0, SCHED_IDLE 5).
 struct ThreadState {
   std::string cpus;
-  int nice = 0;
+  int policy = 0;
 };
 std::map<std::string, ThreadState> threads_now() {
   std::map<std::string, ThreadState> found;
@@ -338,13 +340,13 @@ std::map<std::string, ThreadState> threads_now() {
     for (std::string line; std::getline(status, line);) {
       if (line.starts_with("Cpus_allowed_list:")) state.cpus = line.substr(line.find_first_of("0123456789"));
     }
-    // /proc/PID/task/TID/stat: "tid (comm) state ..." with nice the 19th field; comm may hold spaces.
+    // /proc/PID/task/TID/stat: "tid (comm) state ..." with the policy the 41st field; comm may hold spaces.
     std::ifstream stat(task.path() / "stat");
     const std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
     std::istringstream fields(text.substr(text.rfind(')') + 2));
     std::string field;
-    for (int i = 3; i <= 19 && fields >> field; ++i) {
-      if (i == 19) state.nice = std::stoi(field);
+    for (int i = 3; i <= 41 && fields >> field; ++i) {
+      if (i == 41) state.policy = std::stoi(field);
     }
     found[task.path().filename()] = state;
   }
@@ -353,7 +355,7 @@ std::map<std::string, ThreadState> threads_now() {
 
 // The adaptive pool's wide worker: pinned as a default session is (its intra-op thread on the second
 // core; the thread that calls run() pinned only by bind_current_thread, so a caller running it as a
-// guest stays free) and with intra-op threads that give way (nice 19). The control: the same worker
+// guest stays free) and with intra-op threads that give way (SCHED_IDLE). The control: the same worker
 // with neither.
 TEST(WorkerThreads, APinnedWorkersIntraOpThreadsGoToItsCoresAndGiveWay) {
   const auto cpu = CpuTopology::detect();
@@ -382,13 +384,13 @@ TEST(WorkerThreads, APinnedWorkersIntraOpThreadsGoToItsCoresAndGiveWay) {
   const auto pinned = started_threads({cpu.logical.front(), cpu.logical.back()}, true);
   ASSERT_EQ(pinned.size(), 1U) << "one intra-op thread beside the caller";
   EXPECT_EQ(pinned.front().cpus, last);
-  EXPECT_EQ(pinned.front().nice, 19);
+  EXPECT_EQ(pinned.front().policy, SCHED_IDLE);
   EXPECT_EQ(threads_now().at(std::to_string(gettid())).cpus, mine_before) << "run() leaves the caller's thread free";
 
   const auto plain = started_threads({}, false);
   ASSERT_EQ(plain.size(), 1U);
   EXPECT_NE(plain.front().cpus, last) << "the control: an intra-op thread not pinned may run on every CPU";
-  EXPECT_EQ(plain.front().nice, 0);
+  EXPECT_EQ(plain.front().policy, SCHED_OTHER);
 }
 
 }  // namespace

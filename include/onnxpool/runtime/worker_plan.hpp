@@ -25,7 +25,7 @@ struct WorkerPlan {
   // ONNX Runtime's memory pattern: one block planned for all intermediate tensors at once. A default
   // session has it; the pool's narrow workers go without (see session_options in worker.cpp).
   bool memory_pattern = false;
-  // Its intra-op threads run at the lowest CPU priority, giving way to any other thread that needs their
+  // Its intra-op threads run at the idle CPU priority, giving way to any other thread that needs their
   // core (src/runtime/yielding_threads.hpp): the adaptive pool's wide worker, whose threads spin after a
   // lone item while a burst may already run on the narrow workers.
   bool give_way = false;
