@@ -5,7 +5,7 @@
 # over runs of pool / best other, and the smallest of those medians over N (target >= 0.95).
 # Writes bench/results/adaptive/sweep_ratios.txt and keeps each run's JSON beside it.
 #   bench/adaptive/sweep_ratios.sh                  RUNS=5 WORKERS="2 4" MODELS="mobilenetv2 resnet18 gpt2_tiny"
-#                                                   GPT2_REPEAT=21 (repN of the GPT-2-style model, see below)
+#                                                   GPT2_REPEAT=201 (repN of the GPT-2-style model, see below)
 #   POOL_FLAGS="--config tuned.json" bench/adaptive/sweep_ratios.sh   (extra flags for the pool strategy)
 #   REUSE="resnet18" bench/adaptive/sweep_ratios.sh  (that model's kept runs, not run again)
 set -euo pipefail
@@ -20,10 +20,12 @@ for model in $models; do
   # REUSE="resnet18 ..." summarizes those models from the runs kept in $out/runs without running them.
   case " ${REUSE:-} " in *" $model "*) continue ;; esac
   extra=()
-  # The GPT-2-style model's symbolic dims, as the README's example binds them; and 20 timed passes per N
-  # rather than the tutorial's 3: its passes at small N last under 2 ms, so that one preemption on this
-  # VM would otherwise decide a row (the same N moved between 933 and 3,600 items/s from run to run).
-  [ "$model" = gpt2_tiny ] && extra=(--dim batch=1 --dim seq=32 --repeat "${GPT2_REPEAT:-21}")
+  # The GPT-2-style model's symbolic dims, as the README's example binds them; and 200 timed passes per
+  # N rather than the tutorial's 3: its passes at small N last under 2 ms, so that one preemption on this
+  # VM would otherwise decide a row (the same N moved between 933 and 3,600 items/s from run to run), and
+  # the pool's workers learn their batch sizes over their first passes at a new N (with 20 passes the
+  # minimum was 0.88-0.90: sweep_ratios_repeat21.txt, GPT2_REPEAT=21).
+  [ "$model" = gpt2_tiny ] && extra=(--dim batch=1 --dim seq=32 --repeat "${GPT2_REPEAT:-201}")
   for w in $workers_list; do
     for run in $(seq 1 "$runs"); do
       echo "== $model W=$w run $run/$runs" >&2
