@@ -233,20 +233,21 @@ using Clock = std::chrono::steady_clock;
 // against 6,020 one by one); larger batches would hold more items on one worker at a run's tail.
 constexpr std::size_t kLearntBatchCap = 8;
 
-// Whether the items' inputs agree past their first dim, so that they stack into one run.
+// Whether the items' inputs stack into one run (can_concat_first_dim, input by input).
 bool stack_together(const std::vector<PoolItem>& batch) {
   const TensorSet& first = batch.front().inputs();
-  for (std::size_t i = 1; i < batch.size(); ++i) {
-    const TensorSet& other = batch[i].inputs();
-    if (other.size() != first.size()) return false;
-    for (const NamedTensor& input : first) {
+  std::vector<const Tensor*> parts;
+  for (const NamedTensor& input : first) {
+    parts.clear();
+    for (const PoolItem& item : batch) {
+      const TensorSet& inputs = item.inputs();
+      if (inputs.size() != first.size()) return false;
       const auto same =
-          std::find_if(other.begin(), other.end(), [&](const NamedTensor& t) { return t.name == input.name; });
-      if (same == other.end()) return false;
-      const Shape& a = input.tensor.shape();
-      const Shape& b = same->tensor.shape();
-      if (a.size() != b.size() || a.empty() || !std::equal(a.begin() + 1, a.end(), b.begin() + 1)) return false;
+          std::find_if(inputs.begin(), inputs.end(), [&](const NamedTensor& t) { return t.name == input.name; });
+      if (same == inputs.end()) return false;
+      parts.push_back(&same->tensor);
     }
+    if (!can_concat_first_dim(parts)) return false;
   }
   return true;
 }

@@ -11,31 +11,17 @@
 #include "common/elide.hpp"
 #include "common/ort_error.hpp"
 #include "onnxpool/runtime/runtime.hpp"
+#include "runtime/value_info.hpp"
 
 namespace onnxpool {
 namespace {
 
-std::vector<Dim> dims_of(const Ort::ConstTensorTypeAndShapeInfo& info) {
-  const auto values = info.GetShape();
-  const auto symbols = info.GetSymbolicDimensions();
-  std::vector<Dim> dims(values.size());
-  for (std::size_t i = 0; i < values.size(); ++i) {
-    dims[i].value = values[i] >= 0 ? values[i] : -1;
-    if (values[i] < 0 && i < symbols.size() && symbols[i] != nullptr) dims[i].symbol = symbols[i];
-  }
-  return dims;
-}
-
 ValueInfo value_info(const std::string& name, const Ort::TypeInfo& type, const std::filesystem::path& path) {
-  if (type.GetONNXType() != ONNX_TYPE_TENSOR) {
+  auto value = tensor_value_info(name, type);
+  if (!value) {
     throw Error(fmt::format("{}: '{}' is not a tensor (sequences and maps are not supported)", path.string(), name));
   }
-  const auto info = type.GetTensorTypeAndShapeInfo();
-  ValueInfo value;
-  value.name = name;
-  value.type = static_cast<ElementType>(info.GetElementType());
-  value.shape = dims_of(info);
-  return value;
+  return std::move(*value);
 }
 
 // Facts ONNX Runtime does not expose: opset imports, and which integer inputs index an embedding
@@ -72,6 +58,22 @@ void read_model_proto(ModelInfo& model) {
 }
 
 }  // namespace
+
+std::optional<ValueInfo> tensor_value_info(const std::string& name, const Ort::TypeInfo& type) {
+  if (type.GetONNXType() != ONNX_TYPE_TENSOR) return std::nullopt;
+  const auto info = type.GetTensorTypeAndShapeInfo();
+  const auto values = info.GetShape();
+  const auto symbols = info.GetSymbolicDimensions();
+  ValueInfo value;
+  value.name = name;
+  value.type = static_cast<ElementType>(info.GetElementType());
+  value.shape.resize(values.size());
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    value.shape[i].value = values[i] >= 0 ? values[i] : -1;
+    if (values[i] < 0 && i < symbols.size() && symbols[i] != nullptr) value.shape[i].symbol = symbols[i];
+  }
+  return value;
+}
 
 std::string Dim::to_string() const {
   if (fixed()) return std::to_string(value);
@@ -112,10 +114,14 @@ std::set<std::string> ModelInfo::input_dim_names() const {
   return names;
 }
 
-bool ModelInfo::batchable() const {
+bool batchable(const std::vector<ValueInfo>& inputs, const std::vector<ValueInfo>& outputs) {
   const auto symbolic_first = [](const ValueInfo& value) { return !value.shape.empty() && !value.shape[0].fixed(); };
   return !inputs.empty() && std::all_of(inputs.begin(), inputs.end(), symbolic_first) &&
          std::all_of(outputs.begin(), outputs.end(), symbolic_first);
+}
+
+bool ModelInfo::batchable() const {
+  return onnxpool::batchable(inputs, outputs);
 }
 
 void check_model_file(const std::filesystem::path& path) {

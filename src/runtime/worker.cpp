@@ -16,6 +16,7 @@
 #include "onnxpool/tensor/ort_value.hpp"
 #include "runtime/device_inputs.hpp"
 #include "runtime/io_binding.hpp"
+#include "runtime/value_info.hpp"
 #include "runtime/yielding_threads.hpp"
 
 namespace onnxpool {
@@ -112,16 +113,22 @@ Worker::Worker(Runtime& runtime, const std::filesystem::path& model, WorkerPlan 
   for (std::size_t i = 0; i < session_.GetOutputCount(); ++i) {
     output_names_.emplace_back(session_.GetOutputNameAllocated(i, allocator).get());
   }
-  const auto symbolic_first = [](const Ort::TypeInfo& info) {
-    if (info.GetONNXType() != ONNX_TYPE_TENSOR) return false;
-    const auto shape = info.GetTensorTypeAndShapeInfo().GetShape();
-    return !shape.empty() && shape.front() < 0;
-  };
-  stackable_ = session_.GetInputCount() > 0;
-  for (std::size_t i = 0; i < session_.GetInputCount(); ++i)
-    stackable_ = stackable_ && symbolic_first(session_.GetInputTypeInfo(i));
-  for (std::size_t i = 0; i < session_.GetOutputCount(); ++i)
-    stackable_ = stackable_ && symbolic_first(session_.GetOutputTypeInfo(i));
+  // ModelInfo::batchable's rule, read from this session (whose optimised graph is what runs); a value
+  // that is not a tensor does not stack.
+  std::vector<ValueInfo> inputs;
+  std::vector<ValueInfo> outputs;
+  stackable_ = true;
+  for (std::size_t i = 0; i < input_names_.size() && stackable_; ++i) {
+    auto value = tensor_value_info(input_names_[i], session_.GetInputTypeInfo(i));
+    stackable_ = value.has_value();
+    if (value) inputs.push_back(std::move(*value));
+  }
+  for (std::size_t i = 0; i < output_names_.size() && stackable_; ++i) {
+    auto value = tensor_value_info(output_names_[i], session_.GetOutputTypeInfo(i));
+    stackable_ = value.has_value();
+    if (value) outputs.push_back(std::move(*value));
+  }
+  stackable_ = stackable_ && batchable(inputs, outputs);
   for (const auto& n : input_names_) input_name_ptrs_.push_back(n.c_str());
   for (const auto& n : output_names_) output_name_ptrs_.push_back(n.c_str());
   // A CUDA session always binds, so that its outputs land in pinned host memory from the session's own

@@ -39,14 +39,16 @@ std::size_t BatchLearner::size(std::size_t worker, std::size_t queued, std::size
   const std::size_t count = sizes.per_item.size();
   const std::size_t best = best_index(sizes);
   if (whole && best > 0) return std::min(std::max<std::size_t>(queued, 1), caps_[worker]);
+  // Explore only from a measured best: until size 1 is measured, items run one at a time, the
+  // yardstick of the rest.
   std::size_t target = best;
-  if (!measured(sizes, best)) {
-    target = best;  // nothing measured yet: one item at a time first, the yardstick of the rest
-  } else if (best + 1 < count && !measured(sizes, best + 1)) {
-    target = best + 1;  // the best so far is the largest measured: try the next size up
-  } else if (sizes.since_try >= kRetry) {
-    const bool up = best + 1 < count && (sizes.try_up || best == 0);
-    target = up ? best + 1 : (best > 0 ? best - 1 : best);
+  if (measured(sizes, best)) {
+    if (best + 1 < count && !measured(sizes, best + 1)) {
+      target = best + 1;  // the best so far is the largest measured: try the next size up
+    } else if (sizes.since_try >= kRetry) {
+      const bool up = best + 1 < count && (sizes.try_up || best == 0);
+      target = up ? best + 1 : (best > 0 ? best - 1 : best);
+    }
   }
   // Never more than this worker's even share of the queue (what is left over is the tail's, which the
   // planners deal out), and a power of two.

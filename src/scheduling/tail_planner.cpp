@@ -64,9 +64,12 @@ double TailPlanner::free_in(const Pace& pace, Clock::time_point now) {
   return elapsed < pace.expected ? pace.expected - elapsed : elapsed;
 }
 
+bool TailPlanner::is_peer(std::size_t a, std::size_t b) const {
+  return a != b && (peers_.empty() || peers_[a] == peers_[b]) && !paces_[a].start_failed;
+}
+
 bool TailPlanner::counted(std::size_t other, std::size_t worker) const {
-  const bool peer = peers_.empty() || peers_[other] == peers_[worker];
-  return other != worker && peer && !paces_[other].start_failed && paces_[other].seconds_per_item > 0.0;
+  return is_peer(other, worker) && paces_[other].seconds_per_item > 0.0;
 }
 
 auto TailPlanner::decide(std::size_t worker, Clock::time_point now, std::size_t queued) const -> Decision {
@@ -146,10 +149,7 @@ auto TailPlanner::makespan(std::vector<Available> others, std::size_t items) con
 
 std::size_t TailPlanner::peer_count(std::size_t worker) const {
   std::size_t count = 1;
-  for (std::size_t v = 0; v < paces_.size(); ++v) {
-    const bool peer = peers_.empty() || peers_[v] == peers_[worker];
-    if (v != worker && peer && !paces_[v].start_failed) ++count;
-  }
+  for (std::size_t v = 0; v < paces_.size(); ++v) count += is_peer(v, worker) ? 1 : 0;
   return count;
 }
 

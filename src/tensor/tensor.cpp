@@ -364,6 +364,20 @@ Comparison compare(const Tensor& expected, const Tensor& actual, double rtol, do
 
 // --- batching ------------------------------------------------------------------------------------
 
+namespace {
+bool stacks_with(const Tensor& part, const Tensor& first) {
+  const Shape& a = part.shape();
+  const Shape& b = first.shape();
+  return part.element_type() == first.element_type() && a.size() == b.size() && !a.empty() &&
+         std::equal(a.begin() + 1, a.end(), b.begin() + 1);
+}
+}  // namespace
+
+bool can_concat_first_dim(std::span<const Tensor* const> parts) {
+  return !parts.empty() && std::all_of(parts.begin(), parts.end(),
+                                       [&](const Tensor* part) { return stacks_with(*part, *parts.front()); });
+}
+
 Tensor concat_first_dim(std::span<const Tensor* const> parts) {
   if (parts.empty()) throw Error("nothing to concatenate");
   const Tensor& first = *parts.front();
@@ -371,8 +385,7 @@ Tensor concat_first_dim(std::span<const Tensor* const> parts) {
   Shape shape = first.shape();
   std::int64_t total = 0;
   for (const Tensor* part : parts) {
-    if (part->element_type() != first.element_type() || part->shape().size() != shape.size() ||
-        !std::equal(part->shape().begin() + 1, part->shape().end(), shape.begin() + 1)) {
+    if (!stacks_with(*part, first)) {
       throw Error(fmt::format("cannot stack a {} {} tensor with a {} {} one", element_type_name(part->element_type()),
                               shape_to_string(part->shape()), element_type_name(first.element_type()),
                               shape_to_string(first.shape())));

@@ -82,6 +82,31 @@ TEST_F(ModelTest, BatchlessModelIsNotBatchable) {
   EXPECT_TRUE(inspect_model(runtime, model_path("add_mul.onnx")).batchable());
 }
 
+// The rule behind ModelInfo::batchable and Worker::stackable, over value lists.
+TEST(Batchable, EveryValueNeedsASymbolicFirstDim) {
+  const auto dim = [](std::int64_t value, std::string symbol = {}) {
+    Dim d;
+    d.value = value;
+    d.symbol = std::move(symbol);
+    return d;
+  };
+  const auto value = [](std::vector<Dim> shape) {
+    ValueInfo v;
+    v.name = "v";
+    v.shape = std::move(shape);
+    return v;
+  };
+  const ValueInfo batch = value({dim(-1, "batch"), dim(3)});
+  const ValueInfo unnamed = value({dim(-1)});
+  const ValueInfo fixed = value({dim(1), dim(-1)});
+  const ValueInfo scalar = value({});
+  EXPECT_TRUE(batchable({batch, unnamed}, {batch}));
+  EXPECT_TRUE(batchable({batch}, {})) << "outputs without a dim to check do not stop it";
+  EXPECT_FALSE(batchable({}, {batch})) << "no input: nothing to stack";
+  EXPECT_FALSE(batchable({batch, fixed}, {batch}));
+  EXPECT_FALSE(batchable({batch}, {batch, scalar}));
+}
+
 TEST_F(ModelTest, UnknownInputNameListsTheRealOnes) {
   const ModelInfo model = inspect_model(runtime, model_path("add_mul.onnx"));
   try {

@@ -66,6 +66,19 @@ std::vector<TensorSet> expect_binding_equals_plain(Runtime& runtime, const std::
   return outputs;
 }
 
+// A worker stacks items where the model has a batch dim on every input and output: the rule that
+// inspect_model's batchable() applies, read from the worker's own session, for each test model.
+TEST(WorkerStacking, StackableAgreesWithTheModelsBatchable) {
+  Runtime runtime;
+  for (const char* file : {"add_mul.onnx", "batchless.onnx", "types.onnx", "more_types.onnx", "symbolic.onnx",
+                           "strings.onnx", "gpt2_tiny.onnx", "trivial.onnx"}) {
+    const bool batchable = inspect_model(runtime, model_path(file)).batchable();
+    EXPECT_EQ(Worker(runtime, model_path(file), cpu_plan("w", false)).stackable(), batchable) << file;
+  }
+  EXPECT_TRUE(Worker(runtime, model_path("add_mul.onnx"), cpu_plan("w", false)).stackable());
+  EXPECT_FALSE(Worker(runtime, model_path("batchless.onnx"), cpu_plan("w", false)).stackable());
+}
+
 TEST(WorkerIoBinding, MobileNetOutputsBitwiseEqualAPlainWorkers) {
   Runtime runtime;
   const auto model = model_path("mobilenetv2.onnx");

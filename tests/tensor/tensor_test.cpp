@@ -489,6 +489,15 @@ TEST(Batching, BadStacksThrow) {
   const Tensor* by_dims[] = {&a, &other_dims};
   const Tensor* by_rank[] = {&a, &other_rank};
   const Tensor* scalars[] = {&scalar, &scalar};
+  for (const auto parts : {std::span<const Tensor* const>(by_type), std::span<const Tensor* const>(by_dims),
+                           std::span<const Tensor* const>(by_rank), std::span<const Tensor* const>(scalars),
+                           std::span<const Tensor* const>{}}) {
+    EXPECT_FALSE(can_concat_first_dim(parts)) << "can_concat_first_dim says in advance what would throw";
+  }
+  const Tensor longer = float_tensor({3, 2}, {1, 2, 3, 4, 5, 6});
+  const Tensor* fine[] = {&a, &longer, &a};
+  EXPECT_TRUE(can_concat_first_dim(fine)) << "first dims may differ";
+  EXPECT_EQ(concat_first_dim(fine).shape(), (Shape{5, 2}));
   EXPECT_THROW((void)concat_first_dim(by_type), Error);
   EXPECT_THROW((void)concat_first_dim(by_dims), Error);
   EXPECT_THROW((void)concat_first_dim(by_rank), Error);

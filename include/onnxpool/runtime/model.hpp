@@ -65,6 +65,9 @@ struct ModelInfo {
   [[nodiscard]] std::vector<std::string> output_names() const;
 };
 
+// True when every input and output has a symbolic first dim (a batch dim) and there is an input.
+[[nodiscard]] bool batchable(const std::vector<ValueInfo>& inputs, const std::vector<ValueInfo>& outputs);
+
 // Reads the model's interface through ONNX Runtime and its opsets / graph facts from the ModelProto.
 // Throws Error naming the file: missing, empty, truncated or not an ONNX model.
 ModelInfo inspect_model(Runtime& runtime, const std::filesystem::path& path);

@@ -7,11 +7,10 @@
 // while MobileNetV2 ran 0.9x (docs/ROADMAP.md, issue 10), so it is measured, never assumed.
 //
 // How it learns: sizes are tried upward from 1, each next size as long as the last was faster per item
-// (by 3% at least: kGain);
-// a size's first run is a warm-up and not counted (ONNX Runtime plans memory for a new shape then).
-// Every kRetry batches at the best size, the next run tries a neighbour (up, then down), whose old
-// average that run replaces, so a size that lost to noise or to a different load gets another chance. Sizes are powers
-// of two, so a session sees few distinct shapes.
+// (by 3% at least: kGain); a size's first run is a warm-up and not counted (ONNX Runtime plans memory
+// for a new shape then). Every kRetry batches at the best size, the next run tries a neighbour (up,
+// then down), whose old average that run replaces, so a size that lost to noise or to a different load
+// gets another chance. Sizes are powers of two, so a session sees few distinct shapes.
 //
 // How many to take: never more than an even share of the queued items among the workers like this
 // one (busy or not: a busy one is soon back), so a few items still spread over the workers rather than

@@ -83,7 +83,9 @@ class TailPlanner {
   [[nodiscard]] std::size_t best_waiting(std::size_t except) const;
 
  private:
-  // Measured, started fine, a peer and not `worker` itself: the others whose pace a decision can rely on.
+  // Not `worker` itself, of its peers and started fine: the others that share its queue.
+  [[nodiscard]] bool is_peer(std::size_t other, std::size_t worker) const;
+  // A peer that is measured: the others whose pace a decision can rely on.
   [[nodiscard]] bool counted(std::size_t other, std::size_t worker) const;
 
   std::vector<std::size_t> max_batches_;

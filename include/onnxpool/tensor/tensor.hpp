@@ -147,7 +147,11 @@ struct Comparison {
 // exact for integers, bool and strings.
 Comparison compare(const Tensor& expected, const Tensor& actual, double rtol = 1e-5, double atol = 1e-6);
 
+// Whether the tensors stack along their first dim: one element type, one rank >= 1, equal dims past the
+// first. What concat_first_dim requires.
+[[nodiscard]] bool can_concat_first_dim(std::span<const Tensor* const> parts);
 // Stacks tensors of one type and equal shape [d0, d1...] into [sum of d0, d1...] along the first dim.
+// Throws Error naming the two shapes when can_concat_first_dim is false.
 Tensor concat_first_dim(std::span<const Tensor* const> parts);
 // Splits along the first dim into pieces of the given first-dim sizes (sum must equal dim 0).
 std::vector<Tensor> split_first_dim(const Tensor& whole, std::span<const std::int64_t> sizes);
