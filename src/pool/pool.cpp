@@ -358,6 +358,9 @@ Pool::Pool(Runtime& runtime, const std::filesystem::path& model, const PoolConfi
                      // (measured; docs/ROADMAP.md, issue 10).
                      .caller_may_run = plan_[i].width > 0 && plan_[i].width == budget,
                      .learn_batch = learns,
+                     // With the memory pattern on, ONNX Runtime's second run at a new shape is slow too
+                     // (it plans on the first, allocates the planned block on the second).
+                     .warmup_runs = plan_[i].memory_pattern ? std::size_t{2} : std::size_t{1},
                      .on_start = [w] { w->bind_current_thread(); },
                      .run = [w](std::vector<PoolItem>& batch) { return run_on(*w, batch); }});
   }

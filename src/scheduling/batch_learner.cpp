@@ -3,20 +3,31 @@
 #include <algorithm>
 #include <bit>
 #include <cstddef>
+#include <tuple>
 #include <utility>
 #include <vector>
 
 namespace onnxpool::detail {
 
-BatchLearner::BatchLearner(std::vector<std::size_t> caps, std::vector<bool> learning)
-    : caps_(std::move(caps)), sizes_(caps_.size()) {
+BatchLearner::BatchLearner(std::vector<std::size_t> caps, std::vector<bool> learning,
+                           const std::vector<std::size_t>& groups, std::vector<std::size_t> warmups)
+    : caps_(std::move(caps)), warmups_(std::move(warmups)), table_(caps_.size(), kNone), runs_(caps_.size()) {
+  warmups_.resize(caps_.size(), 1);
+  std::vector<std::tuple<std::size_t, std::size_t, std::size_t>> keys;  // per table: group, cap, warm-up
   for (std::size_t w = 0; w < caps_.size(); ++w) {
     if (w >= learning.size() || !learning[w] || caps_[w] < 2) continue;
     // Sizes 1, 2, 4, ... up to the cap.
-    const std::size_t count = static_cast<std::size_t>(std::bit_width(caps_[w]));
-    sizes_[w].per_item.assign(count, 0.0);
-    sizes_[w].runs.assign(count, 0);
-    sizes_[w].stale.assign(count, false);
+    const auto count = static_cast<std::size_t>(std::bit_width(caps_[w]));
+    runs_[w].assign(count, 0);
+    const auto key = std::make_tuple(groups.size() == caps_.size() ? groups[w] : kNone - w, caps_[w], warmups_[w]);
+    const auto same = std::find(keys.begin(), keys.end(), key);
+    table_[w] = static_cast<std::size_t>(same - keys.begin());
+    if (same != keys.end()) continue;
+    keys.push_back(key);
+    Sizes& sizes = tables_.emplace_back();
+    sizes.per_item.assign(count, 0.0);
+    sizes.counted.assign(count, 0);
+    sizes.stale.assign(count, false);
   }
 }
 
@@ -30,12 +41,13 @@ std::size_t BatchLearner::best_index(const Sizes& sizes) {
 }
 
 std::size_t BatchLearner::best(std::size_t worker) const {
-  return learning(worker) ? std::size_t{1} << best_index(sizes_[worker]) : caps_[worker];
+  return learning(worker) ? std::size_t{1} << best_index(tables_[table_[worker]]) : caps_[worker];
 }
 
 std::size_t BatchLearner::size(std::size_t worker, std::size_t queued, std::size_t sharing, bool whole) const {
   if (!learning(worker)) return caps_[worker];
-  const Sizes& sizes = sizes_[worker];
+  const Sizes& sizes = tables_[table_[worker]];
+  const std::vector<std::size_t>& runs = runs_[worker];
   const std::size_t count = sizes.per_item.size();
   const std::size_t best = best_index(sizes);
   if (whole && best > 0) return std::min(std::max<std::size_t>(queued, 1), caps_[worker]);
@@ -43,11 +55,16 @@ std::size_t BatchLearner::size(std::size_t worker, std::size_t queued, std::size
   // yardstick of the rest.
   std::size_t target = best;
   if (measured(sizes, best)) {
-    if (best + 1 < count && !measured(sizes, best + 1)) {
-      target = best + 1;  // the best so far is the largest measured: try the next size up
-    } else if (sizes.since_try >= kRetry) {
-      const bool up = best + 1 < count && (sizes.try_up || best == 0);
-      target = up ? best + 1 : (best > 0 ? best - 1 : best);
+    const std::size_t up = best + 1;
+    if (up < count && !measured(sizes, up)) {
+      // The best so far is the largest measured: try the next size up, once its cost is paid for (or
+      // this worker has begun its warm-up there).
+      const std::size_t due = kAmortize * (std::size_t{1} << up);
+      const bool mine = sizes.climber == worker || sizes.climber == kNone;
+      if (runs[up] > 0 || (sizes.since_climb >= due && (mine || sizes.since_climb >= 2 * due))) target = up;
+    } else if (sizes.since_try >= sizes.retry_every) {
+      const bool go_up = up < count && (sizes.try_up || best == 0);
+      target = go_up ? up : (best > 0 ? best - 1 : best);
     }
   }
   // Never more than this worker's even share of the queue (what is left over is the tail's, which the
@@ -58,26 +75,48 @@ std::size_t BatchLearner::size(std::size_t worker, std::size_t queued, std::size
 
 void BatchLearner::learn(std::size_t worker, std::size_t items, double seconds) {
   if (!learning(worker) || items == 0 || !std::has_single_bit(items)) return;
-  Sizes& sizes = sizes_[worker];
+  Sizes& sizes = tables_[table_[worker]];
   const auto k = static_cast<std::size_t>(std::bit_width(items) - 1);
   if (k >= sizes.per_item.size()) return;
   const std::size_t best = best_index(sizes);
-  if (++sizes.runs[k] < 2) return;  // the size's first run: a warm-up
+  if (++runs_[worker][k] <= warmups_[worker]) {
+    // This worker's first runs at the size: a warm-up. At an unmeasured size, this worker is the one
+    // trying it.
+    if (k > best && !measured(sizes, k) && sizes.climber == kNone) sizes.climber = worker;
+    return;
+  }
   // A moving average, as the TailPlanner's pace: recent runs count most, one outlier does not decide.
   constexpr double weight = 0.3;
   const double sample = seconds / static_cast<double>(items);
   double& average = sizes.per_item[k];
-  average = sizes.runs[k] == 2 || sizes.stale[k] ? sample : (1.0 - weight) * average + weight * sample;
+  average = sizes.counted[k] == 0 || sizes.stale[k] ? sample : (1.0 - weight) * average + weight * sample;
+  const bool climbed = k > best && ++sizes.counted[k] == kMeasuredRuns;
+  if (k <= best) ++sizes.counted[k];
   sizes.stale[k] = false;
   if (k == best) {
+    sizes.since_climb += items;
     // Time to try a neighbour again: the others' averages are old by now.
-    if (++sizes.since_try == kRetry) {
+    if (++sizes.since_try == sizes.retry_every) {
       for (std::size_t other = 0; other < sizes.stale.size(); ++other) sizes.stale[other] = other != k;
     }
-  } else {
-    sizes.since_try = 0;
-    sizes.try_up = !sizes.try_up;
+    return;
   }
+  // Another size than the best: a climb to a new one, a retry of a neighbour, or a smaller batch at a
+  // job's tail (which only adds to that size's average).
+  const bool kept = best_index(sizes) == best;
+  if (climbed) {
+    sizes.since_climb = 0;
+    sizes.climber = kNone;
+  }
+  if (sizes.since_try >= sizes.retry_every) {
+    sizes.retry_every = kept ? std::min(2 * sizes.retry_every, kRetryMax) : kRetry;
+    sizes.try_up = !sizes.try_up;
+    sizes.since_try = 0;
+  } else if (!kept) {
+    sizes.retry_every = kRetry;
+    sizes.since_try = 0;
+  }
+  if (!kept) sizes.since_climb = 0;  // a new best: the next size's try is paid for by runs at it
 }
 
 }  // namespace onnxpool::detail

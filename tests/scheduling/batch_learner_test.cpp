@@ -16,13 +16,20 @@ namespace {
 
 using Runs = std::vector<std::pair<std::size_t, double>>;  // (items, seconds) in order
 
-// `count` runs of `items` items at `per_item` seconds each, the first a warm-up four times as slow.
-Runs runs_of(std::size_t items, double per_item, std::size_t count = 2) {
+// `count` runs of `items` items at `per_item` seconds each, the first a warm-up four times as slow: by
+// default the warm-up and the two runs that measure a size (kMeasuredRuns).
+Runs runs_of(std::size_t items, double per_item, std::size_t count = 3) {
   Runs runs;
   for (std::size_t i = 0; i < count; ++i) {
     runs.emplace_back(items, (i == 0 ? 4.0 : 1.0) * per_item * static_cast<double>(items));
   }
   return runs;
+}
+
+// Enough runs at `items` to pay for trying the next size up (kAmortize): the warm-up, the two runs that
+// measure the size, then 2 * kAmortize runs at it as the best.
+Runs settled(std::size_t items, double per_item) {
+  return runs_of(items, per_item, 3 + 2 * BatchLearner::kAmortize);
 }
 
 Runs operator+(Runs a, const Runs& b) {
@@ -42,19 +49,23 @@ struct SizeCase {
 
 std::vector<SizeCase> size_cases() {
   // A model that stacks well: per item 1.0 s alone, 0.6 stacked by 2, 0.4 by 4, 0.35 by 8.
-  const Runs one = runs_of(1, 1.0);
-  const Runs up_to_2 = one + runs_of(2, 0.6);
-  const Runs up_to_4 = up_to_2 + runs_of(4, 0.4);
+  const Runs one = settled(1, 1.0);
+  const Runs up_to_2 = one + settled(2, 0.6);
+  const Runs up_to_4 = up_to_2 + settled(4, 0.4);
   const Runs up_to_8 = up_to_4 + runs_of(8, 0.35);
   return {
       {.name = "NothingMeasuredTakesOne", .runs = {}, .size = 1},
       {.name = "AWarmUpAloneMeasuresNothing", .runs = {{1, 9.0}}, .size = 1},
       {.name = "AfterOneTriesTwo", .runs = one, .size = 2},
+      // Trying a size costs its warm-up: only after kAmortize times its items at the best.
+      {.name = "NotBeforeItIsPaidFor", .runs = runs_of(1, 1.0, 2 * BatchLearner::kAmortize), .size = 1},
+      {.name = "TwoOnceItIsPaidFor", .runs = runs_of(1, 1.0, 1 + 2 * BatchLearner::kAmortize), .size = 2},
+      {.name = "FourAfterThirtyTwoItemsStacked", .runs = one + runs_of(2, 0.6, BatchLearner::kAmortize * 2), .size = 2},
       {.name = "StacksUpWhileItPays", .runs = up_to_2, .size = 4},
       {.name = "UpToTheCap", .runs = up_to_8, .size = 8},
       {.name = "StopsWhereItStopsPaying", .runs = up_to_2 + runs_of(4, 0.59), .size = 2},
       {.name = "ATieIsNoGain", .runs = one + runs_of(2, 0.98), .size = 1},
-      {.name = "ThreePercentIsAGain", .runs = one + runs_of(2, 0.96), .size = 4},
+      {.name = "ThreePercentIsAGain", .runs = one + settled(2, 0.96), .size = 4},
       {.name = "SlowerStackedStaysAtOne", .runs = one + runs_of(2, 1.1), .size = 1},
       {.name = "AWarmUpAtANewSizeIsNotCounted", .runs = one + Runs{{2, 40.0}}, .size = 2},
       {.name = "OtherSizesAreNotLearnt", .runs = one + Runs{{3, 0.3}, {3, 0.3}}, .size = 2},
@@ -109,7 +120,9 @@ TEST(BatchLearner, ALosingSizeIsTriedAgainAndCanWin) {
   BatchLearner learner({8}, {true});
   for (const auto& [items, seconds] : runs_of(1, 1.0) + runs_of(2, 1.5)) learner.learn(0, items, seconds);
   EXPECT_EQ(learner.best(0), 1U);
-  for (std::size_t i = 0; i + 1 < BatchLearner::kRetry; ++i) {
+  // The two runs that measured size 1 count among the kRetry batches at the best (the climb to 2 was
+  // no retry).
+  for (std::size_t i = 0; i + 3 < BatchLearner::kRetry; ++i) {
     EXPECT_EQ(learner.size(0, 64, 1), 1U) << "batch " << i;
     learner.learn(0, 1, 1.0);
   }
@@ -117,7 +130,78 @@ TEST(BatchLearner, ALosingSizeIsTriedAgainAndCanWin) {
   EXPECT_EQ(learner.size(0, 64, 1), 2U) << "the neighbour above, after kRetry batches";
   learner.learn(0, 2, 1.0);  // 0.5 s an item now: the stale 1.5 is replaced, not averaged
   EXPECT_EQ(learner.best(0), 2U);
+  EXPECT_EQ(learner.size(0, 64, 1), 2U) << "the next size waits until its try is paid for";
+  for (std::size_t i = 0; i < 2 * BatchLearner::kAmortize; ++i) learner.learn(0, 2, 1.0);
   EXPECT_EQ(learner.size(0, 64, 1), 4U) << "and the climb goes on";
+}
+
+// A retry that confirms the best doubles the batches before the next one (up to kRetryMax): a
+// neighbour that keeps losing costs ever less; one that wins resets the interval.
+TEST(BatchLearner, RetriesThatConfirmTheBestBackOff) {
+  BatchLearner learner({2}, {true});
+  for (const auto& [items, seconds] : settled(1, 1.0) + runs_of(2, 1.5)) learner.learn(0, items, seconds);
+  // The first retry counts the batches at the best from before the climb to 2 (a climb is no retry).
+  std::vector<std::size_t> intervals;
+  std::size_t batches = 0;
+  while (intervals.size() < 7) {
+    const std::size_t size = learner.size(0, 64, 1);
+    if (size == 2) {
+      intervals.push_back(batches);
+      batches = 0;
+      learner.learn(0, 2, 3.0);  // still 1.5 s an item stacked
+    } else {
+      ASSERT_EQ(size, 1U);
+      ++batches;
+      learner.learn(0, 1, 1.0);
+    }
+  }
+  const std::size_t r = BatchLearner::kRetry;
+  EXPECT_EQ(intervals, (std::vector<std::size_t>{r - 2 - 2 * BatchLearner::kAmortize, 2 * r, 4 * r, 8 * r, 16 * r,
+                                                 BatchLearner::kRetryMax, BatchLearner::kRetryMax}));
+}
+
+// With the memory pattern on, ONNX Runtime's first two runs at a new shape are slow: a worker given two
+// warm-up runs counts neither.
+TEST(BatchLearner, TwoWarmUpRunsAreLeftOut) {
+  BatchLearner learner({8, 8}, {true, true}, {}, {2, 1});
+  for (int i = 0; i < 2; ++i) learner.learn(0, 1, 9.0);
+  EXPECT_EQ(learner.best(0), 1U);
+  for (std::size_t i = 0; i < 2 * BatchLearner::kAmortize; ++i) learner.learn(0, 1, 1.0);
+  learner.learn(0, 2, 40.0);
+  learner.learn(0, 2, 30.0);
+  learner.learn(0, 2, 1.0);
+  learner.learn(0, 2, 1.0);
+  EXPECT_EQ(learner.best(0), 2U) << "only the third and fourth runs at 2 counted: 0.5 s an item against 1.0";
+  learner.learn(1, 1, 9.0);
+  learner.learn(1, 1, 1.0);
+  learner.learn(1, 1, 1.0);
+  learner.learn(1, 2, 40.0);
+  learner.learn(1, 2, 30.0);
+  learner.learn(1, 2, 1.0);
+  EXPECT_EQ(learner.best(1), 1U) << "one warm-up: the second run at 2 counted, 15 s an item, then 0.5";
+}
+
+// Workers of one group learn together: what one measured, the others take, and a new size is tried
+// by one of them only, unless it is slow to.
+TEST(BatchLearner, AGroupLearnsTogether) {
+  BatchLearner learner({8, 8, 8, 4}, {true, true, true, true}, {7, 7, 3, 7});
+  for (const auto& [items, seconds] : settled(1, 1.0) + settled(2, 0.6)) learner.learn(0, items, seconds);
+  EXPECT_EQ(learner.best(1), 2U) << "worker 1 takes what worker 0 learnt";
+  EXPECT_EQ(learner.best(2), 1U) << "another group";
+  EXPECT_EQ(learner.best(3), 1U) << "another cap";
+  EXPECT_EQ(learner.size(1, 64, 1), 4U) << "the next size is due; nobody has begun it";
+  learner.learn(0, 4, 8.0);  // worker 0's warm-up at 4: it is the one trying it
+  EXPECT_EQ(learner.size(0, 64, 1), 4U);
+  EXPECT_EQ(learner.size(1, 64, 1), 2U) << "worker 1 leaves the try to worker 0";
+  // Worker 1's first run at 2 is its warm-up; then as many items as the try's due again.
+  for (std::size_t i = 0; i < 1 + 2 * BatchLearner::kAmortize; ++i) learner.learn(1, 2, 1.2);
+  EXPECT_EQ(learner.size(1, 64, 1), 4U) << "worker 0 is slow to measure it: worker 1 joins";
+  learner.learn(0, 4, 1.6);
+  learner.learn(0, 4, 1.6);
+  EXPECT_EQ(learner.best(1), 4U) << "0.4 s an item at 4, measured on worker 0";
+  learner.learn(1, 4, 9.0);
+  learner.learn(1, 4, 1.6);
+  EXPECT_EQ(learner.best(0), 4U);
 }
 
 TEST(BatchLearner, ABestSizeThatTurnsSlowGivesWayToASmallerOne) {

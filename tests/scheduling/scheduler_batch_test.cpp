@@ -90,13 +90,20 @@ void expect_doubled(const std::vector<int>& results, int count) {
   for (int i = 0; i < count; ++i) EXPECT_EQ(results[static_cast<std::size_t>(i)], 2 * i) << "item " << i;
 }
 
+// Passes of 64 items until a batch of 8 ran (a climb waits for its tries to be paid for, and a loaded
+// machine's noise may slow it: at most 40 passes, where 8 usually suffice).
+void learn_to_stack(IntScheduler& scheduler, const BatchLog& log) {
+  for (int pass = 0; pass < 40 && log.largest() < 8; ++pass) expect_doubled(scheduler.run_all(items(64)), 64);
+}
+
 // A model whose runs cost a fixed 0.6 ms plus 0.1 ms an item: per item 0.7 ms alone, 0.175 ms by eight.
 TEST(SchedulerBatchLearning, WhereStackingPaysTheWorkersClimbToLargeBatches) {
   BatchLog log;
   IntScheduler scheduler(
       learning_workers(2, log, [](std::size_t n) { return 0.6e-3 + 0.1e-3 * static_cast<double>(n); }),
       Policy::Dynamic);
-  for (int pass = 0; pass < 4; ++pass) expect_doubled(scheduler.run_all(items(64)), 64);  // learning
+  learn_to_stack(scheduler, log);
+  ASSERT_EQ(log.largest(), 8U) << "the workers never climbed to 8";
   log.clear();
   for (int pass = 0; pass < 4; ++pass) expect_doubled(scheduler.run_all(items(64)), 64);
   EXPECT_GE(log.share_at_least(4), 0.75) << "most items stacked by 4 or 8 once learnt";
@@ -123,8 +130,8 @@ TEST(SchedulerBatchLearning, AFewItemsStillSpreadOverTheWorkers) {
   IntScheduler scheduler(
       learning_workers(2, log, [](std::size_t n) { return 0.6e-3 + 0.1e-3 * static_cast<double>(n); }),
       Policy::Dynamic);
-  for (int pass = 0; pass < 4; ++pass) expect_doubled(scheduler.run_all(items(64)), 64);
-  ASSERT_EQ(log.largest(), 8U);
+  learn_to_stack(scheduler, log);
+  ASSERT_EQ(log.largest(), 8U) << "the workers never climbed to 8";
   log.clear();
   for (int pass = 0; pass < 20; ++pass) expect_doubled(scheduler.run_all(items(2)), 2);
   EXPECT_EQ(log.largest(), 1U) << "two items, two workers: one each";

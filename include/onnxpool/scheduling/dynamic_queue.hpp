@@ -26,11 +26,13 @@ class DynamicQueue final : public QueuePolicy<Task> {
   // One worker per entry: the most tasks it takes at once; and, when `cores` > 0, its width (cores it keeps
   // busy while running, 0: outside the budget) with the budget the widths share.
   // `hosts`, when given (one per worker): whether a caller may run as that worker's guest. `learn`, when
-  // given: whether the worker learns its batch size under its max_batch (batch_learner.hpp).
+  // given: whether the worker learns its batch size under its max_batch (batch_learner.hpp), and
+  // `warmups` its warm-up runs at a new size; workers of one width learn together.
   explicit DynamicQueue(std::vector<std::size_t> max_batches, std::vector<std::size_t> widths = {},
-                        std::size_t cores = 0, std::vector<bool> hosts = {}, std::vector<bool> learn = {})
+                        std::size_t cores = 0, std::vector<bool> hosts = {}, std::vector<bool> learn = {},
+                        std::vector<std::size_t> warmups = {})
       : Base(max_batches.size()),
-        batches_(max_batches, std::move(learn)),
+        batches_(max_batches, std::move(learn), cores > 0 ? widths : std::vector<std::size_t>{}, std::move(warmups)),
         planner_(std::move(max_batches), cores > 0 ? widths : std::vector<std::size_t>{}),
         widths_(cores > 0 ? std::move(widths) : std::vector<std::size_t>(this->worker_count(), 0), cores),
         hosts_(hosts.size() == this->worker_count() ? std::move(hosts) : std::vector<bool>(this->worker_count())),

@@ -65,10 +65,11 @@ namespace detail {
 template <class Task>
 std::unique_ptr<QueuePolicy<Task>> make_queue_policy(Policy policy, std::vector<std::size_t> max_batches,
                                                      std::vector<std::size_t> widths, std::size_t cores,
-                                                     std::vector<bool> hosts, std::vector<bool> learn) {
+                                                     std::vector<bool> hosts, std::vector<bool> learn,
+                                                     std::vector<std::size_t> warmups) {
   if (policy == Policy::Static) return std::make_unique<StaticQueues<Task>>(std::move(max_batches));
   return std::make_unique<DynamicQueue<Task>>(std::move(max_batches), std::move(widths), cores, std::move(hosts),
-                                              std::move(learn));
+                                              std::move(learn), std::move(warmups));
 }
 }  // namespace detail
 
@@ -129,7 +130,8 @@ Scheduler<Item, Result>::Scheduler(std::vector<Slot> workers, Policy policy, std
       policy_(policy),
       queues_(detail::make_queue_policy<Task>(
           policy, slot_fields(workers_, &Slot::max_batch), slot_fields(workers_, &Slot::width), cores,
-          slot_fields(workers_, &Slot::caller_may_run), slot_fields(workers_, &Slot::learn_batch))),
+          slot_fields(workers_, &Slot::caller_may_run), slot_fields(workers_, &Slot::learn_batch),
+          slot_fields(workers_, &Slot::warmup_runs))),
       stats_(slot_fields(workers_, &Slot::name)) {
   detail::require_valid_slots(workers_);
   threads_.reserve(workers_.size());

@@ -23,6 +23,9 @@ struct WorkerSlot {
   // Dynamic policy: max_batch is a cap under which the batch size is learnt from the worker's runs (the
   // power of two that runs items fastest, batch_learner.hpp); false: batches of up to max_batch, fixed.
   bool learn_batch = false;
+  // With learn_batch: the runs at a new batch size whose time is not yet the size's (a runtime that
+  // plans its memory per shape pays its first runs there), which learning leaves out.
+  std::size_t warmup_runs = 1;
   std::function<void()> on_start;  // optional; runs once on the worker's own thread before any item
   // Runs a batch (1..max_batch items, in submission order) and returns exactly one Result per item, in
   // the same order. The batch is passed by reference and must be left intact (not moved from): if `run`
