@@ -59,9 +59,14 @@ std::size_t BatchLearner::size(std::size_t worker, std::size_t queued, std::size
     if (up < count && !measured(sizes, up)) {
       // The best so far is the largest measured: try the next size up, once its cost is paid for (or
       // this worker has begun its warm-up there).
-      const std::size_t due = kAmortize * (std::size_t{1} << up);
+      // The first try (of 2) waits until it is paid for; once a size has paid, the next one is tried at
+      // once, as its gain is then likely to repay its warm-up within a few runs.
+      const std::size_t due = best == 0 ? kAmortize * 2 : 0;
       const bool mine = sizes.climber == worker || sizes.climber == kNone;
-      if (runs[up] > 0 || (sizes.since_climb >= due && (mine || sizes.since_climb >= 2 * due))) target = up;
+      const std::size_t join = kAmortize * (std::size_t{1} << up);  // others join a slow try after this
+      if (runs[up] > 0 || (sizes.since_climb >= due && (mine || sizes.since_climb >= std::max(due, join)))) {
+        target = up;
+      }
     } else if (sizes.since_try >= sizes.retry_every) {
       const bool go_up = up < count && (sizes.try_up || best == 0);
       target = go_up ? up : (best > 0 ? best - 1 : best);

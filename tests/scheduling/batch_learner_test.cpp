@@ -57,10 +57,10 @@ std::vector<SizeCase> size_cases() {
       {.name = "NothingMeasuredTakesOne", .runs = {}, .size = 1},
       {.name = "AWarmUpAloneMeasuresNothing", .runs = {{1, 9.0}}, .size = 1},
       {.name = "AfterOneTriesTwo", .runs = one, .size = 2},
-      // Trying a size costs its warm-up: only after kAmortize times its items at the best.
+      // Trying to stack costs a warm-up: the first try only after kAmortize * 2 items one by one.
       {.name = "NotBeforeItIsPaidFor", .runs = runs_of(1, 1.0, 2 * BatchLearner::kAmortize), .size = 1},
       {.name = "TwoOnceItIsPaidFor", .runs = runs_of(1, 1.0, 1 + 2 * BatchLearner::kAmortize), .size = 2},
-      {.name = "FourAfterThirtyTwoItemsStacked", .runs = one + runs_of(2, 0.6, BatchLearner::kAmortize * 2), .size = 2},
+      {.name = "OnceStackingPaidTheNextSizeAtOnce", .runs = one + runs_of(2, 0.6), .size = 4},
       {.name = "StacksUpWhileItPays", .runs = up_to_2, .size = 4},
       {.name = "UpToTheCap", .runs = up_to_8, .size = 8},
       {.name = "StopsWhereItStopsPaying", .runs = up_to_2 + runs_of(4, 0.59), .size = 2},
@@ -130,8 +130,6 @@ TEST(BatchLearner, ALosingSizeIsTriedAgainAndCanWin) {
   EXPECT_EQ(learner.size(0, 64, 1), 2U) << "the neighbour above, after kRetry batches";
   learner.learn(0, 2, 1.0);  // 0.5 s an item now: the stale 1.5 is replaced, not averaged
   EXPECT_EQ(learner.best(0), 2U);
-  EXPECT_EQ(learner.size(0, 64, 1), 2U) << "the next size waits until its try is paid for";
-  for (std::size_t i = 0; i < 2 * BatchLearner::kAmortize; ++i) learner.learn(0, 2, 1.0);
   EXPECT_EQ(learner.size(0, 64, 1), 4U) << "and the climb goes on";
 }
 
@@ -185,7 +183,7 @@ TEST(BatchLearner, TwoWarmUpRunsAreLeftOut) {
 // by one of them only, unless it is slow to.
 TEST(BatchLearner, AGroupLearnsTogether) {
   BatchLearner learner({8, 8, 8, 4}, {true, true, true, true}, {7, 7, 3, 7});
-  for (const auto& [items, seconds] : settled(1, 1.0) + settled(2, 0.6)) learner.learn(0, items, seconds);
+  for (const auto& [items, seconds] : settled(1, 1.0) + runs_of(2, 0.6)) learner.learn(0, items, seconds);
   EXPECT_EQ(learner.best(1), 2U) << "worker 1 takes what worker 0 learnt";
   EXPECT_EQ(learner.best(2), 1U) << "another group";
   EXPECT_EQ(learner.best(3), 1U) << "another cap";
