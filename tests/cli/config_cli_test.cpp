@@ -69,8 +69,8 @@ TEST(CliConfig, RunVerboseSaysTheAutomaticChoiceAndWhy) {
     const int cores = CpuTopology::detect().usable_count();
     const int narrow = cores / automatic_threads_per_worker(cores);
     EXPECT_THAT(automatic.err,
-                HasSubstr(fmt::format("onnxpool: pool: {} workers ({} x {} thread{} for a deep queue; 1 x {} threads "
-                                      "on cores ",
+                HasSubstr(fmt::format("onnxpool: pool: {} workers ({} x {} thread{}, each on cores of its own, for a "
+                                      "deep queue; 1 x {} threads on cores ",
                                       narrow + 1, narrow, automatic_threads_per_worker(cores),
                                       automatic_threads_per_worker(cores) == 1 ? "" : "s", cores)));
     EXPECT_THAT(automatic.err, HasSubstr(fmt::format(" for lone items, never beside them), batch learnt, 1 to 8, "

@@ -344,13 +344,17 @@ TEST(PlanWorkers, DefaultsFillTheCoresAndPinningIsDisjoint) {
   plans = plan_workers(automatic, cpu);
   const auto narrow = 8U / static_cast<std::size_t>(automatic_threads_per_worker(8));
   ASSERT_EQ(plans.size(), narrow + 1) << "the narrow workers and one as wide as the cores";
+  std::vector<int> narrow_cores;
   for (std::size_t w = 0; w < narrow; ++w) {
     EXPECT_EQ(plans[w].width, static_cast<std::size_t>(plans[w].threads));
     EXPECT_FALSE(plans[w].spinning);
     EXPECT_FALSE(plans[w].memory_pattern) << "narrow workers save the memory pattern's block";
-    EXPECT_TRUE(plans[w].cores.empty());
+    EXPECT_EQ(plans[w].cores.size(), static_cast<std::size_t>(plans[w].threads)) << "pinned, a core a thread";
+    narrow_cores.insert(narrow_cores.end(), plans[w].cores.begin(), plans[w].cores.end());
     EXPECT_FALSE(plans[w].give_way);
   }
+  std::sort(narrow_cores.begin(), narrow_cores.end());
+  EXPECT_EQ(narrow_cores, cpu.logical) << "the narrow workers on cores of their own, all of them";
   EXPECT_EQ(plans.back().name, fmt::format("cpu#{}", narrow));
   EXPECT_EQ(plans.back().threads, 8);
   EXPECT_EQ(plans.back().width, 8U);
@@ -362,8 +366,10 @@ TEST(PlanWorkers, DefaultsFillTheCoresAndPinningIsDisjoint) {
   cpu.spread = {0, 4, 1, 5, 2, 6, 3, 7, 8, 9};  // hyperthreads: siblings 4 apart; 8 of 10 usable
   cpu.logical = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9};
   cpu.quota_cpus = 8;
-  EXPECT_EQ(plan_workers(automatic, cpu).back().cores, (std::vector<int>{0, 4, 1, 5, 2, 6, 3, 7}))
+  plans = plan_workers(automatic, cpu);
+  EXPECT_EQ(plans.back().cores, (std::vector<int>{0, 4, 1, 5, 2, 6, 3, 7}))
       << "each core before any sibling, as many as its threads";
+  EXPECT_EQ(plans.front().cores.front(), 0) << "the first narrow worker on the first core of the spread";
   cpu.spread.clear();
   cpu.logical = {0, 1, 2, 3, 4, 5, 6, 7};
   cpu.quota_cpus = 0;

@@ -59,7 +59,11 @@ std::string pool_choice(const Pool& pool, const PoolConfig& config, const std::s
   std::vector<std::string> roles;
   if (budget > 0) {
     // The adaptive pool: narrow workers for a deep queue and one as wide as the cores (the last).
-    roles.push_back(fmt::format("{} x {} for a deep queue", plan.size() - 1, worker_role(plan.front())));
+    // The narrow ones alike but each pinned apart: their threads and that, not the first one's cores.
+    const WorkerPlan& narrow = plan.front();
+    roles.push_back(fmt::format("{} x {} thread{}{} for a deep queue", plan.size() - 1, narrow.threads,
+                                narrow.threads == 1 ? "" : "s",
+                                narrow.cores.empty() ? "" : ", each on cores of its own,"));
     roles.push_back(fmt::format("1 x {} for lone items, never beside them", worker_role(plan.back())));
   } else {
     for (const auto& p : plan) {
