@@ -57,10 +57,9 @@ std::size_t BatchLearner::size(std::size_t worker, std::size_t queued, std::size
   if (measured(sizes, best)) {
     const std::size_t up = best + 1;
     if (up < count && !measured(sizes, up)) {
-      // The best so far is the largest measured: try the next size up, once its cost is paid for (or
-      // this worker has begun its warm-up there).
-      // The first try (of 2) waits until it is paid for; once a size has paid, the next one is tried at
-      // once, as its gain is then likely to repay its warm-up within a few runs.
+      // The best so far is the largest measured: try the next size up, or go on with a try this worker
+      // has begun. The first try (of 2) waits until it is paid for; once a size has paid, the next is
+      // tried at once, as its gain is then likely to repay its warm-up within a few runs.
       const std::size_t due = best == 0 ? kAmortize * 2 : 0;
       const bool mine = sizes.climber == worker || sizes.climber == kNone;
       const std::size_t join = kAmortize * (std::size_t{1} << up);  // others join a slow try after this
@@ -95,8 +94,8 @@ void BatchLearner::learn(std::size_t worker, std::size_t items, double seconds) 
   const double sample = seconds / static_cast<double>(items);
   double& average = sizes.per_item[k];
   average = sizes.counted[k] == 0 || sizes.stale[k] ? sample : (1.0 - weight) * average + weight * sample;
-  const bool climbed = k > best && ++sizes.counted[k] == kMeasuredRuns;
-  if (k <= best) ++sizes.counted[k];
+  ++sizes.counted[k];
+  const bool climbed = k > best && sizes.counted[k] == kMeasuredRuns;  // a new size is now measured
   sizes.stale[k] = false;
   if (k == best) {
     sizes.since_climb += items;
