@@ -40,6 +40,17 @@ std::size_t BatchLearner::best_index(const Sizes& sizes) {
   return best;
 }
 
+bool BatchLearner::warm(std::size_t worker, std::size_t k) const {
+  return runs_[worker][k] >= warmups_[worker];
+}
+
+bool BatchLearner::group_warm(std::size_t worker, std::size_t k) const {
+  for (std::size_t other = 0; other < table_.size(); ++other) {
+    if (table_[other] == table_[worker] && warm(other, k)) return true;
+  }
+  return false;
+}
+
 std::size_t BatchLearner::best(std::size_t worker) const {
   return learning(worker) ? std::size_t{1} << best_index(tables_[table_[worker]]) : caps_[worker];
 }
@@ -68,7 +79,10 @@ std::size_t BatchLearner::size(std::size_t worker, std::size_t queued, std::size
       }
     } else if (sizes.since_try >= sizes.retry_every) {
       const bool go_up = up < count && (sizes.try_up || best == 0);
-      target = go_up ? up : (best > 0 ? best - 1 : best);
+      const std::size_t other = go_up ? up : (best > 0 ? best - 1 : best);
+      // A retry is one run, counted only past the worker's warm-up at that size: taken by a worker
+      // already warm there (it then costs no more than the sizes' difference), unless none of the group is.
+      if (warm(worker, other) || !group_warm(worker, other)) target = other;
     }
   }
   // Never more than this worker's even share of the queue (what is left over is the tail's, which the
@@ -111,8 +125,11 @@ void BatchLearner::learn(std::size_t worker, std::size_t items, double seconds) 
   if (climbed) {
     sizes.since_climb = 0;
     sizes.climber = kNone;
-  }
-  if (sizes.since_try >= sizes.retry_every) {
+    // Won or lost, the next retry is kRetry batches away, not at the end of an interval begun before
+    // the climb (the header says why soon).
+    sizes.since_try = 0;
+    sizes.retry_every = kRetry;
+  } else if (sizes.since_try >= sizes.retry_every) {
     sizes.retry_every = kept ? std::min(2 * sizes.retry_every, kRetryMax) : kRetry;
     sizes.try_up = !sizes.try_up;
     sizes.since_try = 0;

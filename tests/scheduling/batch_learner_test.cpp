@@ -85,7 +85,7 @@ std::vector<SizeCase> size_cases() {
        .size = 1},
       {.name = "AWholeJobStillLearnsFirst", .runs = one, .queued = 6, .whole = true, .size = 2},
       // A cap that is no power of two: sizes up to the largest power below it, a whole job up to it.
-      {.name = "CapSixTriesUpToFour", .runs = up_to_4, .size = 4, .cap = 6},
+      {.name = "CapSixTriesUpToFour", .runs = up_to_2 + runs_of(4, 0.4), .size = 4, .cap = 6},
       {.name = "CapSixWholeJob", .runs = up_to_4, .queued = 9, .whole = true, .size = 6, .cap = 6},
   };
 }
@@ -120,13 +120,10 @@ TEST(BatchLearner, ALosingSizeIsTriedAgainAndCanWin) {
   BatchLearner learner({8}, {true});
   for (const auto& [items, seconds] : runs_of(1, 1.0) + runs_of(2, 1.5)) learner.learn(0, items, seconds);
   EXPECT_EQ(learner.best(0), 1U);
-  // The two runs that measured size 1 count among the kRetry batches at the best (the climb to 2 was
-  // no retry).
-  for (std::size_t i = 0; i + 3 < BatchLearner::kRetry; ++i) {
+  for (std::size_t i = 0; i < BatchLearner::kRetry; ++i) {
     EXPECT_EQ(learner.size(0, 64, 1), 1U) << "batch " << i;
     learner.learn(0, 1, 1.0);
   }
-  learner.learn(0, 1, 1.0);
   EXPECT_EQ(learner.size(0, 64, 1), 2U) << "the neighbour above, after kRetry batches";
   learner.learn(0, 2, 1.0);  // 0.5 s an item now: the stale 1.5 is replaced, not averaged
   EXPECT_EQ(learner.best(0), 2U);
@@ -138,10 +135,9 @@ TEST(BatchLearner, ALosingSizeIsTriedAgainAndCanWin) {
 TEST(BatchLearner, RetriesThatConfirmTheBestBackOff) {
   BatchLearner learner({2}, {true});
   for (const auto& [items, seconds] : settled(1, 1.0) + runs_of(2, 1.5)) learner.learn(0, items, seconds);
-  // The first retry counts the batches at the best from before the climb to 2 (a climb is no retry).
   std::vector<std::size_t> intervals;
   std::size_t batches = 0;
-  while (intervals.size() < 7) {
+  while (intervals.size() < 9) {
     const std::size_t size = learner.size(0, 64, 1);
     if (size == 2) {
       intervals.push_back(batches);
@@ -153,9 +149,40 @@ TEST(BatchLearner, RetriesThatConfirmTheBestBackOff) {
       learner.learn(0, 1, 1.0);
     }
   }
+  // The first after kRetry (the climb that lost was no retry), then twice as long each time.
   const std::size_t r = BatchLearner::kRetry;
-  EXPECT_EQ(intervals, (std::vector<std::size_t>{r - 2 - 2 * BatchLearner::kAmortize, 2 * r, 4 * r, 8 * r, 16 * r,
+  static_assert(BatchLearner::kRetryMax == 128 * BatchLearner::kRetry);
+  EXPECT_EQ(intervals, (std::vector<std::size_t>{r, 2 * r, 4 * r, 8 * r, 16 * r, 32 * r, 64 * r,
                                                  BatchLearner::kRetryMax, BatchLearner::kRetryMax}));
+}
+
+// A climb that lost gets its second look after kRetry batches, however long the best ran before it
+// (a job of 2 items after hundreds of single ones: a retry interval begun then would otherwise end at
+// the climb and count it as a retry that confirmed the best, doubling the wait).
+TEST(BatchLearner, ALostClimbIsLookedAtAgainAfterKRetry) {
+  BatchLearner learner({8}, {true});
+  for (const auto& [items, seconds] : runs_of(1, 1.0, 300) + runs_of(2, 1.2)) learner.learn(0, items, seconds);
+  EXPECT_EQ(learner.best(0), 1U);
+  std::size_t batches = 0;
+  while (learner.size(0, 64, 1) == 1 && batches < 1000) {
+    learner.learn(0, 1, 1.0);
+    ++batches;
+  }
+  EXPECT_EQ(batches, BatchLearner::kRetry);
+}
+
+// A retry is one run, counted only past a worker's warm-up at its size: a worker of the group that is
+// already warm there takes it, not one that would spend it warming up.
+TEST(BatchLearner, ARetryIsTakenByAWorkerWarmAtItsSize) {
+  BatchLearner learner({8, 8}, {true, true}, {0, 0});
+  for (const auto& [items, seconds] : settled(1, 1.0)) learner.learn(1, items, seconds);
+  for (const auto& [items, seconds] : runs_of(1, 1.0) + runs_of(2, 1.2)) learner.learn(0, items, seconds);
+  EXPECT_EQ(learner.best(1), 1U);
+  for (std::size_t i = 0; i < BatchLearner::kRetry; ++i) learner.learn(1, 1, 1.0);
+  EXPECT_EQ(learner.size(1, 64, 1), 1U) << "worker 1 never ran 2: its run would be a warm-up";
+  EXPECT_EQ(learner.size(0, 64, 1), 2U) << "worker 0 measured 2 in its climb";
+  learner.learn(0, 2, 1.6);  // 0.8 s an item now
+  EXPECT_EQ(learner.best(1), 2U);
 }
 
 // With the memory pattern on, ONNX Runtime's first two runs at a new shape are slow: a worker given two

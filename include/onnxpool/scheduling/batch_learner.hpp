@@ -19,10 +19,19 @@
 // size has paid, the next is tried at once: its gain is then likely to repay the warm-up within a few
 // runs (on GPT-2-tiny, waiting as long before each climb kept passes of 6-18 items at 0.63-0.9x the
 // best other for 20 passes). One worker of the group tries a size (the others join only if it is slow
-// to); one that has begun goes on until the size is measured (else its warm-up was for nothing). After kRetry batches
-// at the best size, the next run tries a neighbour (up, then down), whose old average that run replaces, so a size that
-// lost to noise or to a different load gets another chance; each retry that confirms the best doubles that interval, up
-// to kRetryMax. Sizes are powers of two, so a session sees few distinct shapes.
+// to); one that has begun goes on until the size is measured (else its warm-up was for nothing).
+//
+// Retries: kRetry batches after a climb (won or lost) and then after each retry, a run tries a
+// neighbour of the best (up, then down), whose old average that run replaces, so a size that lost to
+// noise or to a different load gets another chance; each retry that confirms the best doubles that
+// interval, up to kRetryMax. A retry goes to a worker of the group already warm at that size, so it
+// costs no more than the two sizes' difference over one batch. Why soon: a job's first stacked runs
+// come when it begins, which on this VM is when passes ran 1.2-1.6x slower (after an idle spell), while
+// the best's average came from the end of the job before; GPT-2-tiny passes of 2 items, 200 of them:
+// the climb to 2 lost, and the retry came 32 passes later (the interval begun in the job before had
+// run out, and the climb counted as a retry that confirmed the best): mean passes 0.442-0.458 ms in 3
+// runs; retried after kRetry = 8 batches: 0.434-0.452 (stacked throughout: about 0.43).
+// Sizes are powers of two, so a session sees few distinct shapes.
 //
 // How many to take: never more than an even share of the queued items among the workers like this
 // one (busy or not: a busy one is soon back), so a few items still spread over the workers rather than
@@ -38,7 +47,7 @@ class BatchLearner {
  public:
   // Batches at the best size before a neighbouring size is tried again; doubled by each retry that
   // confirms the best, up to kRetryMax.
-  static constexpr std::size_t kRetry = 32;
+  static constexpr std::size_t kRetry = 8;
   static constexpr std::size_t kRetryMax = 1024;
   // A larger size is the best only when its seconds per item are below this share of a smaller one's.
   static constexpr double kGain = 0.97;
@@ -82,6 +91,10 @@ class BatchLearner {
   static constexpr std::size_t kMeasuredRuns = 2;
   [[nodiscard]] static bool measured(const Sizes& sizes, std::size_t k) { return sizes.counted[k] >= kMeasuredRuns; }
   [[nodiscard]] static std::size_t best_index(const Sizes& sizes);
+  // Whether `worker`'s next run at size 2^k counts (its warm-up there is behind it); whether that holds
+  // for any worker of its group.
+  [[nodiscard]] bool warm(std::size_t worker, std::size_t k) const;
+  [[nodiscard]] bool group_warm(std::size_t worker, std::size_t k) const;
 
   std::vector<std::size_t> caps_;
   std::vector<std::size_t> warmups_;
