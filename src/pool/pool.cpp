@@ -249,6 +249,12 @@ using Clock = std::chrono::steady_clock;
 // this project's 2-core VM GPT-2-tiny's `bench --grid` peaked at 8 (2 workers x 1 thread: 6,930 items/s
 // against 6,020 one by one); larger batches would hold more items on one worker at a run's tail.
 constexpr std::size_t kLearntBatchCap = 8;
+// How long the adaptive pool's wide worker polls for the next item after one (WorkerSlot::idle_poll):
+// about as long as ONNX Runtime's pool threads spin after a run (some 40 ms), so that a trickle of
+// submitted items (pool.submit) meets a worker awake, as a session's runs meet its threads spinning.
+// GPT-2-tiny items 20 ms apart: submit().get() at 1.06x a session's p50 latency when the worker slept
+// between them.
+constexpr std::chrono::milliseconds kWideWorkerIdlePoll{40};
 
 // Whether the items' inputs stack into one run (can_concat_first_dim, input by input).
 bool stack_together(const std::vector<PoolItem>& batch) {
@@ -378,6 +384,9 @@ Pool::Pool(Runtime& runtime, const std::filesystem::path& model, const PoolConfi
                      // With the memory pattern on, ONNX Runtime's second run at a new shape is slow too
                      // (it plans on the first, allocates the planned block on the second).
                      .warmup_runs = plan_[i].memory_pattern ? std::size_t{2} : std::size_t{1},
+                     .idle_poll = plan_[i].width > 0 && plan_[i].width == budget
+                                      ? std::chrono::microseconds(kWideWorkerIdlePoll)
+                                      : std::chrono::microseconds{0},
                      .on_start = [w] { w->bind_current_thread(); },
                      .run = [w](std::vector<PoolItem>& batch) { return run_on(*w, batch); }});
   }

@@ -27,16 +27,20 @@ class DynamicQueue final : public QueuePolicy<Task> {
   // busy while running, 0: outside the budget) with the budget the widths share.
   // `hosts`, when given (one per worker): whether a caller may run as that worker's guest. `learn`, when
   // given: whether the worker learns its batch size under its max_batch (batch_learner.hpp), and
-  // `warmups` its warm-up runs at a new size; workers of one width learn together.
+  // `warmups` its warm-up runs at a new size; workers of one width learn together. `idle_polls`, when
+  // given: how long the worker polls for items after a batch before it sleeps (WorkerSlot::idle_poll).
   explicit DynamicQueue(std::vector<std::size_t> max_batches, std::vector<std::size_t> widths = {},
                         std::size_t cores = 0, std::vector<bool> hosts = {}, std::vector<bool> learn = {},
-                        std::vector<std::size_t> warmups = {})
+                        std::vector<std::size_t> warmups = {}, std::vector<std::chrono::microseconds> idle_polls = {})
       : Base(max_batches.size()),
         batches_(max_batches, std::move(learn), cores > 0 ? widths : std::vector<std::size_t>{}, std::move(warmups)),
         planner_(std::move(max_batches), cores > 0 ? widths : std::vector<std::size_t>{}),
         widths_(cores > 0 ? std::move(widths) : std::vector<std::size_t>(this->worker_count(), 0), cores),
         hosts_(hosts.size() == this->worker_count() ? std::move(hosts) : std::vector<bool>(this->worker_count())),
-        guest_(this->worker_count(), false) {}
+        guest_(this->worker_count(), false),
+        idle_polls_(idle_polls.size() == this->worker_count()
+                        ? std::move(idle_polls)
+                        : std::vector<std::chrono::microseconds>(this->worker_count())) {}
 
  private:
   void enqueue(Task&& task, std::size_t /*position*/) override { queue_.push_back(std::move(task)); }
@@ -48,13 +52,24 @@ class DynamicQueue final : public QueuePolicy<Task> {
     // A caller may hold this worker as its guest already (before this thread's first take): the
     // batch in the planner is the guest's, which end_guest ends, not this thread's.
     if (!guest_[worker]) end_batch(worker, last);
+    // A worker that polls when idle does so for idle_poll after its batch, then sleeps.
+    auto poll_until = idle_polls_[worker].count() > 0 ? std::chrono::steady_clock::now() + idle_polls_[worker]
+                                                      : std::chrono::steady_clock::time_point{};
     for (;;) {
       // Stopping: the items still queued are cancelled by whoever called stop().
       if (this->stopping()) return this->worker_count();
       if (queue_.empty() || guest_[worker]) {
         // Nothing queued, or a caller is running a batch as this worker's guest: its end wakes whoever
-        // should look.
-        wait_marked(worker, [&](std::condition_variable& cv) { cv.wait(lock); });
+        // should look. A worker that polls when idle does so only while the others are idle too (the
+        // trickle it is for), never beside running batches whose cores it would share; marked waiting
+        // meanwhile, so that the planners count it as idle.
+        if (!guest_[worker] && !others_busy(worker) && std::chrono::steady_clock::now() < poll_until) {
+          wait_marked(worker, [&](std::condition_variable&) {
+            if (this->poll_for_change(lock, poll_until)) poll_until = {};  // gave way: sleeps from now on
+          });
+        } else {
+          wait_marked(worker, [&](std::condition_variable& cv) { cv.wait(lock); });
+        }
         continue;
       }
       // The one clock read of a take: the decision's time is also the batch's start.
@@ -127,6 +142,13 @@ class DynamicQueue final : public QueuePolicy<Task> {
     return planner_.best_waiting(except);
   }
 
+  [[nodiscard]] bool others_busy(std::size_t worker) const {
+    for (std::size_t w = 0; w < this->worker_count(); ++w) {
+      if (w != worker && planner_.pace(w).busy) return true;
+    }
+    return false;
+  }
+
   // The worker's last batch is over: its pace and, for a worker that learns its batch size, that size's.
   void end_batch(std::size_t worker, const typename Base::LastBatch& last) {
     const TailPlanner::Pace& pace = planner_.pace(worker);
@@ -157,8 +179,9 @@ class DynamicQueue final : public QueuePolicy<Task> {
   BatchLearner batches_;
   TailPlanner planner_;
   WidthPlanner widths_;
-  std::vector<bool> hosts_;  // a caller may be this worker's guest
-  std::vector<bool> guest_;  // a caller is running a batch as this worker's guest
+  std::vector<bool> hosts_;                            // a caller may be this worker's guest
+  std::vector<bool> guest_;                            // a caller is running a batch as this worker's guest
+  std::vector<std::chrono::microseconds> idle_polls_;  // WorkerSlot::idle_poll
 };
 
 }  // namespace onnxpool::detail

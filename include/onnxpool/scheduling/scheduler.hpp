@@ -38,6 +38,7 @@
 // take would make, in the push's critical section before any worker is woken), runs them on its own
 // thread with that worker's `run`, and stops when the policy gives it nothing more; that worker's thread
 // takes nothing meanwhile. A lone item then runs with no thread hand-off at all.
+#include <chrono>
 #include <cstddef>
 #include <future>
 #include <memory>
@@ -66,10 +67,11 @@ template <class Task>
 std::unique_ptr<QueuePolicy<Task>> make_queue_policy(Policy policy, std::vector<std::size_t> max_batches,
                                                      std::vector<std::size_t> widths, std::size_t cores,
                                                      std::vector<bool> hosts, std::vector<bool> learn,
-                                                     std::vector<std::size_t> warmups) {
+                                                     std::vector<std::size_t> warmups,
+                                                     std::vector<std::chrono::microseconds> idle_polls) {
   if (policy == Policy::Static) return std::make_unique<StaticQueues<Task>>(std::move(max_batches));
   return std::make_unique<DynamicQueue<Task>>(std::move(max_batches), std::move(widths), cores, std::move(hosts),
-                                              std::move(learn), std::move(warmups));
+                                              std::move(learn), std::move(warmups), std::move(idle_polls));
 }
 }  // namespace detail
 
@@ -131,7 +133,7 @@ Scheduler<Item, Result>::Scheduler(std::vector<Slot> workers, Policy policy, std
       queues_(detail::make_queue_policy<Task>(
           policy, slot_fields(workers_, &Slot::max_batch), slot_fields(workers_, &Slot::width), cores,
           slot_fields(workers_, &Slot::caller_may_run), slot_fields(workers_, &Slot::learn_batch),
-          slot_fields(workers_, &Slot::warmup_runs))),
+          slot_fields(workers_, &Slot::warmup_runs), slot_fields(workers_, &Slot::idle_poll))),
       stats_(slot_fields(workers_, &Slot::name)) {
   detail::require_valid_slots(workers_);
   threads_.reserve(workers_.size());

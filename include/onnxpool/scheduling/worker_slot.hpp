@@ -1,6 +1,7 @@
 #pragma once
 // What a scheduler's worker is (WorkerSlot: a name, a batch limit and a function that runs a batch) and
 // what it has done (WorkerStats).
+#include <chrono>
 #include <cstddef>
 #include <functional>
 #include <string>
@@ -26,6 +27,11 @@ struct WorkerSlot {
   // With learn_batch: the runs at a new batch size whose time is not yet the size's (a runtime that
   // plans its memory per shape pays its first runs there), which learning leaves out.
   std::size_t warmup_runs = 1;
+  // Dynamic policy: after a batch, with nothing queued, the worker's thread polls the queue this long
+  // (yielding its core at every look) before it sleeps, so that an item submitted meanwhile starts
+  // without a thread wake-up. For a worker that serves a trickle of items, as a session's own threads
+  // spin between runs; 0: it sleeps at once.
+  std::chrono::microseconds idle_poll{0};
   std::function<void()> on_start;  // optional; runs once on the worker's own thread before any item
   // Runs a batch (1..max_batch items, in submission order) and returns exactly one Result per item, in
   // the same order. The batch is passed by reference and must be left intact (not moved from): if `run`
