@@ -11,12 +11,14 @@
 #include <gtest/gtest.h>
 #include <pthread.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <ctime>
 #include <future>
 #include <latch>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -81,28 +83,31 @@ IntSlot slot(std::size_t worker, ThreadClocks& clocks, std::chrono::microseconds
           }};
 }
 
+// A scheduler of one such worker.
+std::unique_ptr<IntScheduler> lone_worker(ThreadClocks& clocks, std::chrono::microseconds idle_poll) {
+  std::vector<IntSlot> slots;
+  slots.push_back(slot(0, clocks, idle_poll));
+  return std::make_unique<IntScheduler>(std::move(slots), Policy::Dynamic);
+}
+
 constexpr auto kWindow = 100ms;
 constexpr double kPollingCpu = 0.005;  // a twentieth of the window: a polling thread on a free core takes all of it
 constexpr double kSleepingCpu = 0.001;
 
 TEST(SchedulerIdlePoll, AWorkerPollsAfterItsBatchThenSleeps) {
   ThreadClocks clocks;
-  std::vector<IntSlot> slots;
-  slots.push_back(slot(0, clocks, 400ms));
-  IntScheduler scheduler(std::move(slots), Policy::Dynamic);
-  EXPECT_EQ(scheduler.submit(1).get(), 10);
+  const auto scheduler = lone_worker(clocks, 400ms);
+  EXPECT_EQ(scheduler->submit(1).get(), 10);
   EXPECT_GT(clocks.cpu_over(0, kWindow), kPollingCpu) << "polling, its thread runs";
   std::this_thread::sleep_for(400ms);  // past the poll's end
   EXPECT_LT(clocks.cpu_over(0, kWindow), kSleepingCpu) << "asleep once idle_poll is over";
-  EXPECT_EQ(scheduler.submit(2).get(), 20) << "and woken as before";
+  EXPECT_EQ(scheduler->submit(2).get(), 20) << "and woken as before";
 }
 
 TEST(SchedulerIdlePoll, AWorkerWithoutIdlePollSleepsAtOnce) {
   ThreadClocks clocks;
-  std::vector<IntSlot> slots;
-  slots.push_back(slot(0, clocks, 0us));
-  IntScheduler scheduler(std::move(slots), Policy::Dynamic);
-  EXPECT_EQ(scheduler.submit(1).get(), 10);
+  const auto scheduler = lone_worker(clocks, 0us);
+  EXPECT_EQ(scheduler->submit(1).get(), 10);
   EXPECT_LT(clocks.cpu_over(0, kWindow), kSleepingCpu);
 }
 
@@ -147,10 +152,8 @@ TEST(SchedulerIdlePoll, StoppingEndsAPollAtOnce) {
   ThreadClocks clocks;
   const auto start = std::chrono::steady_clock::now();
   {
-    std::vector<IntSlot> slots;
-    slots.push_back(slot(0, clocks, 600s));
-    IntScheduler scheduler(std::move(slots), Policy::Dynamic);
-    EXPECT_EQ(scheduler.submit(1).get(), 10);
+    const auto scheduler = lone_worker(clocks, 600s);
+    EXPECT_EQ(scheduler->submit(1).get(), 10);
   }  // the worker polls for ten minutes unless stop() ends it
   EXPECT_LT(std::chrono::steady_clock::now() - start, 60s);
 }
