@@ -3,7 +3,8 @@
 # --sessions), the pool as `run` makes it (automatic, unless POOL_FLAGS says otherwise) against the best of
 # sequence, parallel and batched, from RUNS runs, each measuring the strategies side by side in one process; per N the median
 # over runs of pool / best other, and the smallest of those medians over N (target >= 0.95).
-# Writes bench/results/adaptive/sweep_ratios.txt and keeps each run's JSON beside it.
+# Writes bench/results/adaptive/sweep_ratios.txt, and per model and W the medians (MODEL-wW.dat) and
+# their plot (MODEL-wW.png); keeps each run's JSON beside them.
 #   bench/adaptive/sweep_ratios.sh                  RUNS=5 WORKERS="2 4" MODELS="mobilenetv2 resnet18 gpt2_tiny"
 #                                                   GPT2_REPEAT=201 (repN of the GPT-2-style model, see below)
 #   POOL_FLAGS="--config tuned.json" bench/adaptive/sweep_ratios.sh   (extra flags for the pool strategy)
@@ -46,6 +47,7 @@ for model in models:
         print(f"\n{model} W={w}")
         print(f"{'N':>4} {'sequence':>9} {'parallel':>9} {'batched':>9} {'pool':>9}  pool/best  best")
         worst = (9.9, None)
+        rows = []
         for i, n in enumerate(ns):
             rate = {s: statistics.median(d["rows"][i][s]["imgs_per_s"] for d in docs) for s in others + ["pool"]}
             ratios = []
@@ -59,5 +61,27 @@ for model in models:
                 worst = (ratio, n)
             print(f"{n:>4} {rate['sequence']:9.1f} {rate['parallel']:9.1f} {rate['batched']:9.1f} {rate['pool']:9.1f}"
                   f"  {ratio:8.3f}  {best_name}")
+            rows.append(f"{n} {rate['sequence']} {rate['parallel']} {rate['batched']} {rate['pool']}")
         print(f"min over N of pool / best other: {worst[0]:.3f} (N={worst[1]}); target >= 0.95")
+        # The medians per N, for the plot below (bench/results/adaptive/MODEL-wW.png).
+        with open(f"{out}/{model}-w{w}.dat", "w") as dat:
+            dat.write("# N sequence parallel batched pool (items/s, medians of the runs)\n" + "\n".join(rows) + "\n")
 PY
+# One plot per model and W: the medians above, each strategy a line, as the default sweep's plots draw
+# one run.
+for model in $models; do
+  for w in $workers_list; do
+    gnuplot <<GP
+set terminal pngcairo size 900,500 noenhanced
+set output "$out/$model-w$w.png"
+set title "$model, W=$w: items/s by N, medians of $runs runs (bench/adaptive/sweep_ratios.sh)"
+set xlabel "N (items)"
+set ylabel "items/s"
+set key outside right top
+set grid
+dat = "$out/$model-w$w.dat"
+plot dat using 1:2 with linespoints title "sequence", dat using 1:3 with linespoints title "parallel", \
+  dat using 1:4 with linespoints title "batched", dat using 1:5 with linespoints linewidth 2 title "pool"
+GP
+  done
+done
