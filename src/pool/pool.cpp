@@ -371,6 +371,8 @@ Pool::Pool(Runtime& runtime, const std::filesystem::path& model, const PoolConfi
     // kLearntBatchCap, when the model lets items stack; a pool given its batch keeps it.
     const bool learns = budget > 0 && plan_[i].batch == 1 && plan_[i].width > 0 && w->stackable();
     if (learns) learnt_batch_cap_ = kLearntBatchCap;
+    // The adaptive pool's wide worker (as wide as the budget): it hosts callers and polls when idle.
+    const bool wide = plan_[i].width > 0 && plan_[i].width == budget;
     slots.push_back({.name = w->name(),
                      .max_batch = learns ? kLearntBatchCap : plan_[i].batch,
                      .width = plan_[i].width,
@@ -379,14 +381,12 @@ Pool::Pool(Runtime& runtime, const std::filesystem::path& model, const PoolConfi
                      // (or a job of a few milliseconds) then runs with no hand-off. Not the narrow ones:
                      // a caller in their rounds made a 0.3 ms model's passes of 6-38 items 1.5x slower
                      // (measured; docs/ROADMAP.md, issue 10).
-                     .caller_may_run = plan_[i].width > 0 && plan_[i].width == budget,
+                     .caller_may_run = wide,
                      .learn_batch = learns,
                      // With the memory pattern on, ONNX Runtime's second run at a new shape is slow too
                      // (it plans on the first, allocates the planned block on the second).
                      .warmup_runs = plan_[i].memory_pattern ? std::size_t{2} : std::size_t{1},
-                     .idle_poll = plan_[i].width > 0 && plan_[i].width == budget
-                                      ? std::chrono::microseconds(kWideWorkerIdlePoll)
-                                      : std::chrono::microseconds{0},
+                     .idle_poll = wide ? std::chrono::microseconds(kWideWorkerIdlePoll) : std::chrono::microseconds{0},
                      .on_start = [w] { w->bind_current_thread(); },
                      .run = [w](std::vector<PoolItem>& batch) { return run_on(*w, batch); }});
   }

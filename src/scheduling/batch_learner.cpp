@@ -97,7 +97,9 @@ void BatchLearner::learn(std::size_t worker, std::size_t items, double seconds) 
   const auto k = static_cast<std::size_t>(std::bit_width(items) - 1);
   if (k >= sizes.per_item.size()) return;
   const std::size_t best = best_index(sizes);
-  if (++runs_[worker][k] <= warmups_[worker]) {
+  const bool counts = warm(worker, k);
+  ++runs_[worker][k];
+  if (!counts) {
     // This worker's first runs at the size: a warm-up. At an unmeasured size, this worker is the one
     // trying it.
     if (k > best && !measured(sizes, k) && sizes.climber == kNone) sizes.climber = worker;

@@ -59,11 +59,12 @@ std::string pool_choice(const Pool& pool, const PoolConfig& config, const std::s
   std::vector<std::string> roles;
   if (budget > 0) {
     // The adaptive pool: narrow workers for a deep queue and one as wide as the cores (the last).
-    // The narrow ones alike but each pinned apart: their threads and that, not the first one's cores.
-    const WorkerPlan& narrow = plan.front();
-    roles.push_back(fmt::format("{} x {} thread{}{} for a deep queue", plan.size() - 1, narrow.threads,
-                                narrow.threads == 1 ? "" : "s",
-                                narrow.cores.empty() ? "" : ", each on cores of its own,"));
+    // The narrow ones alike but each pinned apart: their role without the first one's cores, and that.
+    WorkerPlan narrow = plan.front();
+    const bool pinned = !narrow.cores.empty();
+    narrow.cores.clear();
+    roles.push_back(fmt::format("{} x {}{} for a deep queue", plan.size() - 1, worker_role(narrow),
+                                pinned ? ", each on cores of its own," : ""));
     roles.push_back(fmt::format("1 x {} for lone items, never beside them", worker_role(plan.back())));
   } else {
     for (const auto& p : plan) {

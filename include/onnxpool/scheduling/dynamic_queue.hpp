@@ -63,7 +63,9 @@ class DynamicQueue final : public QueuePolicy<Task> {
         // should look. A worker that polls when idle does so only while the others are idle too (the
         // trickle it is for), never beside running batches whose cores it would share; marked waiting
         // meanwhile, so that the planners count it as idle.
-        if (!guest_[worker] && !others_busy(worker) && std::chrono::steady_clock::now() < poll_until) {
+        // One that sleeps when idle (no idle_poll, or it gave way) looks no further.
+        const bool polls = poll_until != std::chrono::steady_clock::time_point{};
+        if (polls && !guest_[worker] && std::chrono::steady_clock::now() < poll_until && !others_busy(worker)) {
           wait_marked(worker, [&](std::condition_variable&) {
             if (this->poll_for_change(lock, poll_until)) poll_until = {};  // gave way: sleeps from now on
           });
