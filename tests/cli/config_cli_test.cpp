@@ -59,6 +59,11 @@ TEST(CliConfig, RunVerboseSaysTheAutomaticChoiceAndWhy) {
   ASSERT_EQ(many.status, 0) << many.err;
   EXPECT_THAT(many.err, HasSubstr("onnxpool: pool: 2 workers (1 thread), batch 1, dynamic policy: as given "
                                   "(--workers 2)\n"));
+  // After the command too, as `run -v`.
+  const auto after = run_cli("run " + q(model_path("add_mul.onnx")) + " --random 20 -q --workers 2 -v");
+  ASSERT_EQ(after.status, 0) << after.err;
+  EXPECT_THAT(after.err, HasSubstr("onnxpool: pool: 2 workers (1 thread), batch 1, dynamic policy: as given "
+                                   "(--workers 2)\n"));
   const auto one = run_cli("-v run " + q(model_path("add_mul.onnx")) + " --random 1 -q");
   ASSERT_EQ(one.status, 0) << one.err;
   EXPECT_THAT(one.err, HasSubstr("onnxpool: pool: 1 worker ("));

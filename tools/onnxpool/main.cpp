@@ -31,6 +31,9 @@ int main(int argc, char** argv) {
   if (std::getenv("MALLOC_MMAP_THRESHOLD_") == nullptr) mallopt(M_MMAP_THRESHOLD, 4 << 20);
   CLI::App app{"onnxpool: run one ONNX model over many inputs as fast as the machine allows (ONNX Runtime)"};
   app.require_subcommand(1);
+  // -v/-vv also after the command (`onnxpool run model.onnx -v`, as the README and issue 10 write `run
+  // -v`): options a command does not know fall through to this one's.
+  app.fallthrough();
   app.add_flag("-v,--verbose")
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
       ->description("Show ONNX Runtime's warnings and errors as it logs them; -vv: all of its log");
